@@ -1,0 +1,173 @@
+#pragma once
+// Every state change in Croupier is one of these events, appended to the log before it
+// takes effect. The payload of a log record is the cereal encoding of one event struct,
+// starting with a format-version byte; the record's `type` is EventType (stable numbers,
+// never reused or reordered).
+
+#include <array>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "domain/batch.hpp"
+#include "domain/settlement.hpp"
+#include "domain/transactions.hpp"
+#include "domain/vrf.hpp"
+
+namespace croupier {
+
+inline constexpr std::uint8_t kEventFormatVersion = 1;
+
+#define CROUPIER_EVENT_VERSION(ar, name)                 \
+  std::uint8_t version = kEventFormatVersion;            \
+  ar(version);                                           \
+  expect_version(version, kEventFormatVersion, name)
+
+// A node opened the log; names the keys in force from here on.
+struct NodeStarted {
+  Id128 node_id{};
+  std::string version;        // Croupier version string.
+  PublicKey operator_key{};   // Signs deposits.
+  PublicKey house_key{};      // Makes VRF outcomes.
+  PublicKey sequencer_key{};  // Signs settlement proofs.
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "NodeStarted");
+    ar(node_id, version, operator_key, house_key, sequencer_key);
+  }
+};
+
+// A transaction passed admission (signature, nonce, funds, idempotency).
+struct TxAdmitted {
+  Tx tx;
+  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "TxAdmitted"); ar(tx); }
+};
+
+// Consensus decided a transaction.
+struct TxFinalized {
+  Hash32 tx_id{};
+  bool accepted = false;
+  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "TxFinalized"); ar(tx_id, accepted); }
+};
+
+// A block of accepted transactions. hash = block_hash(height, prev_hash, time_ms, tx_ids).
+struct BlockCommitted {
+  std::uint64_t height = 0;
+  Hash32 prev_hash{};
+  Hash32 hash{};
+  std::vector<Hash32> tx_ids;
+  std::uint64_t time_ms = 0;
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "BlockCommitted");
+    ar(height, prev_hash, hash, tx_ids, time_ms);
+  }
+};
+Hash32 block_hash(std::uint64_t height, const Hash32& prev_hash, std::uint64_t time_ms,
+                  const std::vector<Hash32>& tx_ids);
+
+// A committed bet's outcome: vrf_proof is ECVRF(house key, alpha = tx_id).
+struct BetResolved {
+  Hash32 tx_id{};
+  Id128 bet_id{};
+  std::uint8_t roll = 0;
+  bool win = false;
+  Amount payout = 0;
+  vrf::Proof vrf_proof{};
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "BetResolved");
+    ar(tx_id, bet_id, roll, win, payout, vrf_proof);
+  }
+};
+
+struct BatchCreated {
+  Id128 batch_id{};
+  std::vector<settlement::Item> items;
+  std::uint32_t max_attempts = 5;
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "BatchCreated");
+    ar(batch_id, items, max_attempts);
+  }
+};
+
+struct BatchProved {
+  Id128 batch_id{};
+  settlement::PublicInputs inputs;
+  settlement::Witness witness;
+  PublicKey sequencer_key{};
+  Signature proof{};
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "BatchProved");
+    ar(batch_id, inputs, witness, sequencer_key, proof);
+  }
+};
+
+struct BatchSubmitted {
+  Id128 batch_id{};
+  std::uint32_t attempt = 0;
+  Hash32 settlement_tx_id{};
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "BatchSubmitted");
+    ar(batch_id, attempt, settlement_tx_id);
+  }
+};
+
+struct BatchConfirmed {
+  Id128 batch_id{};
+  std::uint64_t height = 0;
+  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "BatchConfirmed"); ar(batch_id, height); }
+};
+
+struct BatchFailed {
+  Id128 batch_id{};
+  std::string reason;
+  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "BatchFailed"); ar(batch_id, reason); }
+};
+
+struct ReconciliationReport {
+  std::vector<Id128> confirmed, missing, orphaned, mismatched;
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "ReconciliationReport");
+    ar(confirmed, missing, orphaned, mismatched);
+  }
+};
+
+// The projections as of `snapshot_seq` were stored in the snapshots table; `digest` is
+// BLAKE2b-256 of that blob, so the hash chain vouches for the snapshot.
+struct SnapshotTaken {
+  std::uint64_t snapshot_seq = 0;
+  Hash32 digest{};
+  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "SnapshotTaken"); ar(snapshot_seq, digest); }
+};
+
+#undef CROUPIER_EVENT_VERSION
+
+using Event = std::variant<NodeStarted, TxAdmitted, TxFinalized, BlockCommitted, BetResolved, BatchCreated,
+                           BatchProved, BatchSubmitted, BatchConfirmed, BatchFailed, ReconciliationReport,
+                           SnapshotTaken>;
+
+// Stable on-disk type numbers: variant index + 1. Append new types at the end only.
+enum class EventType : std::uint16_t {
+  node_started = 1, tx_admitted, tx_finalized, block_committed, bet_resolved, batch_created,
+  batch_proved, batch_submitted, batch_confirmed, batch_failed, reconciliation_report, snapshot_taken,
+};
+inline constexpr std::size_t kEventTypeCount = std::variant_size_v<Event>;
+static_assert(static_cast<std::size_t>(EventType::snapshot_taken) == kEventTypeCount);
+
+EventType event_type(const Event& e);
+std::string_view event_type_name(EventType t);
+std::optional<EventType> event_type_from_number(std::uint16_t n);
+
+Bytes encode_event(const Event& e);
+void encode_event_into(Bytes& out, const Event& e);
+// Throws DecodeError for an unknown type, a truncated or over-long payload.
+Event decode_event(std::uint16_t type, ByteView payload);
+
+// The index entries an event creates, updated in the same write transaction.
+struct IndexKeys {
+  std::optional<Hash32> tx_id;       // tx_index: TxAdmitted
+  std::optional<Id128> bet_id;       // bet_index: TxAdmitted of a bet
+  std::optional<Id128> deposit_id;   // deposit_index: TxAdmitted of a deposit
+  std::optional<Id128> batch_id;     // batch_index: every Batch* event (latest wins)
+};
+IndexKeys index_keys(const Event& e);
+
+}  // namespace croupier

@@ -1,0 +1,291 @@
+#include "domain/projections.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <unordered_set>
+
+namespace croupier {
+
+std::string_view tx_status_name(TxStatus s) {
+  switch (s) {
+    case TxStatus::admitted: return "admitted";
+    case TxStatus::accepted: return "accepted";
+    case TxStatus::rejected: return "rejected";
+  }
+  return "unknown";
+}
+
+namespace {
+
+[[noreturn]] void fail(const std::string& why) { throw ApplyError(why); }
+
+std::string short_hex(const Hash32& h) { return to_hex(h); }
+
+TxRecord& must_find_tx(Projections& p, const Hash32& id, const char* what) {
+  auto it = p.txs.find(id);
+  if (it == p.txs.end()) fail(std::string(what) + ": unknown tx " + short_hex(id));
+  return it->second;
+}
+
+BatchRecord& must_find_batch(Projections& p, const Id128& id, const char* what) {
+  auto it = p.batches.find(id);
+  if (it == p.batches.end()) fail(std::string(what) + ": unknown batch " + to_hex(id));
+  return it->second;
+}
+
+// Runs a domain operation, turning its rule errors into ApplyError.
+template <class F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const RuleError& e) {
+    fail(std::string(what) + ": " + e.what());
+  } catch (const MoneyError& e) {
+    fail(std::string(what) + ": " + e.what());
+  } catch (const BatchTransitionError& e) {
+    fail(std::string(what) + ": " + e.what());
+  }
+}
+
+struct Applier {
+  Projections& p;
+
+  void operator()(const NodeStarted& e) {
+    if (p.keys.known && p.keys.node_id != e.node_id)
+      fail("NodeStarted: node id " + to_hex(e.node_id) + " differs from this log's node " + to_hex(p.keys.node_id));
+    p.keys = NodeKeys{e.node_id, e.operator_key, e.house_key, e.sequencer_key, true};
+  }
+
+  void operator()(const TxAdmitted& e) {
+    Hash32 id = tx_id(e.tx);
+    if (p.txs.count(id)) fail("TxAdmitted: tx " + short_hex(id) + " admitted twice");
+    if (auto* d = std::get_if<Deposit>(&e.tx)) {
+      if (!p.keys.known || d->operator_key != p.keys.operator_key)
+        fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " is signed by " + to_hex(d->operator_key) +
+             ", not the operator key in force");
+      if (d->amount == 0) fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " of zero");
+      if (!p.deposits.emplace(d->deposit_id, id).second)
+        fail("TxAdmitted: deposit id " + to_hex(d->deposit_id) + " admitted twice");
+    } else if (auto* b = std::get_if<Bet>(&e.tx)) {
+      if (p.bets.count(b->bet_id)) fail("TxAdmitted: bet id " + to_hex(b->bet_id) + " admitted twice");
+      guarded("TxAdmitted", [&] { p.accounts.admit_bet(*b); });
+      p.bets.emplace(b->bet_id, id);
+    }
+    p.txs.emplace(id, TxRecord{e.tx, TxStatus::admitted, 0, std::nullopt, std::nullopt});
+  }
+
+  void operator()(const TxFinalized& e) {
+    TxRecord& r = must_find_tx(p, e.tx_id, "TxFinalized");
+    if (r.status != TxStatus::admitted) fail("TxFinalized: tx " + short_hex(e.tx_id) + " was already decided");
+    if (auto* b = std::get_if<Bet>(&r.tx)) {
+      guarded("TxFinalized", [&] { e.accepted ? p.accounts.accept_bet(*b) : p.accounts.reject_bet(*b); });
+    } else if (auto* d = std::get_if<Deposit>(&r.tx); d && e.accepted) {
+      guarded("TxFinalized", [&] {
+        Amount total = checked_add(p.deposits_total, d->amount, "deposits total");
+        p.accounts.credit(d->account, d->amount);
+        p.deposits_total = total;
+      });
+    }
+    r.status = e.accepted ? TxStatus::accepted : TxStatus::rejected;
+  }
+
+  void operator()(const BlockCommitted& e) {
+    if (e.height != p.block_height + 1)
+      fail("BlockCommitted: height " + std::to_string(e.height) + " does not follow " + std::to_string(p.block_height));
+    if (e.prev_hash != p.block_hash) fail("BlockCommitted: prev_hash does not match the previous block");
+    if (e.hash != block_hash(e.height, e.prev_hash, e.time_ms, e.tx_ids))
+      fail("BlockCommitted: block hash does not match its contents");
+    std::unordered_set<Hash32, BytesHash> seen;
+    for (const auto& id : e.tx_ids) {
+      TxRecord& r = must_find_tx(p, id, "BlockCommitted");
+      if (r.status != TxStatus::accepted) fail("BlockCommitted: tx " + short_hex(id) + " is not accepted");
+      if (r.block_height != 0 || !seen.insert(id).second)
+        fail("BlockCommitted: tx " + short_hex(id) + " is already in a block");
+    }
+    for (const auto& id : e.tx_ids) p.txs.find(id)->second.block_height = e.height;
+    p.block_height = e.height;
+    p.block_hash = e.hash;
+  }
+
+  void operator()(const BetResolved& e) {
+    TxRecord& r = must_find_tx(p, e.tx_id, "BetResolved");
+    auto* b = std::get_if<Bet>(&r.tx);
+    if (!b) fail("BetResolved: tx " + short_hex(e.tx_id) + " is not a bet");
+    if (b->bet_id != e.bet_id) fail("BetResolved: bet id does not match the tx");
+    if (r.status != TxStatus::accepted || r.block_height == 0)
+      fail("BetResolved: bet " + to_hex(e.bet_id) + " is not committed in a block");
+    if (r.outcome) fail("BetResolved: bet " + to_hex(e.bet_id) + " resolved twice");
+    auto game = static_cast<Game>(b->game);
+    bool roll_ok = game == Game::coinflip ? e.roll <= 1 : (e.roll >= 1 && e.roll <= 100);
+    if (!roll_ok) fail("BetResolved: roll " + std::to_string(e.roll) + " out of range");
+    Outcome o;
+    guarded("BetResolved", [&] { o = outcome_for_roll(game, b->choice, b->wager, e.roll); });
+    if (o.win != e.win || o.payout != e.payout)
+      fail("BetResolved: bet " + to_hex(e.bet_id) + " records win=" + std::to_string(e.win) + " payout=" +
+           std::to_string(e.payout) + " but roll " + std::to_string(e.roll) + " gives win=" + std::to_string(o.win) +
+           " payout=" + std::to_string(o.payout));
+    guarded("BetResolved", [&] {
+      std::int64_t delta = to_signed(b->wager, "wager") - to_signed(e.payout, "payout");
+      std::int64_t house = checked_add_signed(p.house_result, delta, "house result");
+      p.accounts.resolve_bet(*b, e.payout);
+      p.house_result = house;
+    });
+    r.outcome = o;
+  }
+
+  void operator()(const BatchCreated& e) {
+    if (p.batches.count(e.batch_id)) fail("BatchCreated: batch " + to_hex(e.batch_id) + " created twice");
+    if (e.items.empty()) fail("BatchCreated: batch " + to_hex(e.batch_id) + " has no items");
+    if (e.max_attempts == 0) fail("BatchCreated: max_attempts is 0");
+    std::unordered_set<Hash32, BytesHash> seen;
+    for (const auto& item : e.items) {
+      TxRecord& r = must_find_tx(p, item.tx_id, "BatchCreated");
+      std::string what = "BatchCreated: item " + to_hex(item.id);
+      if (r.batch_id || !seen.insert(item.tx_id).second)
+        fail(what + " is already in batch " + to_hex(r.batch_id.value_or(e.batch_id)));
+      if (item.kind == settlement::ItemKind::deposit) {
+        auto* d = std::get_if<Deposit>(&r.tx);
+        if (!d || r.status != TxStatus::accepted) fail(what + " is not an accepted deposit");
+        if (d->deposit_id != item.id || d->account != item.account || d->amount != item.amount || item.payout != 0)
+          fail(what + " does not match its deposit");
+      } else {
+        auto* b = std::get_if<Bet>(&r.tx);
+        if (!b || !r.outcome) fail(what + " is not a resolved bet");
+        if (b->bet_id != item.id || b->account != item.account || b->wager != item.amount ||
+            r.outcome->payout != item.payout)
+          fail(what + " does not match its bet");
+      }
+    }
+    for (const auto& item : e.items) p.txs.find(item.tx_id)->second.batch_id = e.batch_id;
+    p.batches.emplace(e.batch_id, BatchRecord{BatchLifecycle(e.max_attempts), e.items, std::nullopt, Hash32{}});
+  }
+
+  void operator()(const BatchProved& e) {
+    BatchRecord& b = must_find_batch(p, e.batch_id, "BatchProved");
+    std::string what = "BatchProved: batch " + to_hex(e.batch_id);
+    if (b.lifecycle.status() != BatchStatus::created)
+      fail(what + " is " + std::string(batch_status_name(b.lifecycle.status())) + ", not created");
+    if (e.inputs.batch_id != e.batch_id) fail(what + ": public inputs name another batch");
+    if (e.witness.items != b.items) fail(what + ": witness items differ from the created batch");
+    if (e.inputs.items_digest != settlement::items_digest(b.items)) fail(what + ": items_digest mismatch");
+    if (e.sequencer_key != p.keys.sequencer_key) fail(what + ": not signed by the sequencer key in force");
+    if (e.inputs.pre_root != p.settled.root()) fail(what + ": pre_root is not the settled root");
+    settlement::Totals totals;
+    guarded("BatchProved", [&] { totals = settlement::compute_totals(b.items); });
+    if (totals != e.inputs.totals) fail(what + ": totals do not match the items");
+    guarded("BatchProved", [&] {
+      std::int64_t delta = to_signed(totals.wagers, "wagers") - to_signed(totals.payouts, "payouts");
+      std::int64_t house = checked_add_signed(p.settled_house_result, delta, "settled house result");
+      Amount deposits = checked_add(p.settled_deposits, totals.deposits, "settled deposits");
+      p.settled.apply(b.items);
+      p.settled_house_result = house;
+      p.settled_deposits = deposits;
+    });
+    b.lifecycle.prove();
+    b.inputs = e.inputs;
+    // Checked after applying: the settled state now holds these items either way, and
+    // the mismatch is reported against this event.
+    if (p.settled.root() != e.inputs.post_root) fail(what + ": post_root does not match the applied items");
+  }
+
+  void operator()(const BatchSubmitted& e) {
+    BatchRecord& b = must_find_batch(p, e.batch_id, "BatchSubmitted");
+    guarded("BatchSubmitted", [&] { b.lifecycle.submit(e.attempt); });
+    b.settlement_tx_id = e.settlement_tx_id;
+  }
+
+  void operator()(const BatchConfirmed& e) {
+    BatchRecord& b = must_find_batch(p, e.batch_id, "BatchConfirmed");
+    if (e.height == 0 || e.height > p.block_height)
+      fail("BatchConfirmed: height " + std::to_string(e.height) + " is not a committed block");
+    guarded("BatchConfirmed", [&] { b.lifecycle.confirm(e.height); });
+  }
+
+  void operator()(const BatchFailed& e) {
+    BatchRecord& b = must_find_batch(p, e.batch_id, "BatchFailed");
+    guarded("BatchFailed", [&] { b.lifecycle.fail(); });
+  }
+
+  void operator()(const ReconciliationReport& e) { p.last_reconciliation = e; }
+
+  void operator()(const SnapshotTaken&) {}
+};
+
+}  // namespace
+
+void apply(Projections& p, std::uint64_t seq, const Event& e) {
+  if (seq != p.last_seq + 1)
+    fail("event " + std::to_string(seq) + " does not follow the last applied event " + std::to_string(p.last_seq));
+  if (!p.keys.known && !std::holds_alternative<NodeStarted>(e))
+    fail(std::string(event_type_name(event_type(e))) + " before any NodeStarted");
+  std::visit(Applier{p}, e);
+  ++p.event_counts[e.index()];
+  p.last_seq = seq;
+}
+
+std::vector<std::string> check_invariants(const Projections& p) {
+  std::vector<std::string> problems;
+  Int128 balances = 0;
+  for (const auto& [key, a] : p.accounts.all()) {
+    balances += a.balance;
+    if (a.reserved > a.balance) problems.push_back("account " + to_hex(key) + ": reserved exceeds balance");
+    if (a.nonce > a.pending_nonce) problems.push_back("account " + to_hex(key) + ": nonce ahead of pending nonce");
+  }
+  if (balances + p.house_result != static_cast<Int128>(p.deposits_total))
+    problems.push_back("money not conserved: balances + house result != accepted deposits");
+  Int128 settled = 0;
+  for (const auto& [key, amount] : p.settled.balances()) settled += amount;
+  if (settled + p.settled_house_result != static_cast<Int128>(p.settled_deposits))
+    problems.push_back("settled money not conserved: settled balances + settled house result != settled deposits");
+  return problems;
+}
+
+// --- snapshots ------------------------------------------------------------------------
+
+namespace {
+constexpr std::uint8_t kSnapshotFormatVersion = 1;
+}
+
+template <class A>
+void Projections::save(A& ar) const {
+  ar(kSnapshotFormatVersion, keys, accounts);
+  std::vector<std::pair<Hash32, TxRecord>> tx_list(txs.begin(), txs.end());
+  std::sort(tx_list.begin(), tx_list.end(), [](auto& x, auto& y) { return x.first < y.first; });
+  ar(tx_list, block_height, block_hash);
+  std::vector<std::pair<Id128, BatchRecord>> batch_list(batches.begin(), batches.end());
+  std::vector<std::pair<PublicKey, Amount>> settled_list(settled.balances().begin(), settled.balances().end());
+  std::sort(settled_list.begin(), settled_list.end());
+  ar(batch_list, settled_list, deposits_total, house_result, settled_deposits, settled_house_result,
+     last_reconciliation, event_counts, last_seq);
+}
+
+template <class A>
+void Projections::load(A& ar) {
+  std::uint8_t version = 0;
+  ar(version);
+  expect_version(version, kSnapshotFormatVersion, "snapshot");
+  ar(keys, accounts);
+  std::vector<std::pair<Hash32, TxRecord>> tx_list;
+  ar(tx_list, block_height, block_hash);
+  txs.clear();
+  bets.clear();
+  deposits.clear();
+  txs.reserve(tx_list.size());
+  for (auto& [id, r] : tx_list) {
+    if (auto* b = std::get_if<Bet>(&r.tx)) bets.emplace(b->bet_id, id);
+    if (auto* d = std::get_if<Deposit>(&r.tx)) deposits.emplace(d->deposit_id, id);
+    txs.emplace(id, std::move(r));
+  }
+  std::vector<std::pair<Id128, BatchRecord>> batch_list;
+  std::vector<std::pair<PublicKey, Amount>> settled_list;
+  ar(batch_list, settled_list, deposits_total, house_result, settled_deposits, settled_house_result,
+     last_reconciliation, event_counts, last_seq);
+  batches = std::map<Id128, BatchRecord>(batch_list.begin(), batch_list.end());
+  settled = settlement::SettledState::from_balances(std::move(settled_list));
+}
+
+Bytes encode_snapshot(const Projections& p) { return encode(p); }
+
+Projections decode_snapshot(ByteView blob) { return decode<Projections>(blob, "snapshot"); }
+
+}  // namespace croupier

@@ -1,0 +1,86 @@
+#pragma once
+// The projections: everything a node knows, rebuilt by applying events in log order.
+// `apply` is the single place where an event takes effect, for the live node and for
+// the audit alike. It checks every structural rule (ids unique, transitions legal,
+// money conserved, outcomes consistent with their rolls) and throws ApplyError without
+// changing anything when one fails. Cryptographic checks (signatures, VRF proofs,
+// batch proofs) are separate (see audit.hpp) so that they can run on all cores.
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/accounts.hpp"
+#include "domain/events.hpp"
+#include "domain/games.hpp"
+
+namespace croupier {
+
+class ApplyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class TxStatus : std::uint8_t { admitted = 1, accepted = 2, rejected = 3 };
+std::string_view tx_status_name(TxStatus s);
+
+struct TxRecord {
+  Tx tx;
+  TxStatus status = TxStatus::admitted;
+  std::uint64_t block_height = 0;        // 0 until committed in a block.
+  std::optional<Outcome> outcome;        // Bets, once resolved.
+  std::optional<Id128> batch_id;         // Bets and deposits, once in a batch.
+  template <class A> void serialize(A& ar) { ar(tx, status, block_height, outcome, batch_id); }
+};
+
+struct BatchRecord {
+  BatchLifecycle lifecycle;
+  std::vector<settlement::Item> items;
+  std::optional<settlement::PublicInputs> inputs;  // Once proved.
+  Hash32 settlement_tx_id{};                       // Of the latest submission.
+  template <class A> void serialize(A& ar) { ar(lifecycle, items, inputs, settlement_tx_id); }
+};
+
+struct NodeKeys {
+  Id128 node_id{};
+  PublicKey operator_key{}, house_key{}, sequencer_key{};
+  bool known = false;  // False until the first NodeStarted.
+  template <class A> void serialize(A& ar) { ar(node_id, operator_key, house_key, sequencer_key, known); }
+};
+
+struct Projections {
+  NodeKeys keys;
+  Accounts accounts;
+  std::unordered_map<Hash32, TxRecord, BytesHash> txs;
+  std::unordered_map<Id128, Hash32, BytesHash> bets;      // bet_id -> tx_id
+  std::unordered_map<Id128, Hash32, BytesHash> deposits;  // deposit_id -> tx_id
+  std::uint64_t block_height = 0;
+  Hash32 block_hash{};
+  std::map<Id128, BatchRecord> batches;
+  settlement::SettledState settled;  // Balances after every proved batch.
+  Amount deposits_total = 0;         // Accepted deposits.
+  std::int64_t house_result = 0;     // Wagers taken minus payouts made.
+  Amount settled_deposits = 0;       // The same two, over confirmed-or-proved batches.
+  std::int64_t settled_house_result = 0;
+  std::optional<ReconciliationReport> last_reconciliation;
+  std::array<std::uint64_t, kEventTypeCount> event_counts{};
+  std::uint64_t last_seq = 0;        // Sequence number of the last applied event.
+
+  template <class A> void save(A& ar) const;
+  template <class A> void load(A& ar);
+};
+
+// Applies one event (sequence number `seq`). Throws ApplyError naming the rule broken.
+void apply(Projections& p, std::uint64_t seq, const Event& e);
+
+// Conservation checks over the whole state; returns every violation found.
+std::vector<std::string> check_invariants(const Projections& p);
+
+// Snapshots of the projections (cereal binary, versioned).
+Bytes encode_snapshot(const Projections& p);
+Projections decode_snapshot(ByteView blob);  // Throws DecodeError.
+
+}  // namespace croupier

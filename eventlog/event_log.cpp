@@ -1,0 +1,429 @@
+#include "eventlog/event_log.hpp"
+
+#include <lmdb.h>
+
+#include <array>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+namespace croupier::eventlog {
+
+Hash32 record_hash(const Hash32& prev_hash, Seq seq, std::uint64_t time_ms, std::uint16_t type, ByteView payload) {
+  std::uint8_t fixed[8 + 8 + 2];
+  put_u64_be(fixed, seq);
+  put_u64_le(fixed + 8, time_ms);
+  fixed[16] = static_cast<std::uint8_t>(type);
+  fixed[17] = static_cast<std::uint8_t>(type >> 8);
+  return Blake2b256().update(prev_hash).update(ByteView{fixed, sizeof fixed}).update(payload).finish();
+}
+
+std::string_view error_kind_name(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::io: return "io";
+    case ErrorKind::disk_full: return "disk_full";
+    case ErrorKind::corrupt_record: return "corrupt_record";
+    case ErrorKind::broken_chain: return "broken_chain";
+    case ErrorKind::unknown_format: return "unknown_format";
+    case ErrorKind::duplicate_key: return "duplicate_key";
+  }
+  return "unknown";
+}
+
+LogError::LogError(ErrorKind kind, std::string message, std::optional<Seq> seq)
+    : std::runtime_error(seq ? "event log: seq " + std::to_string(*seq) + ": " + message : "event log: " + message),
+      kind_(kind),
+      seq_(seq) {}
+
+namespace {
+
+enum Dbi : unsigned { kEvents, kTxIndex, kBetIndex, kDepositIndex, kBatchIndex, kSnapshots, kMeta, kDbiCount };
+constexpr std::array<const char*, kDbiCount> kDbiNames{"events",      "tx_index",  "bet_index", "deposit_index",
+                                                       "batch_index", "snapshots", "meta"};
+
+[[noreturn]] void throw_mdb(int rc, const std::string& what, std::optional<Seq> seq = std::nullopt) {
+  if (rc == ENOSPC) throw LogError(ErrorKind::disk_full, what + ": no space left on device", seq);
+  throw LogError(ErrorKind::io, what + ": " + mdb_strerror(rc), seq);
+}
+
+void check(int rc, const std::string& what) {
+  if (rc != MDB_SUCCESS) throw_mdb(rc, what);
+}
+
+MDB_val val(ByteView b) { return MDB_val{b.size(), const_cast<std::uint8_t*>(b.data())}; }
+ByteView view(const MDB_val& v) { return ByteView{static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
+
+std::array<std::uint8_t, 8> seq_key(Seq seq) {
+  std::array<std::uint8_t, 8> k{};
+  put_u64_be(k.data(), seq);
+  return k;
+}
+
+// Encodes `e` as the record with sequence number `seq` after `prev` into `out` (reused
+// buffer) and returns its hash.
+Hash32 build_record(Bytes& out, const Hash32& prev, Seq seq, std::uint64_t time_ms, const Event& e) {
+  auto type = static_cast<std::uint16_t>(event_type(e));
+  out.resize(kRecordHeaderSize);
+  encode_event_into(out, e);
+  ByteView payload{out.data() + kRecordHeaderSize, out.size() - kRecordHeaderSize};
+  Hash32 hash = record_hash(prev, seq, time_ms, type, payload);
+  out[0] = kRecordVersion;
+  std::memcpy(out.data() + 1, prev.data(), 32);
+  std::memcpy(out.data() + 33, hash.data(), 32);
+  put_u64_le(out.data() + 65, time_ms);
+  out[73] = static_cast<std::uint8_t>(type);
+  out[74] = static_cast<std::uint8_t>(type >> 8);
+  return hash;
+}
+
+// Parses a stored record value; throws corrupt_record / unknown_format naming seq.
+RecordView parse_record(Seq seq, ByteView v) {
+  if (v.size() < kRecordHeaderSize)
+    throw LogError(ErrorKind::corrupt_record, "record is " + std::to_string(v.size()) + " bytes, shorter than its header",
+                   seq);
+  if (v[0] != kRecordVersion)
+    throw LogError(ErrorKind::unknown_format, "record format version " + std::to_string(v[0]) + " is unknown", seq);
+  RecordView r;
+  r.seq = seq;
+  std::memcpy(r.prev_hash.data(), v.data() + 1, 32);
+  std::memcpy(r.hash.data(), v.data() + 33, 32);
+  r.time_ms = get_u64_le(v.data() + 65);
+  r.type = static_cast<std::uint16_t>(v[73] | (v[74] << 8));
+  r.payload = v.subspan(kRecordHeaderSize);
+  return r;
+}
+
+// RAII read transaction.
+struct ReadTxn {
+  MDB_txn* txn = nullptr;
+  explicit ReadTxn(MDB_env* env) { check(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), "begin read transaction"); }
+  ~ReadTxn() { mdb_txn_abort(txn); }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+};
+
+struct Cursor {
+  MDB_cursor* c = nullptr;
+  Cursor(MDB_txn* txn, MDB_dbi dbi) { check(mdb_cursor_open(txn, dbi, &c), "open cursor"); }
+  ~Cursor() { mdb_cursor_close(c); }
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+};
+
+// Raised inside a write transaction to abort and retry it after growing the map.
+struct MapFull {};
+
+}  // namespace
+
+struct EventLog::Handles {
+  MDB_env* env = nullptr;
+  std::array<MDB_dbi, kDbiCount> dbi{};
+  ~Handles() {
+    if (env) mdb_env_close(env);
+  }
+};
+
+void ChainVerifier::check(const RecordView& r) {
+  if (r.seq != seq_ + 1)
+    throw LogError(ErrorKind::broken_chain, "expected seq " + std::to_string(seq_ + 1) + " next", r.seq);
+  if (r.prev_hash != hash_)
+    throw LogError(ErrorKind::broken_chain, "prev_hash is not the hash of record " + std::to_string(seq_), r.seq);
+  if (!r.hash_matches()) throw LogError(ErrorKind::corrupt_record, "hash does not match the record's contents", r.seq);
+  seq_ = r.seq;
+  hash_ = r.hash;
+}
+
+EventLog::EventLog(const Options& options)
+    : h_(std::make_unique<Handles>()), dir_(options.dir), map_size_(options.map_size) {}
+
+EventLog::~EventLog() = default;
+
+std::unique_ptr<EventLog> EventLog::open(const Options& options) {
+  std::error_code ec;
+  if (!options.create_if_missing && !std::filesystem::exists(options.dir / "data.mdb"))
+    throw LogError(ErrorKind::io, "no event log in " + options.dir.string() + " (no data.mdb there)");
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) throw LogError(ErrorKind::io, "cannot create data directory " + options.dir.string() + ": " + ec.message());
+  std::unique_ptr<EventLog> log(new EventLog(options));
+  Handles& h = *log->h_;
+  check(mdb_env_create(&h.env), "create LMDB environment");
+  check(mdb_env_set_maxdbs(h.env, kDbiCount), "set max databases");
+  check(mdb_env_set_mapsize(h.env, options.map_size), "set map size");
+  unsigned flags = MDB_NOTLS | (options.durable ? 0u : MDB_NOSYNC);
+  int rc = mdb_env_open(h.env, options.dir.c_str(), flags, 0600);
+  if (rc != MDB_SUCCESS) throw_mdb(rc, "open LMDB environment in " + options.dir.string());
+  int dead = 0;
+  check(mdb_reader_check(h.env, &dead), "clear stale readers");
+  MDB_envinfo info;
+  check(mdb_env_info(h.env, &info), "read environment info");
+  log->map_size_ = info.me_mapsize;  // An existing, larger map keeps its size.
+
+  MDB_txn* txn = nullptr;
+  check(mdb_txn_begin(h.env, nullptr, 0, &txn), "begin open transaction");
+  try {
+    for (unsigned i = 0; i < kDbiCount; ++i) check(mdb_dbi_open(txn, kDbiNames[i], MDB_CREATE, &h.dbi[i]), "open database");
+    static const std::string kFormatKey = "format_version", kNodeKey = "node_id";
+    MDB_val k{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, v;
+    rc = mdb_get(txn, h.dbi[kMeta], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      std::uint8_t fmt[4] = {kLogFormatVersion & 0xff, 0, 0, 0};
+      MDB_val fv{4, fmt};
+      check(mdb_put(txn, h.dbi[kMeta], &k, &fv, 0), "write format version");
+      MDB_val nk{kNodeKey.size(), const_cast<char*>(kNodeKey.data())};
+      MDB_val nv = val(options.node_id_if_new);
+      check(mdb_put(txn, h.dbi[kMeta], &nk, &nv, 0), "write node id");
+    } else {
+      check(rc, "read format version");
+      std::uint32_t fmt = 0;
+      if (v.mv_size == 4) std::memcpy(&fmt, v.mv_data, 4);
+      if (fmt != kLogFormatVersion)
+        throw LogError(ErrorKind::unknown_format, "log format version " + std::to_string(fmt) +
+                                                      " is not supported (this build reads version " +
+                                                      std::to_string(kLogFormatVersion) + ")");
+    }
+    MDB_val nk{kNodeKey.size(), const_cast<char*>(kNodeKey.data())}, nv;
+    check(mdb_get(txn, h.dbi[kMeta], &nk, &nv), "read node id");
+    if (nv.mv_size != 16) throw LogError(ErrorKind::corrupt_record, "meta node_id has the wrong size");
+    std::memcpy(log->node_id_.data(), nv.mv_data, 16);
+    check(mdb_txn_commit(txn), "commit open transaction");
+  } catch (...) {
+    mdb_txn_abort(txn);
+    throw;
+  }
+
+  {  // Head: the last record.
+    ReadTxn rt(h.env);
+    Cursor c(rt.txn, h.dbi[kEvents]);
+    MDB_val k, v;
+    rc = mdb_cursor_get(c.c, &k, &v, MDB_LAST);
+    if (rc == MDB_SUCCESS) {
+      if (k.mv_size != 8) throw LogError(ErrorKind::corrupt_record, "last event key is not 8 bytes");
+      Seq seq = get_u64_be(static_cast<const std::uint8_t*>(k.mv_data));
+      auto r = parse_record(seq, view(v));
+      log->head_seq_ = seq;
+      log->head_hash_ = r.hash;
+    } else if (rc != MDB_NOTFOUND) {
+      check(rc, "read last event");
+    }
+  }
+  log->verify_tail(options.verify_tail);
+  return log;
+}
+
+void EventLog::verify_tail(std::size_t count) {
+  if (head_seq_ == 0 || count == 0) return;
+  Seq from = head_seq_ > count ? head_seq_ - count + 1 : 1;
+  std::optional<ChainVerifier> verifier;
+  if (from == 1) verifier.emplace();
+  scan(from, [&](const RecordView& r) {
+    if (!verifier) {
+      // The first record of the tail only anchors the chain; its own hash is checked.
+      if (!r.hash_matches())
+        throw LogError(ErrorKind::corrupt_record, "hash does not match the record's contents", r.seq);
+      verifier.emplace(r.seq, r.hash);
+      return true;
+    }
+    verifier->check(r);
+    return true;
+  });
+}
+
+Seq EventLog::head_seq() const {
+  std::lock_guard lock(head_mutex_);
+  return head_seq_;
+}
+
+Hash32 EventLog::head_hash() const {
+  std::lock_guard lock(head_mutex_);
+  return head_hash_;
+}
+
+void EventLog::grow_map() {
+  std::size_t next = map_size_ * 2;
+  check(mdb_env_set_mapsize(h_->env, next), "grow map to " + std::to_string(next) + " bytes");
+  map_size_ = next;
+}
+
+// Runs `body(txn)` in a write transaction and commits it; on MDB_MAP_FULL (from a put or
+// the commit) aborts, doubles the map and runs the body again from scratch.
+template <class F>
+void EventLog::write_txn(F&& body) {
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(h_->env, nullptr, 0, &txn), "begin write transaction");
+    try {
+      body(txn);
+    } catch (const MapFull&) {
+      mdb_txn_abort(txn);
+      grow_map();
+      continue;
+    } catch (...) {
+      mdb_txn_abort(txn);
+      throw;
+    }
+    int rc = mdb_txn_commit(txn);  // Frees txn whatever the result.
+    if (rc == MDB_MAP_FULL) {
+      grow_map();
+      continue;
+    }
+    if (rc != MDB_SUCCESS) throw_mdb(rc, "commit");
+    return;
+  }
+}
+
+namespace {
+void put_or_throw(MDB_txn* txn, MDB_dbi dbi, MDB_val* k, MDB_val* v, unsigned flags, Seq seq, const char* what) {
+  int rc = mdb_put(txn, dbi, k, v, flags);
+  if (rc == MDB_SUCCESS) return;
+  if (rc == MDB_MAP_FULL) throw MapFull{};
+  if (rc == MDB_KEYEXIST) throw LogError(ErrorKind::duplicate_key, std::string(what) + " already indexed", seq);
+  throw_mdb(rc, std::string("write ") + what, seq);
+}
+}  // namespace
+
+std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t time_ms) {
+  std::vector<Seq> seqs;
+  if (events.empty()) return seqs;
+  Seq last_seq = 0;
+  Hash32 last_hash{};
+  write_txn([&](MDB_txn* txn) {
+    seqs.clear();
+    Seq seq;
+    Hash32 prev;
+    {
+      std::lock_guard lock(head_mutex_);
+      seq = head_seq_;
+      prev = head_hash_;
+    }
+    for (const Event& e : events) {
+      ++seq;
+      Hash32 hash = build_record(scratch_, prev, seq, time_ms, e);
+      auto key = seq_key(seq);
+      MDB_val k = val(key), v = val(scratch_);
+      put_or_throw(txn, h_->dbi[kEvents], &k, &v, MDB_APPEND, seq, "event");
+
+      IndexKeys ik = index_keys(e);
+      MDB_val sv = val(key);
+      if (ik.tx_id) {
+        MDB_val ikv = val(*ik.tx_id);
+        put_or_throw(txn, h_->dbi[kTxIndex], &ikv, &sv, MDB_NOOVERWRITE, seq, "tx id");
+      }
+      if (ik.bet_id) {
+        MDB_val ikv = val(*ik.bet_id);
+        put_or_throw(txn, h_->dbi[kBetIndex], &ikv, &sv, MDB_NOOVERWRITE, seq, "bet id");
+      }
+      if (ik.deposit_id) {
+        MDB_val ikv = val(*ik.deposit_id);
+        put_or_throw(txn, h_->dbi[kDepositIndex], &ikv, &sv, MDB_NOOVERWRITE, seq, "deposit id");
+      }
+      if (ik.batch_id) {
+        MDB_val ikv = val(*ik.batch_id);
+        put_or_throw(txn, h_->dbi[kBatchIndex], &ikv, &sv, 0, seq, "batch id");
+      }
+      seqs.push_back(seq);
+      prev = hash;
+    }
+    last_seq = seq;
+    last_hash = prev;
+  });
+  std::lock_guard lock(head_mutex_);
+  assert(last_seq == head_seq_ + events.size());
+  head_seq_ = last_seq;
+  head_hash_ = last_hash;
+  return seqs;
+}
+
+Seq EventLog::append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time_ms) {
+  // A snapshot is always of the state at the head, so that a full replay can recompute
+  // it right before the SnapshotTaken event and check the digest.
+  if (covered_seq == 0 || covered_seq != head_seq())
+    throw LogError(ErrorKind::io, "snapshot of seq " + std::to_string(covered_seq) + " is not of the log's head " +
+                                      std::to_string(head_seq()));
+  // The snapshot blob and its SnapshotTaken event must land together; append() runs
+  // its own transaction, so write both here by hand in one.
+  Event e = SnapshotTaken{covered_seq, blake2b256(blob)};
+  Seq seq = 0;
+  Hash32 hash{};
+  write_txn([&](MDB_txn* txn) {
+    std::lock_guard lock(head_mutex_);
+    seq = head_seq_ + 1;
+    Bytes record;
+    hash = build_record(record, head_hash_, seq, time_ms, e);
+    auto key = seq_key(seq), covered = seq_key(covered_seq);
+    MDB_val k = val(key), v = val(record);
+    put_or_throw(txn, h_->dbi[kEvents], &k, &v, MDB_APPEND, seq, "event");
+    MDB_val sk = val(covered), sv = val(blob);
+    put_or_throw(txn, h_->dbi[kSnapshots], &sk, &sv, 0, seq, "snapshot");
+  });
+  std::lock_guard lock(head_mutex_);
+  head_seq_ = seq;
+  head_hash_ = hash;
+  return seq;
+}
+
+std::optional<Seq> EventLog::find(unsigned dbi_index, ByteView key) const {
+  ReadTxn rt(h_->env);
+  MDB_val k = val(key), v;
+  int rc = mdb_get(rt.txn, h_->dbi[dbi_index], &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, std::string("look up ") + kDbiNames[dbi_index]);
+  if (v.mv_size != 8) throw LogError(ErrorKind::corrupt_record, std::string(kDbiNames[dbi_index]) + " entry is not 8 bytes");
+  return get_u64_be(static_cast<const std::uint8_t*>(v.mv_data));
+}
+
+std::optional<Seq> EventLog::find_tx(const Hash32& id) const { return find(kTxIndex, id); }
+std::optional<Seq> EventLog::find_bet(const Id128& id) const { return find(kBetIndex, id); }
+std::optional<Seq> EventLog::find_deposit(const Id128& id) const { return find(kDepositIndex, id); }
+std::optional<Seq> EventLog::find_batch(const Id128& id) const { return find(kBatchIndex, id); }
+
+std::optional<EventLog::OwnedRecord> EventLog::read(Seq seq) const {
+  ReadTxn rt(h_->env);
+  auto key = seq_key(seq);
+  MDB_val k = val(key), v;
+  int rc = mdb_get(rt.txn, h_->dbi[kEvents], &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, "read event " + std::to_string(seq));
+  auto r = parse_record(seq, view(v));
+  return OwnedRecord{r.seq, r.time_ms, r.type, Bytes(r.payload.begin(), r.payload.end()), r.prev_hash, r.hash};
+}
+
+void EventLog::scan(Seq from, const std::function<bool(const RecordView&)>& visit) const {
+  ReadTxn rt(h_->env);
+  Cursor c(rt.txn, h_->dbi[kEvents]);
+  auto key = seq_key(from);
+  MDB_val k = val(key), v;
+  int rc = mdb_cursor_get(c.c, &k, &v, MDB_SET_RANGE);
+  Seq expected = from == 0 ? 1 : from;
+  while (rc == MDB_SUCCESS) {
+    if (k.mv_size != 8) throw LogError(ErrorKind::corrupt_record, "event key is not 8 bytes", expected);
+    Seq seq = get_u64_be(static_cast<const std::uint8_t*>(k.mv_data));
+    if (seq != expected)
+      throw LogError(ErrorKind::broken_chain, "record " + std::to_string(expected) + " is missing", expected);
+    if (!visit(parse_record(seq, view(v)))) return;
+    ++expected;
+    rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT);
+  }
+  if (rc != MDB_NOTFOUND) check(rc, "scan events");
+}
+
+std::optional<Snapshot> EventLog::latest_snapshot(std::optional<Seq> at_most) const {
+  ReadTxn rt(h_->env);
+  Cursor c(rt.txn, h_->dbi[kSnapshots]);
+  MDB_val k, v;
+  int rc;
+  if (at_most) {
+    auto key = seq_key(*at_most + 1);
+    k = val(key);
+    rc = mdb_cursor_get(c.c, &k, &v, MDB_SET_RANGE);
+    rc = rc == MDB_SUCCESS ? mdb_cursor_get(c.c, &k, &v, MDB_PREV) : mdb_cursor_get(c.c, &k, &v, MDB_LAST);
+  } else {
+    rc = mdb_cursor_get(c.c, &k, &v, MDB_LAST);
+  }
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, "read snapshot");
+  if (k.mv_size != 8) throw LogError(ErrorKind::corrupt_record, "snapshot key is not 8 bytes");
+  auto b = view(v);
+  return Snapshot{get_u64_be(static_cast<const std::uint8_t*>(k.mv_data)), Bytes(b.begin(), b.end())};
+}
+
+}  // namespace croupier::eventlog

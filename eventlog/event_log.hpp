@@ -1,0 +1,158 @@
+#pragma once
+// The event log: an append-only, hash-chained sequence of events in LMDB, with the
+// indexes that make deduplication exact and snapshots that bound recovery time.
+//
+// Thread safety: one writer at a time (the journal) may call append/append_snapshot;
+// any number of threads may read concurrently (each read uses its own LMDB read
+// transaction). Not copyable.
+//
+// Errors: every failure is a LogError with a kind and, when one record is to blame,
+// its sequence number. Nothing is skipped silently and nothing aborts the process.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "domain/events.hpp"
+#include "eventlog/record_format.hpp"
+
+namespace croupier::eventlog {
+
+enum class ErrorKind {
+  io,              // An LMDB or file-system call failed (message has the errno text).
+  disk_full,       // The device is full: nothing of the failed append was written.
+  corrupt_record,  // A record cannot be parsed or its hash does not match its contents.
+  broken_chain,    // A record's prev_hash is not the previous record's hash, or a seq is missing.
+  unknown_format,  // The log or a record was written by a format this build cannot read.
+  duplicate_key,   // An index entry (tx, bet, deposit) already exists: the append was refused.
+};
+std::string_view error_kind_name(ErrorKind k);
+
+class LogError : public std::runtime_error {
+ public:
+  LogError(ErrorKind kind, std::string message, std::optional<Seq> seq = std::nullopt);
+  ErrorKind kind() const { return kind_; }
+  std::optional<Seq> seq() const { return seq_; }
+
+ private:
+  ErrorKind kind_;
+  std::optional<Seq> seq_;
+};
+
+// One record as stored. In scan callbacks `payload` points into LMDB's memory and is
+// valid only during the callback.
+struct RecordView {
+  Seq seq = 0;
+  std::uint64_t time_ms = 0;
+  std::uint16_t type = 0;
+  ByteView payload;
+  Hash32 prev_hash{};
+  Hash32 hash{};
+  bool hash_matches() const { return record_hash(prev_hash, seq, time_ms, type, payload) == hash; }
+};
+
+struct Snapshot {
+  Seq seq = 0;   // The projections cover events 1..seq.
+  Bytes blob;
+};
+
+struct Options {
+  std::filesystem::path dir;
+  std::size_t map_size = std::size_t{1} << 30;  // Initial LMDB map size; doubled on MDB_MAP_FULL.
+  bool durable = true;          // false: MDB_NOSYNC, for simulations and benchmarks only.
+  std::size_t verify_tail = 1000;  // Records whose chain is verified at open.
+  Id128 node_id_if_new{};       // Stored in meta when the log is created.
+  bool create_if_missing = true;  // false: a directory without a log is an error (audits).
+};
+
+class EventLog {
+ public:
+  // Opens or creates the log in options.dir (created if missing), clears stale readers,
+  // checks the format version and verifies the hash chain of the tail.
+  static std::unique_ptr<EventLog> open(const Options& options);
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Appends all events in ONE write transaction and ONE commit (group commit), with
+  // their index entries. Returns their sequence numbers only once the commit is durable.
+  // On any error nothing is written (the transaction is aborted) and LogError is thrown.
+  std::vector<Seq> append(std::span<const Event> events, std::uint64_t time_ms);
+
+  // Stores `blob` (the projections as of `covered_seq`, which must be the head) and appends
+  // SnapshotTaken{covered_seq, BLAKE2b(blob)} in the same transaction. Returns its seq.
+  Seq append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time_ms);
+
+  Seq head_seq() const;
+  Hash32 head_hash() const;
+  Id128 node_id() const { return node_id_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  std::optional<Seq> find_tx(const Hash32& tx_id) const;
+  std::optional<Seq> find_bet(const Id128& bet_id) const;
+  std::optional<Seq> find_deposit(const Id128& deposit_id) const;
+  std::optional<Seq> find_batch(const Id128& batch_id) const;
+
+  // Reads one record (a copy). nullopt when seq is beyond the head.
+  struct OwnedRecord {
+    Seq seq = 0;
+    std::uint64_t time_ms = 0;
+    std::uint16_t type = 0;
+    Bytes payload;
+    Hash32 prev_hash{}, hash{};
+  };
+  std::optional<OwnedRecord> read(Seq seq) const;
+
+  // Calls `visit` for every record from `from` (inclusive) in order, in one read
+  // transaction, until it returns false. Throws LogError(corrupt_record) for a record
+  // that cannot be parsed and LogError(broken_chain) for a gap in sequence numbers;
+  // hash checks are the visitor's (see ChainVerifier).
+  void scan(Seq from, const std::function<bool(const RecordView&)>& visit) const;
+
+  // The newest snapshot with seq <= at_most (any, when nullopt).
+  std::optional<Snapshot> latest_snapshot(std::optional<Seq> at_most = std::nullopt) const;
+
+  // Raw handle access for tests that must corrupt bytes on purpose.
+  struct Handles;
+  Handles& handles_for_tests() { return *h_; }
+
+ private:
+  explicit EventLog(const Options& options);
+  std::optional<Seq> find(unsigned dbi_index, ByteView key) const;
+  template <class F>
+  void write_txn(F&& body);
+  void grow_map();
+  void verify_tail(std::size_t count);
+
+  std::unique_ptr<Handles> h_;
+  std::filesystem::path dir_;
+  Id128 node_id_{};
+  std::size_t map_size_;
+  mutable std::mutex head_mutex_;  // Guards head_seq_/head_hash_ for concurrent readers.
+  Seq head_seq_ = 0;
+  Hash32 head_hash_{};
+  Bytes scratch_;                  // Reused record buffer (writer only).
+};
+
+// Checks a stream of records for hash and chain integrity, in order.
+class ChainVerifier {
+ public:
+  // Starts after `seq` whose hash is `hash` (0 and zeros for the start of the log).
+  ChainVerifier(Seq seq = 0, const Hash32& hash = Hash32{}) : seq_(seq), hash_(hash) {}
+  // Throws LogError(corrupt_record | broken_chain) naming the record's seq.
+  void check(const RecordView& r);
+  Seq seq() const { return seq_; }
+  const Hash32& hash() const { return hash_; }
+
+ private:
+  Seq seq_;
+  Hash32 hash_;
+};
+
+}  // namespace croupier::eventlog

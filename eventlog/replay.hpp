@@ -1,0 +1,44 @@
+#pragma once
+// Rebuilds the projections from the log and audits it: the whole hash chain, every
+// event's structural rules (domain apply), the conservation invariants and, with
+// `verify`, every signature, VRF proof and batch proof on all cores.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/projections.hpp"
+#include "eventlog/event_log.hpp"
+
+namespace croupier::eventlog {
+
+struct ReplayOptions {
+  // nullopt: start from the newest snapshot; 0: from the first event; N: from the newest
+  // snapshot at or below N. The hash chain is always checked from the first event.
+  std::optional<Seq> from;
+  bool verify = false;     // Run the cryptographic checks (signatures, VRF, batch proofs).
+  unsigned threads = 0;    // Verification threads; 0 = one per core.
+  // Called now and then with (events done, head); for progress lines.
+  std::function<void(Seq, Seq)> progress;
+};
+
+struct Problem {
+  Seq seq = 0;          // The record to blame (the head for whole-state invariants).
+  std::string kind;     // corrupt_record, broken_chain, decode, rule, crypto, snapshot, invariant.
+  std::string message;
+};
+
+struct ReplayResult {
+  Projections projections;
+  Seq head = 0;
+  Seq snapshot_seq = 0;          // The snapshot the projections started from (0: none).
+  std::uint64_t events_applied = 0;
+  std::uint64_t crypto_checks = 0;
+  std::vector<Problem> problems; // Sorted by seq.
+  bool clean() const { return problems.empty(); }
+};
+
+ReplayResult replay(const EventLog& log, const ReplayOptions& options);
+
+}  // namespace croupier::eventlog

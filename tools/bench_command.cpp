@@ -1,0 +1,220 @@
+// `croupier bench log`: the event log's throughput figures, measured in one run.
+//
+//   append:  durable commits/s and events/s at group sizes 1..10000, bet-sized events
+//            (TxAdmitted of a bet: record, hash chain, tx_index and bet_index entries);
+//   replay:  events/s of decode + hash check + apply over a generated history;
+//   verify:  `replay --verify` events/s next to the verification ceiling, i.e. the number
+//            of cores times one core's rate of the very same checks (Ed25519, ECVRF and
+//            batch proofs), measured on the same events in the same run.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/audit.hpp"
+#include "eventlog/replay.hpp"
+#include "tools/command_runner.hpp"
+#include "tools/commands.hpp"
+#include "tools/ledger_generator.hpp"
+
+namespace croupier::tools {
+
+namespace {
+
+const cli::CommandSpec kSpec{
+    "croupier bench log [--json] [--dir DIR] [--replay-events N] [--verify-bets N] [--seconds S]",
+    "Measures the event log: durable group-commit throughput at group sizes 1, 10, 100, 1000 and\n"
+    "10000; replay events/s over a generated history; and `replay --verify` events/s next to\n"
+    "the machine's verification ceiling (cores x one core's rate of the same checks). Logs are\n"
+    "written to a fresh directory (default: under the current directory, which must be on a\n"
+    "real disk for durable figures) and removed afterwards. Progress goes to stderr.",
+    {{"json", "", "one JSON line per figure: {\"metric\":...,\"value\":...,\"unit\":...}"},
+     {"dir", "DIR", "where to write the benchmark logs (default ./.croupier-bench-PID)"},
+     {"replay-events", "N", "events in the replay history (default 1000000)"},
+     {"verify-bets", "N", "bets in the fully signed history for the verify figures (default 4000)"},
+     {"seconds", "S", "time budget per group size (default 2)"}}};
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+struct Reporter {
+  bool json;
+  void figure(const std::string& metric, double value, const std::string& unit, const std::string& note = "") {
+    if (json) {
+      nlohmann::json j{{"metric", metric}, {"value", value}, {"unit", unit}};
+      std::cout << j.dump() << std::endl;
+    } else {
+      std::printf("%-44s %14.0f %s%s%s\n", metric.c_str(), value, unit.c_str(), note.empty() ? "" : "  ",
+                  note.c_str());
+      std::fflush(stdout);
+    }
+  }
+};
+
+void progress(const char* what) { std::fprintf(stderr, "bench: %s\n", what); }
+
+// Bet-sized TxAdmitted events with distinct, time-ordered bet ids (signatures are random
+// bytes: appending does not check them).
+std::vector<Event> bet_events(std::size_t n) {
+  std::mt19937_64 rng(42);
+  std::vector<Event> events;
+  events.reserve(n);
+  std::uint64_t ms = 1'763'683'200'000;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bet b;
+    std::array<std::uint8_t, 10> r{};
+    for (auto& x : r) x = static_cast<std::uint8_t>(rng());
+    if (i % 64 == 0) ++ms;
+    b.bet_id = make_time_ordered_id(ms, r);
+    for (auto& x : b.account) x = static_cast<std::uint8_t>(rng());
+    b.nonce = i + 1;
+    b.game = 2;
+    b.wager = 100 + i % 900;
+    b.choice = 50;
+    for (auto& x : b.client_seed) x = static_cast<std::uint8_t>(rng());
+    for (auto& x : b.signature) x = static_cast<std::uint8_t>(rng());
+    events.push_back(TxAdmitted{b});
+  }
+  return events;
+}
+
+void bench_append(Reporter& rep, const std::filesystem::path& root, double budget) {
+  constexpr std::size_t kPool = 400'000;
+  progress("append: generating bet events");
+  auto pool = bet_events(kPool);
+  for (std::size_t group : {1u, 10u, 100u, 1000u, 10000u}) {
+    auto dir = root / ("append-" + std::to_string(group));
+    std::filesystem::remove_all(dir);
+    eventlog::Options o;
+    o.dir = dir;
+    auto log = eventlog::EventLog::open(o);
+    std::size_t done = 0, commits = 0;
+    auto t0 = Clock::now();
+    while (done + group <= pool.size() && since(t0) < budget) {
+      log->append(std::span<const Event>(pool.data() + done, group), 0);
+      done += group;
+      ++commits;
+    }
+    double s = since(t0);
+    rep.figure("log_append_commits_per_s_group_" + std::to_string(group), static_cast<double>(commits) / s,
+               "commits/s");
+    rep.figure("log_append_events_per_s_group_" + std::to_string(group), static_cast<double>(done) / s, "events/s");
+    log.reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+
+// Writes a generated history of at least `min_events` events (or `bets` bets) into a log.
+std::unique_ptr<eventlog::EventLog> write_history(const std::filesystem::path& dir, bool real_crypto,
+                                                  std::size_t min_events, std::size_t bets) {
+  std::filesystem::remove_all(dir);
+  eventlog::Options o;
+  o.dir = dir;
+  o.durable = false;  // Building the input is not what is measured.
+  auto log = eventlog::EventLog::open(o);
+  LedgerOptions lo;
+  lo.real_crypto = real_crypto;
+  lo.accounts = 1000;
+  LedgerGenerator gen(lo);
+  auto events = gen.genesis();
+  std::size_t total = 0, placed = 0;
+  while ((min_events && total + events.size() < min_events) || (bets && placed < bets)) {
+    std::size_t n = bets ? std::min<std::size_t>(1000, bets - placed) : 1000;
+    gen.bets(n, events);
+    placed += n;
+    if (events.size() >= 10000) {
+      log->append(events, gen.now_ms());
+      total += events.size();
+      events.clear();
+    }
+  }
+  gen.flush(events);
+  if (!events.empty()) log->append(events, gen.now_ms());
+  return log;
+}
+
+void bench_replay(Reporter& rep, const std::filesystem::path& root, std::size_t n_events) {
+  progress("replay: generating the history");
+  auto log = write_history(root / "replay", false, n_events, 0);
+  progress("replay: replaying");
+  eventlog::ReplayOptions ro;
+  ro.from = 0;
+  auto t0 = Clock::now();
+  auto result = eventlog::replay(*log, ro);
+  double s = since(t0);
+  if (!result.clean()) throw std::runtime_error("the generated replay history is not clean: " + result.problems.front().message);
+  rep.figure("replay_events", static_cast<double>(result.head), "events");
+  rep.figure("replay_events_per_s", static_cast<double>(result.head) / s, "events/s");
+}
+
+void bench_verify(Reporter& rep, const std::filesystem::path& root, std::size_t bets) {
+  progress("verify: generating a fully signed history (ECVRF proofs take a while)");
+  auto log = write_history(root / "verify", true, 0, bets);
+  eventlog::Seq head = log->head_seq();
+
+  // One core's rate of the very checks `replay --verify` runs, on the same events.
+  progress("verify: measuring one core's checking rate");
+  std::vector<audit::Job> jobs;
+  Projections p;
+  log->scan(1, [&](const eventlog::RecordView& r) {
+    Event e = decode_event(r.type, r.payload);
+    apply(p, r.seq, e);
+    if (auto job = audit::job_for(p, r.seq, e)) jobs.push_back(std::move(*job));
+    return true;
+  });
+  auto t0 = Clock::now();
+  for (const auto& job : jobs)
+    if (audit::run(job)) throw std::runtime_error("the generated verify history fails a check");
+  double one_core = since(t0);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  double ceiling = cores * static_cast<double>(head) / one_core;
+
+  progress("verify: replay --verify on all cores");
+  eventlog::ReplayOptions ro;
+  ro.from = 0;
+  ro.verify = true;
+  t0 = Clock::now();
+  auto result = eventlog::replay(*log, ro);
+  double s = since(t0);
+  if (!result.clean()) throw std::runtime_error("replay --verify found problems in the generated history");
+  double rate = static_cast<double>(head) / s;
+  rep.figure("verify_events", static_cast<double>(head), "events");
+  rep.figure("verify_checks", static_cast<double>(jobs.size()), "checks");
+  rep.figure("verify_ceiling_events_per_s", ceiling, "events/s", "(" + std::to_string(cores) + " cores x one core)");
+  rep.figure("replay_verify_events_per_s", rate, "events/s");
+  rep.figure("replay_verify_fraction_of_ceiling_pct", 100.0 * rate / ceiling, "%");
+}
+
+}  // namespace
+
+int run_bench(const std::vector<std::string>& argv) {
+  if (argv.empty() || (argv[0] != "log" && argv[0] != "--help" && argv[0] != "-h")) {
+    std::cerr << "croupier bench: which benchmark? available: log (see croupier bench log --help)\n";
+    return 2;
+  }
+  std::vector<std::string> rest(argv.begin() + (argv[0] == "log" ? 1 : 0), argv.end());
+  return run_command("bench", kSpec, rest, [](const cli::Args& args) {
+    Reporter rep{args.flag("json")};
+    std::filesystem::path root =
+        args.value("dir").value_or(".croupier-bench-" + std::to_string(static_cast<long>(::getpid())));
+    if (std::filesystem::exists(root) && !std::filesystem::is_empty(root))
+      throw cli::UsageError("--dir " + root.string() + " exists and is not empty");
+    std::filesystem::create_directories(root);
+    struct Cleanup {
+      std::filesystem::path p;
+      ~Cleanup() { std::filesystem::remove_all(p); }
+    } cleanup{root};
+    double budget = static_cast<double>(args.unsigned_value("seconds").value_or(2));
+    bench_append(rep, root, budget);
+    bench_replay(rep, root, args.unsigned_value("replay-events").value_or(1'000'000));
+    bench_verify(rep, root, args.unsigned_value("verify-bets").value_or(4000));
+    return 0;
+  });
+}
+
+}  // namespace croupier::tools

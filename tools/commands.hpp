@@ -1,0 +1,16 @@
+#pragma once
+// The croupier subcommands. Each takes its arguments (after the subcommand name) and
+// returns the process exit code: 0 success, 1 the job ran and found a failure (e.g. an
+// unclean audit), 2 bad usage or input.
+
+#include <string>
+#include <vector>
+
+namespace croupier::tools {
+
+int run_node(const std::vector<std::string>& args);
+int run_replay(const std::vector<std::string>& args);
+int run_snowball(const std::vector<std::string>& args);
+int run_bench(const std::vector<std::string>& args);
+
+}  // namespace croupier::tools

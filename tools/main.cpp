@@ -1,0 +1,55 @@
+// croupier: one executable, one subcommand per job. Only subcommands that are built are
+// listed; there is no placeholder for future ones.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/commands.hpp"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>&);
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"node", "start a node on a data directory (records NodeStarted, waits for SIGINT/SIGTERM)",
+     croupier::tools::run_node},
+    {"replay", "rebuild every projection from the event log and audit it", croupier::tools::run_replay},
+    {"snowball", "run a Snowball/Snowflake instance over a poll trace (JSON lines on stdin)",
+     croupier::tools::run_snowball},
+    {"bench", "benchmarks: `croupier bench log`", croupier::tools::run_bench},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: croupier <command> [options]   (croupier <command> --help for details)\n\ncommands:\n");
+  for (const auto& c : kSubcommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::printf("croupier %s\n", CROUPIER_VERSION);
+    return 0;
+  }
+  for (const auto& c : kSubcommands) {
+    if (name == c.name) return c.run(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  std::fprintf(stderr, "croupier: unknown command '%s'\n", name.c_str());
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,59 @@
+#include "tools/node_keys.hpp"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace croupier::tools {
+
+namespace {
+
+KeyPair load_or_create(const std::filesystem::path& file) {
+  if (std::filesystem::exists(file)) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+      throw std::runtime_error("key file " + file.string() + " is readable by others (mode " +
+                               std::to_string(st.st_mode & 0777) + "); chmod 600 it");
+    std::ifstream in(file);
+    std::string hex;
+    in >> hex;
+    if (!in) throw std::runtime_error("cannot read key file " + file.string());
+    try {
+      return keypair_from_seed(fixed_from_hex<32>(hex, file.string()));
+    } catch (const InputError& e) {
+      throw std::runtime_error(std::string("malformed key file: ") + e.what());
+    }
+  }
+  KeyPair k = random_keypair();
+  std::string hex = to_hex(k.seed()) + "\n";
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create key file " + file.string());
+  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write key file " + file.string());
+  return k;
+}
+
+}  // namespace
+
+NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir) {
+  auto dir = data_dir / "keys";
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  return NodeKeys{load_or_create(dir / "operator.seed"), load_or_create(dir / "house.seed"),
+                  load_or_create(dir / "sequencer.seed")};
+}
+
+Id128 random_node_id() {
+  ensure_sodium();
+  Id128 id{};
+  randombytes_buf(id.data(), id.size());
+  return id;
+}
+
+}  // namespace croupier::tools

@@ -1,0 +1,24 @@
+#pragma once
+// The node's three keys, kept as hex seeds in files under DATA/keys/ (mode 0600):
+// operator.seed (signs deposits), house.seed (VRF outcomes), sequencer.seed (settlement
+// proofs). Missing files are generated on first start from the OS CSPRNG.
+
+#include <filesystem>
+
+#include "domain/crypto.hpp"
+#include "domain/ids.hpp"
+
+namespace croupier::tools {
+
+struct NodeKeys {
+  KeyPair operator_key, house_key, sequencer_key;
+};
+
+// Loads the keys under `data_dir`/keys, creating any that are missing. Throws
+// std::runtime_error naming the file when a key file is unreadable or malformed.
+NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir);
+
+// A fresh random node id (for a new log).
+Id128 random_node_id();
+
+}  // namespace croupier::tools
