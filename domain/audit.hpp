@@ -30,7 +30,7 @@ struct Job {
   std::variant<SignatureJob, VrfJob, BatchProofJob> check;
 };
 
-// The job for an event that was just applied to `p` (nullopt when it needs none).
+// The job for an event about to be applied to `p` (nullopt when it needs none).
 std::optional<Job> job_for(const Projections& p, std::uint64_t seq, const Event& e);
 
 // nullopt when the check passes, else what failed (for the audit report).

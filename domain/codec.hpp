@@ -5,13 +5,11 @@
 
 #include <bit>
 #include <cstring>
-#include <istream>
-#include <ostream>
 #include <stdexcept>
-#include <streambuf>
+#include <type_traits>
 #include <string>
 
-#include <cereal/archives/binary.hpp>
+#include <cereal/cereal.hpp>
 #include <cereal/types/array.hpp>
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
@@ -33,39 +31,81 @@ class DecodeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-namespace detail {
-class VectorWriteBuf : public std::streambuf {
+}  // namespace croupier
+
+namespace cereal {
+
+// cereal's BinaryOutputArchive/BinaryInputArchive writing into a byte vector and reading
+// from a byte span directly, without iostreams (which cost more than the decoding itself
+// on the replay path). The bytes are identical to cereal's binary archives: raw
+// little-endian arithmetic values, u64 size tags, no names.
+class VectorOutputArchive : public OutputArchive<VectorOutputArchive, AllowEmptyClassElision> {
  public:
-  explicit VectorWriteBuf(Bytes& out) : out_(out) {}
- protected:
-  std::streamsize xsputn(const char* s, std::streamsize n) override {
-    out_.insert(out_.end(), reinterpret_cast<const std::uint8_t*>(s),
-                reinterpret_cast<const std::uint8_t*>(s) + n);
-    return n;
+  explicit VectorOutputArchive(croupier::Bytes& out)
+      : OutputArchive<VectorOutputArchive, AllowEmptyClassElision>(this), out_(out) {}
+  void saveBinary(const void* data, std::size_t size) {
+    auto* p = static_cast<const std::uint8_t*>(data);
+    out_.insert(out_.end(), p, p + size);
   }
-  int_type overflow(int_type c) override {
-    if (c != traits_type::eof()) out_.push_back(static_cast<std::uint8_t>(c));
-    return c;
-  }
+
  private:
-  Bytes& out_;
+  croupier::Bytes& out_;
 };
 
-class ViewReadBuf : public std::streambuf {
+class SpanInputArchive : public InputArchive<SpanInputArchive, AllowEmptyClassElision> {
  public:
-  explicit ViewReadBuf(ByteView in) {
-    char* b = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
-    setg(b, b, b + in.size());
+  explicit SpanInputArchive(croupier::ByteView in)
+      : InputArchive<SpanInputArchive, AllowEmptyClassElision>(this), in_(in) {}
+  void loadBinary(void* data, std::size_t size) {
+    if (size > in_.size() - pos_)
+      throw croupier::DecodeError("truncated: needed " + std::to_string(size) + " more bytes at offset " +
+                                  std::to_string(pos_) + " of " + std::to_string(in_.size()));
+    std::memcpy(data, in_.data() + pos_, size);
+    pos_ += size;
   }
-  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
+  std::size_t remaining() const { return in_.size() - pos_; }
+
+ private:
+  croupier::ByteView in_;
+  std::size_t pos_ = 0;
 };
-}  // namespace detail
+
+template <class T>
+inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(VectorOutputArchive& ar, const T& t) {
+  ar.saveBinary(std::addressof(t), sizeof(t));
+}
+template <class T>
+inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, T& t) {
+  ar.loadBinary(std::addressof(t), sizeof(t));
+}
+template <class Archive, class T>
+inline CEREAL_ARCHIVE_RESTRICT(SpanInputArchive, VectorOutputArchive)
+    CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, NameValuePair<T>& t) {
+  ar(t.value);
+}
+template <class Archive, class T>
+inline CEREAL_ARCHIVE_RESTRICT(SpanInputArchive, VectorOutputArchive)
+    CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, SizeTag<T>& t) {
+  ar(t.size);
+}
+template <class T>
+inline void CEREAL_SAVE_FUNCTION_NAME(VectorOutputArchive& ar, const BinaryData<T>& bd) {
+  ar.saveBinary(bd.data, static_cast<std::size_t>(bd.size));
+}
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, BinaryData<T>& bd) {
+  ar.loadBinary(bd.data, static_cast<std::size_t>(bd.size));
+}
+
+}  // namespace cereal
+
+CEREAL_SETUP_ARCHIVE_TRAITS(cereal::SpanInputArchive, cereal::VectorOutputArchive)
+
+namespace croupier {
 
 template <class T>
 void encode_into(Bytes& out, const T& value) {
-  detail::VectorWriteBuf buf(out);
-  std::ostream os(&buf);
-  cereal::BinaryOutputArchive ar(os);
+  cereal::VectorOutputArchive ar(out);
   ar(value);
 }
 
@@ -80,19 +120,18 @@ Bytes encode(const T& value) {
 // Decodes exactly `in` into a T; throws DecodeError naming `what` on a short or long input.
 template <class T>
 T decode(ByteView in, const char* what) {
-  detail::ViewReadBuf buf(in);
-  std::istream is(&buf);
   T value{};
+  std::size_t remaining = 0;
   try {
-    cereal::BinaryInputArchive ar(is);
+    cereal::SpanInputArchive ar(in);
     ar(value);
-  } catch (const DecodeError&) {
-    throw;
+    remaining = ar.remaining();
+  } catch (const DecodeError& e) {
+    throw DecodeError(std::string(what) + ": " + e.what());
   } catch (const std::exception& e) {
     throw DecodeError(std::string(what) + ": " + e.what());
   }
-  if (buf.remaining() != 0)
-    throw DecodeError(std::string(what) + ": " + std::to_string(buf.remaining()) + " trailing bytes");
+  if (remaining != 0) throw DecodeError(std::string(what) + ": " + std::to_string(remaining) + " trailing bytes");
   return value;
 }
 

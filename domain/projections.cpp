@@ -49,6 +49,7 @@ void guarded(const char* what, F&& f) {
 
 struct Applier {
   Projections& p;
+  const std::optional<Hash32>& known_tx_id;  // tx_id of a TxAdmitted's tx, when the caller has it.
 
   void operator()(const NodeStarted& e) {
     if (p.keys.known && p.keys.node_id != e.node_id)
@@ -56,22 +57,34 @@ struct Applier {
     p.keys = NodeKeys{e.node_id, e.operator_key, e.house_key, e.sequencer_key, true};
   }
 
-  void operator()(const TxAdmitted& e) {
-    Hash32 id = tx_id(e.tx);
-    if (p.txs.count(id)) fail("TxAdmitted: tx " + short_hex(id) + " admitted twice");
-    if (auto* d = std::get_if<Deposit>(&e.tx)) {
-      if (!p.keys.known || d->operator_key != p.keys.operator_key)
-        fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " is signed by " + to_hex(d->operator_key) +
-             ", not the operator key in force");
-      if (d->amount == 0) fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " of zero");
-      if (!p.deposits.emplace(d->deposit_id, id).second)
-        fail("TxAdmitted: deposit id " + to_hex(d->deposit_id) + " admitted twice");
-    } else if (auto* b = std::get_if<Bet>(&e.tx)) {
-      if (p.bets.count(b->bet_id)) fail("TxAdmitted: bet id " + to_hex(b->bet_id) + " admitted twice");
-      guarded("TxAdmitted", [&] { p.accounts.admit_bet(*b); });
-      p.bets.emplace(b->bet_id, id);
+  void operator()(TxAdmitted& e) {
+    Hash32 id = known_tx_id ? *known_tx_id : tx_id(e.tx);
+    // One lookup: insert first, and take the entry out again if a rule fails.
+    auto [it, inserted] = p.txs.try_emplace(id);
+    if (!inserted) fail("TxAdmitted: tx " + short_hex(id) + " admitted twice");
+    try {
+      if (auto* d = std::get_if<Deposit>(&e.tx)) {
+        if (!p.keys.known || d->operator_key != p.keys.operator_key)
+          fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " is signed by " + to_hex(d->operator_key) +
+               ", not the operator key in force");
+        if (d->amount == 0) fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " of zero");
+        if (!p.deposits.emplace(d->deposit_id, id).second)
+          fail("TxAdmitted: deposit id " + to_hex(d->deposit_id) + " admitted twice");
+      } else if (auto* b = std::get_if<Bet>(&e.tx)) {
+        auto [bet, fresh] = p.bets.try_emplace(b->bet_id, id);
+        if (!fresh) fail("TxAdmitted: bet id " + to_hex(b->bet_id) + " admitted twice");
+        try {
+          guarded("TxAdmitted", [&] { p.accounts.admit_bet(*b); });
+        } catch (...) {
+          p.bets.erase(bet);
+          throw;
+        }
+      }
+    } catch (...) {
+      p.txs.erase(it);
+      throw;
     }
-    p.txs.emplace(id, TxRecord{e.tx, TxStatus::admitted, 0, std::nullopt, std::nullopt});
+    it->second.tx = std::move(e.tx);
   }
 
   void operator()(const TxFinalized& e) {
@@ -95,14 +108,22 @@ struct Applier {
     if (e.prev_hash != p.block_hash) fail("BlockCommitted: prev_hash does not match the previous block");
     if (e.hash != block_hash(e.height, e.prev_hash, e.time_ms, e.tx_ids))
       fail("BlockCommitted: block hash does not match its contents");
-    std::unordered_set<Hash32, BytesHash> seen;
+    // Marks each tx as it goes (one lookup per tx; a tx met twice is then already marked)
+    // and undoes the marks if any tx fails.
+    std::vector<TxRecord*> marked;
+    marked.reserve(e.tx_ids.size());
+    auto undo = [&] {
+      for (auto* r : marked) r->block_height = 0;
+    };
     for (const auto& id : e.tx_ids) {
-      TxRecord& r = must_find_tx(p, id, "BlockCommitted");
-      if (r.status != TxStatus::accepted) fail("BlockCommitted: tx " + short_hex(id) + " is not accepted");
-      if (r.block_height != 0 || !seen.insert(id).second)
-        fail("BlockCommitted: tx " + short_hex(id) + " is already in a block");
+      auto it = p.txs.find(id);
+      if (it == p.txs.end()) undo(), fail("BlockCommitted: unknown tx " + short_hex(id));
+      TxRecord& r = it->second;
+      if (r.status != TxStatus::accepted) undo(), fail("BlockCommitted: tx " + short_hex(id) + " is not accepted");
+      if (r.block_height != 0) undo(), fail("BlockCommitted: tx " + short_hex(id) + " is already in a block");
+      r.block_height = e.height;
+      marked.push_back(&r);
     }
-    for (const auto& id : e.tx_ids) p.txs.find(id)->second.block_height = e.height;
     p.block_height = e.height;
     p.block_hash = e.hash;
   }
@@ -137,26 +158,33 @@ struct Applier {
     if (p.batches.count(e.batch_id)) fail("BatchCreated: batch " + to_hex(e.batch_id) + " created twice");
     if (e.items.empty()) fail("BatchCreated: batch " + to_hex(e.batch_id) + " has no items");
     if (e.max_attempts == 0) fail("BatchCreated: max_attempts is 0");
-    std::unordered_set<Hash32, BytesHash> seen;
+    // As for blocks: mark each tx with the batch as it goes, undo the marks on failure.
+    std::vector<TxRecord*> marked;
+    marked.reserve(e.items.size());
     for (const auto& item : e.items) {
-      TxRecord& r = must_find_tx(p, item.tx_id, "BatchCreated");
-      std::string what = "BatchCreated: item " + to_hex(item.id);
-      if (r.batch_id || !seen.insert(item.tx_id).second)
-        fail(what + " is already in batch " + to_hex(r.batch_id.value_or(e.batch_id)));
+      auto broken = [&](const std::string& why) {
+        for (auto* r : marked) r->batch_id.reset();
+        fail("BatchCreated: item " + to_hex(item.id) + " " + why);
+      };
+      auto it = p.txs.find(item.tx_id);
+      if (it == p.txs.end()) broken("names unknown tx " + short_hex(item.tx_id));
+      TxRecord& r = it->second;
+      if (r.batch_id) broken("is already in batch " + to_hex(*r.batch_id));
       if (item.kind == settlement::ItemKind::deposit) {
         auto* d = std::get_if<Deposit>(&r.tx);
-        if (!d || r.status != TxStatus::accepted) fail(what + " is not an accepted deposit");
+        if (!d || r.status != TxStatus::accepted) broken("is not an accepted deposit");
         if (d->deposit_id != item.id || d->account != item.account || d->amount != item.amount || item.payout != 0)
-          fail(what + " does not match its deposit");
+          broken("does not match its deposit");
       } else {
         auto* b = std::get_if<Bet>(&r.tx);
-        if (!b || !r.outcome) fail(what + " is not a resolved bet");
+        if (!b || !r.outcome) broken("is not a resolved bet");
         if (b->bet_id != item.id || b->account != item.account || b->wager != item.amount ||
             r.outcome->payout != item.payout)
-          fail(what + " does not match its bet");
+          broken("does not match its bet");
       }
+      r.batch_id = e.batch_id;
+      marked.push_back(&r);
     }
-    for (const auto& item : e.items) p.txs.find(item.tx_id)->second.batch_id = e.batch_id;
     p.batches.emplace(e.batch_id, BatchRecord{BatchLifecycle(e.max_attempts), e.items, std::nullopt, Hash32{}});
   }
 
@@ -214,12 +242,18 @@ struct Applier {
 }  // namespace
 
 void apply(Projections& p, std::uint64_t seq, const Event& e) {
+  Event copy = e;
+  apply(p, seq, std::move(copy));
+}
+
+void apply(Projections& p, std::uint64_t seq, Event&& e, const std::optional<Hash32>& known_tx_id) {
   if (seq != p.last_seq + 1)
     fail("event " + std::to_string(seq) + " does not follow the last applied event " + std::to_string(p.last_seq));
   if (!p.keys.known && !std::holds_alternative<NodeStarted>(e))
     fail(std::string(event_type_name(event_type(e))) + " before any NodeStarted");
-  std::visit(Applier{p}, e);
-  ++p.event_counts[e.index()];
+  std::size_t type_index = e.index();
+  std::visit(Applier{p, known_tx_id}, e);
+  ++p.event_counts[type_index];
   p.last_seq = seq;
 }
 

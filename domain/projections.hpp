@@ -75,6 +75,9 @@ struct Projections {
 
 // Applies one event (sequence number `seq`). Throws ApplyError naming the rule broken.
 void apply(Projections& p, std::uint64_t seq, const Event& e);
+// The same, moving the event's transaction into the projections. `known_tx_id`, when
+// given, must be tx_id() of a TxAdmitted's tx (the replay computes it on another core).
+void apply(Projections& p, std::uint64_t seq, Event&& e, const std::optional<Hash32>& known_tx_id = std::nullopt);
 
 // Conservation checks over the whole state; returns every violation found.
 std::vector<std::string> check_invariants(const Projections& p);

@@ -80,31 +80,34 @@ std::string_view tx_kind_name(TxKind k);
 //   bet: account || nonce (LE);  deposit: deposit_id;  settlement: batch_id.
 Bytes conflict_key(const Tx& tx);
 
+// Reads/writes the version and kind bytes that open every transaction's encoding and
+// refuses any other version or kind.
+template <class Archive>
+void serialize_tx_header(Archive& ar, TxKind expected, const char* name) {
+  std::uint8_t version = kTxFormatVersion, kind = static_cast<std::uint8_t>(expected);
+  ar(version, kind);
+  expect_version(version, kTxFormatVersion, name);
+  if (kind != static_cast<std::uint8_t>(expected))
+    throw DecodeError(std::string(name) + ": kind byte " + std::to_string(kind) + " is not " +
+                      std::to_string(static_cast<int>(expected)));
+}
+
 // Cereal serialization of the full transactions (signed bytes, then signature/witness).
 template <class Archive>
 void serialize(Archive& ar, Deposit& d) {
-  std::uint8_t version = kTxFormatVersion, kind = static_cast<std::uint8_t>(TxKind::deposit);
-  ar(version, kind);
-  expect_version(version, kTxFormatVersion, "deposit");
-  if (kind != static_cast<std::uint8_t>(TxKind::deposit)) throw DecodeError("deposit: wrong kind byte");
+  serialize_tx_header(ar, TxKind::deposit, "deposit");
   ar(d.deposit_id, d.account, d.amount, d.operator_key, d.signature);
 }
 
 template <class Archive>
 void serialize(Archive& ar, Bet& b) {
-  std::uint8_t version = kTxFormatVersion, kind = static_cast<std::uint8_t>(TxKind::bet);
-  ar(version, kind);
-  expect_version(version, kTxFormatVersion, "bet");
-  if (kind != static_cast<std::uint8_t>(TxKind::bet)) throw DecodeError("bet: wrong kind byte");
+  serialize_tx_header(ar, TxKind::bet, "bet");
   ar(b.bet_id, b.account, b.nonce, b.game, b.wager, b.choice, b.client_seed, b.signature);
 }
 
 template <class Archive>
 void serialize(Archive& ar, Settlement& s) {
-  std::uint8_t version = kTxFormatVersion, kind = static_cast<std::uint8_t>(TxKind::settlement);
-  ar(version, kind);
-  expect_version(version, kTxFormatVersion, "settlement");
-  if (kind != static_cast<std::uint8_t>(TxKind::settlement)) throw DecodeError("settlement: wrong kind byte");
+  serialize_tx_header(ar, TxKind::settlement, "settlement");
   ar(s.inputs, s.sequencer_key, s.proof, s.witness);
 }
 

@@ -1,6 +1,8 @@
 #include "eventlog/event_log.hpp"
 
 #include <lmdb.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 
 #include <array>
 #include <cassert>
@@ -41,8 +43,39 @@ enum Dbi : unsigned { kEvents, kTxIndex, kBetIndex, kDepositIndex, kBatchIndex, 
 constexpr std::array<const char*, kDbiCount> kDbiNames{"events",      "tx_index",  "bet_index", "deposit_index",
                                                        "batch_index", "snapshots", "meta"};
 
+// Why the log in `dir` cannot grow, if that is the case: little free space on its file
+// system, or the process's file-size limit reached.
+std::optional<std::string> no_room_reason(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) == 0) {
+    auto free_bytes = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
+    if (free_bytes < (4ull << 20))
+      return "only " + std::to_string(free_bytes) + " bytes free on the file system of " + dir.string();
+  }
+  struct rlimit limit {};
+  std::error_code ec;
+  auto size = std::filesystem::file_size(dir / "data.mdb", ec);
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && !ec &&
+      size + (1u << 20) >= limit.rlim_cur)
+    return "the process's file size limit (" + std::to_string(limit.rlim_cur) + " bytes) is reached";
+  return std::nullopt;
+}
+
+// A failed write: a full device, a quota or a file-size limit means the log cannot grow
+// (LMDB reports a short write as EIO, which is what a full disk often gives, so EIO is
+// classified by looking at the file system).
+[[noreturn]] void throw_write_error(int rc, const std::string& what, const std::filesystem::path& dir,
+                                    std::optional<Seq> seq = std::nullopt) {
+  auto reason = no_room_reason(dir);
+  if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG || (rc == EIO && reason))
+    throw LogError(ErrorKind::disk_full,
+                   what + ": no space to grow the log (" + mdb_strerror(rc) + (reason ? "; " + *reason : "") + ")", seq);
+  throw LogError(ErrorKind::io, what + ": " + mdb_strerror(rc), seq);
+}
+
 [[noreturn]] void throw_mdb(int rc, const std::string& what, std::optional<Seq> seq = std::nullopt) {
-  if (rc == ENOSPC) throw LogError(ErrorKind::disk_full, what + ": no space left on device", seq);
+  if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
+    throw LogError(ErrorKind::disk_full, what + ": no space to grow the log (" + mdb_strerror(rc) + ")", seq);
   throw LogError(ErrorKind::io, what + ": " + mdb_strerror(rc), seq);
 }
 
@@ -266,7 +299,7 @@ void EventLog::write_txn(F&& body) {
       grow_map();
       continue;
     }
-    if (rc != MDB_SUCCESS) throw_mdb(rc, "commit");
+    if (rc != MDB_SUCCESS) throw_write_error(rc, "commit", dir_);
     return;
   }
 }

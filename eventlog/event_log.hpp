@@ -26,7 +26,7 @@ namespace croupier::eventlog {
 
 enum class ErrorKind {
   io,              // An LMDB or file-system call failed (message has the errno text).
-  disk_full,       // The device is full: nothing of the failed append was written.
+  disk_full,       // No room to grow (full device, quota, file-size limit): nothing of the failed append was written.
   corrupt_record,  // A record cannot be parsed or its hash does not match its contents.
   broken_chain,    // A record's prev_hash is not the previous record's hash, or a seq is missing.
   unknown_format,  // The log or a record was written by a format this build cannot read.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -77,6 +78,102 @@ class VerifierPool {
   std::vector<std::thread> workers_;
 };
 
+// One record after the decode stage: the chain fields, whether its hash matched, and
+// its event (or why it did not decode).
+struct DecodedRecord {
+  Seq seq = 0;
+  Hash32 prev_hash{}, hash{};
+  bool intact = false;
+  std::optional<Event> event;       // Set when intact and decoded (after the snapshot only).
+  std::optional<Hash32> tx_id;      // For TxAdmitted: tx_id(tx), hashed off the apply thread.
+  std::string decode_error;
+};
+
+// Scans the log on its own thread, checks each record's hash and decodes it, handing
+// chunks to the applying thread in order through a bounded queue. Hashing and decoding
+// are most of a replay's work; this puts them on a second core.
+class DecodeStage {
+ public:
+  DecodeStage(const EventLog& log, Seq decode_after) : log_(log), decode_after_(decode_after) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~DecodeStage() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    thread_.join();
+  }
+
+  // The next chunk in log order; empty when the scan is over. Rethrows a scan error.
+  std::vector<DecodedRecord> next() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !queue_.empty() || done_; });
+    if (queue_.empty()) {
+      if (error_) std::rethrow_exception(error_);
+      return {};
+    }
+    auto chunk = std::move(queue_.front());
+    queue_.pop_front();
+    space_.notify_one();
+    return chunk;
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 512, kMaxQueued = 32;
+
+  void run() {
+    std::vector<DecodedRecord> chunk;
+    chunk.reserve(kChunk);
+    try {
+      log_.scan(1, [&](const RecordView& r) {
+        DecodedRecord d;
+        d.seq = r.seq;
+        d.prev_hash = r.prev_hash;
+        d.hash = r.hash;
+        d.intact = r.hash_matches();
+        if (d.intact && r.seq > decode_after_) {
+          try {
+            d.event = decode_event(r.type, r.payload);
+            if (auto* a = std::get_if<TxAdmitted>(&*d.event)) d.tx_id = tx_id(a->tx);
+          } catch (const DecodeError& e) {
+            d.decode_error = e.what();
+          }
+        }
+        chunk.push_back(std::move(d));
+        if (chunk.size() == kChunk && !push(std::exchange(chunk, {}))) return false;
+        return true;
+      });
+      if (!chunk.empty()) push(std::move(chunk));
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      error_ = std::current_exception();
+    }
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    ready_.notify_all();
+  }
+
+  bool push(std::vector<DecodedRecord> chunk) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return queue_.size() < kMaxQueued || stop_; });
+    if (stop_) return false;
+    queue_.push_back(std::move(chunk));
+    ready_.notify_one();
+    return true;
+  }
+
+  const EventLog& log_;
+  Seq decode_after_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<std::vector<DecodedRecord>> queue_;
+  bool done_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
@@ -109,58 +206,58 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::optional<VerifierPool> pool;
   if (options.verify) pool.emplace(threads);
-  std::vector<audit::Job> chunk;
-  constexpr std::size_t kChunk = 64;
+  std::vector<audit::Job> chunk_jobs;
+  constexpr std::size_t kJobChunk = 64;
 
   Projections& p = result.projections;
+  // A bet takes about three events; sizing the tables once saves rehashing them as they grow.
+  p.txs.reserve(std::max<std::size_t>(p.txs.size(), result.head / 3));
+  p.bets.reserve(std::max<std::size_t>(p.bets.size(), result.head / 3));
   Hash32 prev{};
   Seq done = 0;
   try {
-    log.scan(1, [&](const RecordView& r) {
-      if (r.prev_hash != prev)
-        problem(r.seq, "broken_chain", "prev_hash is not the hash of record " + std::to_string(r.seq - 1));
-      bool intact = r.hash_matches();
-      if (!intact) problem(r.seq, "corrupt_record", "hash does not match the record's contents");
-      prev = r.hash;
-      if (++done % 65536 == 0 && options.progress) options.progress(done, result.head);
-      if (r.seq <= result.snapshot_seq) return true;  // Covered by the snapshot: chain check only.
-      if (!intact) {
-        p.last_seq = r.seq;  // Skip the record but keep the sequence contiguous.
-        return true;
-      }
-      Event e;
-      try {
-        e = decode_event(r.type, r.payload);
-      } catch (const DecodeError& err) {
-        problem(r.seq, "decode", err.what());
-        p.last_seq = r.seq;
-        return true;
-      }
-      if (auto* st = std::get_if<SnapshotTaken>(&e)) {
-        if (snapshot && st->snapshot_seq == snapshot->seq) {
-          snapshot_vouched = st->digest == snapshot_digest;
-          if (!snapshot_vouched) problem(r.seq, "snapshot", "stored snapshot does not match the digest in the log");
-        } else if (st->snapshot_seq == p.last_seq && result.snapshot_seq == 0 && blake2b256(encode_snapshot(p)) != st->digest) {
-          problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
-                                         " does not match the state replayed from the first event");
+    DecodeStage stage(log, result.snapshot_seq);
+    for (auto chunk = stage.next(); !chunk.empty(); chunk = stage.next()) {
+      for (auto& r : chunk) {
+        if (r.prev_hash != prev)
+          problem(r.seq, "broken_chain", "prev_hash is not the hash of record " + std::to_string(r.seq - 1));
+        if (!r.intact) problem(r.seq, "corrupt_record", "hash does not match the record's contents");
+        prev = r.hash;
+        if (++done % 65536 == 0 && options.progress) options.progress(done, result.head);
+        if (r.seq <= result.snapshot_seq) continue;  // Covered by the snapshot: chain check only.
+        if (!r.event) {  // Corrupt or undecodable: skip it but keep the sequence contiguous.
+          if (r.intact) problem(r.seq, "decode", r.decode_error);
+          p.last_seq = r.seq;
+          continue;
+        }
+        Event& e = *r.event;
+        if (auto* st = std::get_if<SnapshotTaken>(&e)) {
+          if (snapshot && st->snapshot_seq == snapshot->seq) {
+            snapshot_vouched = st->digest == snapshot_digest;
+            if (!snapshot_vouched) problem(r.seq, "snapshot", "stored snapshot does not match the digest in the log");
+          } else if (st->snapshot_seq == p.last_seq && result.snapshot_seq == 0 &&
+                     blake2b256(encode_snapshot(p)) != st->digest) {
+            problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
+                                           " does not match the state replayed from the first event");
+          }
+        }
+        // The job is taken before apply, which moves the event's transaction away.
+        std::optional<audit::Job> job;
+        if (pool) job = audit::job_for(p, r.seq, e);
+        auto type = event_type(e);
+        try {
+          apply(p, r.seq, std::move(e), r.tx_id);
+          ++result.events_applied;
+        } catch (const ApplyError& err) {
+          problem(r.seq, "rule", std::string(event_type_name(type)) + ": " + err.what());
+          p.last_seq = r.seq;
+        }
+        if (job) {
+          chunk_jobs.push_back(std::move(*job));
+          if (chunk_jobs.size() == kJobChunk) pool->submit(std::exchange(chunk_jobs, {}));
         }
       }
-      try {
-        apply(p, r.seq, e);
-        ++result.events_applied;
-      } catch (const ApplyError& err) {
-        problem(r.seq, "rule", std::string(event_type_name(event_type(e))) + ": " + err.what());
-        p.last_seq = r.seq;
-        return true;
-      }
-      if (pool) {
-        if (auto job = audit::job_for(p, r.seq, e)) {
-          chunk.push_back(std::move(*job));
-          if (chunk.size() == kChunk) pool->submit(std::exchange(chunk, {}));
-        }
-      }
-      return true;
-    });
+    }
   } catch (const LogError& err) {
     problem(err.seq().value_or(done + 1), std::string(error_kind_name(err.kind())), err.what());
   }
@@ -170,7 +267,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
       std::none_of(result.problems.begin(), result.problems.end(), [](auto& x) { return x.kind == "snapshot"; }))
     problem(snapshot->seq, "snapshot", "no SnapshotTaken event in the log vouches for the snapshot");
   if (pool) {
-    if (!chunk.empty()) pool->submit(std::move(chunk));
+    if (!chunk_jobs.empty()) pool->submit(std::move(chunk_jobs));
     auto found = pool->finish();
     result.problems.insert(result.problems.end(), found.begin(), found.end());
     result.crypto_checks = pool->checks();

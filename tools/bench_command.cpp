@@ -13,6 +13,7 @@
 #include <iostream>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -83,30 +84,47 @@ std::vector<Event> bet_events(std::size_t n) {
   return events;
 }
 
+// Appends `pool` in groups of `group` to a fresh durable log for at most `budget` seconds;
+// returns (commits, events, seconds).
+std::tuple<std::size_t, std::size_t, double> time_appends(const std::filesystem::path& dir, const std::vector<Event>& pool,
+                                                          std::size_t group, double budget) {
+  std::filesystem::remove_all(dir);
+  eventlog::Options o;
+  o.dir = dir;
+  auto log = eventlog::EventLog::open(o);
+  std::size_t done = 0, commits = 0;
+  auto t0 = Clock::now();
+  while (done + group <= pool.size() && since(t0) < budget) {
+    log->append(std::span<const Event>(pool.data() + done, group), 0);
+    done += group;
+    ++commits;
+  }
+  double s = since(t0);
+  log.reset();
+  std::filesystem::remove_all(dir);
+  return {commits, done, s};
+}
+
 void bench_append(Reporter& rep, const std::filesystem::path& root, double budget) {
-  constexpr std::size_t kPool = 400'000;
   progress("append: generating bet events");
-  auto pool = bet_events(kPool);
+  auto pool = bet_events(400'000);
   for (std::size_t group : {1u, 10u, 100u, 1000u, 10000u}) {
-    auto dir = root / ("append-" + std::to_string(group));
-    std::filesystem::remove_all(dir);
-    eventlog::Options o;
-    o.dir = dir;
-    auto log = eventlog::EventLog::open(o);
-    std::size_t done = 0, commits = 0;
-    auto t0 = Clock::now();
-    while (done + group <= pool.size() && since(t0) < budget) {
-      log->append(std::span<const Event>(pool.data() + done, group), 0);
-      done += group;
-      ++commits;
-    }
-    double s = since(t0);
+    auto [commits, events, s] = time_appends(root / ("append-" + std::to_string(group)), pool, group, budget);
     rep.figure("log_append_commits_per_s_group_" + std::to_string(group), static_cast<double>(commits) / s,
                "commits/s");
-    rep.figure("log_append_events_per_s_group_" + std::to_string(group), static_cast<double>(done) / s, "events/s");
-    log.reset();
-    std::filesystem::remove_all(dir);
+    rep.figure("log_append_events_per_s_group_" + std::to_string(group), static_cast<double>(events) / s, "events/s");
   }
+  // The same at group size 1000 over a bet's whole life (admitted, finalized, committed,
+  // resolved, batched), where only TxAdmitted carries index entries.
+  progress("append: generating a bet-lifecycle history");
+  LedgerOptions lo;
+  lo.real_crypto = false;
+  lo.accounts = 1000;
+  LedgerGenerator gen(lo);
+  auto history = gen.genesis();
+  while (history.size() < 400'000) gen.bets(1000, history);
+  auto [commits, events, s] = time_appends(root / "append-lifecycle", history, 1000, budget);
+  rep.figure("log_append_events_per_s_group_1000_bet_lifecycle", static_cast<double>(events) / s, "events/s");
 }
 
 // Writes a generated history of at least `min_events` events (or `bets` bets) into a log.

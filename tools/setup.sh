@@ -28,7 +28,15 @@ fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 if [[ ! -f $build/CMakeCache.txt ]]; then
+  echo "setup: configuring $build" >&2
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$build" -j2 -- --no-print-directory -s 2>&1 | grep -v '^\[' || true
-test "${PIPESTATUS[0]}" -eq 0
+# Show what gets compiled (progress on a first build), nothing when all is up to date.
+set +e
+cmake --build "$build" -j2 2>&1 | grep -v -e 'Built target' -e 'Consolidate compiler generated dependencies'
+status=${PIPESTATUS[0]}
+set -e
+if [[ $status -ne 0 ]]; then
+  echo "setup: the build failed (see above)" >&2
+fi
+exit "$status"

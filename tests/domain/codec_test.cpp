@@ -1,0 +1,63 @@
+// The canonical encoding: our vector/span archives must produce exactly the bytes of
+// cereal's own BinaryOutputArchive (the documented format), and refuse bad input.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include <cereal/archives/binary.hpp>
+
+#include "domain/codec.hpp"
+#include "domain/events.hpp"
+
+using namespace croupier;
+
+namespace {
+template <class T>
+Bytes cereal_binary(const T& value) {
+  std::ostringstream os;
+  {
+    cereal::BinaryOutputArchive ar(os);
+    ar(value);
+  }
+  auto s = os.str();
+  return Bytes(s.begin(), s.end());
+}
+
+Event sample_event() {
+  settlement::Item item{settlement::ItemKind::bet, Id128{1, 2}, Hash32{3}, PublicKey{4}, 500, 990};
+  return BatchCreated{Id128{9, 9}, {item, item}, 5};
+}
+}  // namespace
+
+TEST_CASE("vector archive writes exactly cereal's binary archive bytes") {
+  Bet b;
+  b.bet_id[0] = 7;
+  b.nonce = 0x0102030405060708ull;
+  b.wager = 12345;
+  b.game = 2;
+  b.choice = 50;
+  Tx tx = b;
+  CHECK(encode(tx) == cereal_binary(tx));
+  std::visit([](const auto& ev) { CHECK(encode(ev) == cereal_binary(ev)); }, sample_event());
+  std::string s = "hello";
+  std::optional<std::uint64_t> o = 5;
+  CHECK(encode(std::make_tuple(s, o)) == cereal_binary(std::make_tuple(s, o)));
+}
+
+TEST_CASE("span archive round trip and its errors") {
+  auto bytes = encode_event(sample_event());
+  auto back = decode_event(static_cast<std::uint16_t>(EventType::batch_created), bytes);
+  CHECK(encode_event(back) == bytes);
+
+  Bytes truncated(bytes.begin(), bytes.end() - 1);
+  CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::batch_created), truncated),
+                       doctest::Contains("truncated"), DecodeError);
+  Bytes longer = bytes;
+  longer.push_back(0);
+  CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::batch_created), longer),
+                       doctest::Contains("1 trailing bytes"), DecodeError);
+  Bytes wrong_version = bytes;
+  wrong_version[0] = 9;
+  CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::batch_created), wrong_version),
+                       doctest::Contains("unknown format version 9"), DecodeError);
+}
