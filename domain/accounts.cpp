@@ -1,5 +1,6 @@
 #include "domain/accounts.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 #include "domain/games.hpp"
@@ -49,11 +50,12 @@ void Accounts::admit_bet(const Bet& bet) {
 
 void Accounts::accept_bet(const Bet& bet) {
   Account& a = must_find(bet.account, "accept bet");
-  if (bet.nonce != a.nonce + 1)
-    throw RuleError("accept bet: nonce " + std::to_string(bet.nonce) + " does not follow the last accepted nonce " +
-                    std::to_string(a.nonce));
+  if (bet.nonce == 0 || bet.nonce > a.pending_nonce)
+    throw RuleError("accept bet: nonce " + std::to_string(bet.nonce) + " was never admitted (last admitted " +
+                    std::to_string(a.pending_nonce) + ")");
   if (a.reserved < bet.wager) throw RuleError("accept bet: the wager is not reserved");
-  a.nonce = bet.nonce;
+  // Bets on different nonces are separate conflict sets and may be decided in any order.
+  a.nonce = std::max(a.nonce, bet.nonce);
   assert(a.nonce <= a.pending_nonce);
 }
 

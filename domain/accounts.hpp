@@ -4,7 +4,8 @@
 // Life of a bet against an account:
 //   admit   (TxAdmitted):          needs nonce == pending_nonce + 1 and available >= wager;
 //                                  reserves the wager, pending_nonce = nonce.
-//   accept  (TxFinalized accepted): nonce = bet.nonce (funds stay reserved).
+//   accept  (TxFinalized accepted): nonce = max(nonce, bet.nonce) (funds stay reserved); bets on
+//                                  different nonces are separate conflict sets, decided in any order.
 //   reject  (TxFinalized rejected): releases the reservation and frees the nonce slot.
 //   resolve (BetResolved):         releases the reservation, debits the wager, credits the payout.
 // Deposits credit the balance when they are finalized as accepted.
@@ -27,7 +28,7 @@ struct Bet;
 struct Account {
   Amount balance = 0;              // Minor units, resolved results included.
   Amount reserved = 0;             // Sum of wagers of admitted, unresolved bets.
-  std::uint64_t nonce = 0;         // Last nonce finalized as accepted.
+  std::uint64_t nonce = 0;         // Highest nonce finalized as accepted.
   std::uint64_t pending_nonce = 0; // Last nonce admitted (>= nonce).
   Amount available() const { return balance - reserved; }
   friend bool operator==(const Account&, const Account&) = default;

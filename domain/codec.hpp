@@ -83,10 +83,18 @@ inline CEREAL_ARCHIVE_RESTRICT(SpanInputArchive, VectorOutputArchive)
     CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, NameValuePair<T>& t) {
   ar(t.value);
 }
-template <class Archive, class T>
-inline CEREAL_ARCHIVE_RESTRICT(SpanInputArchive, VectorOutputArchive)
-    CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, SizeTag<T>& t) {
+template <class T>
+inline void CEREAL_SAVE_FUNCTION_NAME(VectorOutputArchive& ar, const SizeTag<T>& t) {
   ar(t.size);
+}
+// Every element of our containers takes at least one byte, so a size larger than what is
+// left is a lie; refusing it here keeps a forged record from allocating gigabytes.
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, SizeTag<T>& t) {
+  ar(t.size);
+  if (static_cast<std::uint64_t>(t.size) > ar.remaining())
+    throw croupier::DecodeError("a size of " + std::to_string(t.size) + " elements exceeds the " +
+                                std::to_string(ar.remaining()) + " bytes left");
 }
 template <class T>
 inline void CEREAL_SAVE_FUNCTION_NAME(VectorOutputArchive& ar, const BinaryData<T>& bd) {

@@ -201,19 +201,20 @@ struct Applier {
     settlement::Totals totals;
     guarded("BatchProved", [&] { totals = settlement::compute_totals(b.items); });
     if (totals != e.inputs.totals) fail(what + ": totals do not match the items");
+    std::int64_t house = 0;
+    Amount deposits = 0;
+    bool root_matches = false;
     guarded("BatchProved", [&] {
       std::int64_t delta = to_signed(totals.wagers, "wagers") - to_signed(totals.payouts, "payouts");
-      std::int64_t house = checked_add_signed(p.settled_house_result, delta, "settled house result");
-      Amount deposits = checked_add(p.settled_deposits, totals.deposits, "settled deposits");
-      p.settled.apply(b.items);
-      p.settled_house_result = house;
-      p.settled_deposits = deposits;
+      house = checked_add_signed(p.settled_house_result, delta, "settled house result");
+      deposits = checked_add(p.settled_deposits, totals.deposits, "settled deposits");
+      root_matches = p.settled.apply(b.items, e.inputs.post_root);  // Rolled back on a mismatch.
     });
+    if (!root_matches) fail(what + ": post_root does not match the applied items");
+    p.settled_house_result = house;
+    p.settled_deposits = deposits;
     b.lifecycle.prove();
     b.inputs = e.inputs;
-    // Checked after applying: the settled state now holds these items either way, and
-    // the mismatch is reported against this event.
-    if (p.settled.root() != e.inputs.post_root) fail(what + ": post_root does not match the applied items");
   }
 
   void operator()(const BatchSubmitted& e) {

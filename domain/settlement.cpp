@@ -77,6 +77,25 @@ void SettledState::apply(const std::vector<Item>& items) {
   }
 }
 
+bool SettledState::apply(const std::vector<Item>& items, const Hash32& expected_root) {
+  std::vector<std::pair<PublicKey, std::optional<Amount>>> previous;
+  for (const auto& item : items) previous.emplace_back(item.account, balance(item.account));
+  apply(items);
+  if (root() == expected_root) return true;
+  // Restore in reverse, so an account listed twice ends with its first (original) value.
+  for (auto it = previous.rbegin(); it != previous.rend(); ++it) {
+    const auto& [account, amount] = *it;
+    if (amount) {
+      balances_[account] = *amount;
+      tree_.set(account, account_leaf_value(*amount));
+    } else {
+      balances_.erase(account);
+      tree_.erase(account);
+    }
+  }
+  return false;
+}
+
 SettledState SettledState::from_balances(std::vector<std::pair<PublicKey, Amount>> balances) {
   std::sort(balances.begin(), balances.end());
   std::vector<std::pair<Hash32, Hash32>> leaves;

@@ -100,6 +100,9 @@ class SettledState {
   // Applies items in order. Throws MoneyError (debit beyond balance, overflow) leaving
   // the state unchanged.
   void apply(const std::vector<Item>& items);
+  // The same, but keeps the result only when the new root is `expected_root`; otherwise
+  // restores the previous state and returns false.
+  bool apply(const std::vector<Item>& items, const Hash32& expected_root);
 
   merkle::MerkleProof prove(const PublicKey& account) const { return tree_.prove(account); }
 

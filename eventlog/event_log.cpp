@@ -8,6 +8,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 namespace croupier::eventlog {
 
@@ -232,14 +233,17 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
     if (rc == MDB_SUCCESS) {
       if (k.mv_size != 8) throw LogError(ErrorKind::corrupt_record, "last event key is not 8 bytes");
       Seq seq = get_u64_be(static_cast<const std::uint8_t*>(k.mv_data));
-      auto r = parse_record(seq, view(v));
       log->head_seq_ = seq;
-      log->head_hash_ = r.hash;
+      try {
+        log->head_hash_ = parse_record(seq, view(v)).hash;
+      } catch (const LogError&) {
+        if (!options.audit) throw;
+      }
     } else if (rc != MDB_NOTFOUND) {
       check(rc, "read last event");
     }
   }
-  log->verify_tail(options.verify_tail);
+  if (!options.audit) log->verify_tail(options.verify_tail);
   return log;
 }
 
@@ -444,7 +448,7 @@ std::optional<Snapshot> EventLog::latest_snapshot(std::optional<Seq> at_most) co
   Cursor c(rt.txn, h_->dbi[kSnapshots]);
   MDB_val k, v;
   int rc;
-  if (at_most) {
+  if (at_most && *at_most < std::numeric_limits<Seq>::max()) {
     auto key = seq_key(*at_most + 1);
     k = val(key);
     rc = mdb_cursor_get(c.c, &k, &v, MDB_SET_RANGE);

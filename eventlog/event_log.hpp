@@ -69,6 +69,9 @@ struct Options {
   std::size_t verify_tail = 1000;  // Records whose chain is verified at open.
   Id128 node_id_if_new{};       // Stored in meta when the log is created.
   bool create_if_missing = true;  // false: a directory without a log is an error (audits).
+  // Opening for an audit: no tail verification and a damaged head record does not stop the
+  // open (the audit reports it with its seq); head_hash() is then all zeros.
+  bool audit = false;
 };
 
 class EventLog {

@@ -34,7 +34,7 @@ int run_replay(const std::vector<std::string>& argv) {
     eventlog::Options options;
     options.dir = args.required("data");
     options.create_if_missing = false;
-    options.verify_tail = 0;  // The replay checks the whole chain itself and reports problems.
+    options.audit = true;  // The replay checks the whole chain itself and reports every problem.
     auto log = eventlog::EventLog::open(options);
 
     eventlog::ReplayOptions ro;

@@ -61,3 +61,15 @@ TEST_CASE("span archive round trip and its errors") {
   CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::batch_created), wrong_version),
                        doctest::Contains("unknown format version 9"), DecodeError);
 }
+
+TEST_CASE("a forged element count is refused before anything is allocated") {
+  BlockCommitted b;
+  b.tx_ids.resize(2);
+  auto bytes = encode_event(b);
+  // Layout: version u8 | height u64 | prev_hash[32] | hash[32] | count u64 | ids... | time u64
+  std::size_t count_at = 1 + 8 + 32 + 32;
+  REQUIRE(get_u64_le(bytes.data() + count_at) == 2);
+  put_u64_le(bytes.data() + count_at, 1ull << 40);
+  CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::block_committed), bytes),
+                       doctest::Contains("exceeds the"), DecodeError);
+}
