@@ -304,6 +304,7 @@ void EventLog::write_txn(F&& body) {
       continue;
     }
     if (rc != MDB_SUCCESS) throw_write_error(rc, "commit", dir_);
+    commits_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
 }

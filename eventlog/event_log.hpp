@@ -9,6 +9,7 @@
 // Errors: every failure is a LogError with a kind and, when one record is to blame,
 // its sequence number. Nothing is skipped silently and nothing aborts the process.
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -94,6 +95,9 @@ class EventLog {
 
   Seq head_seq() const;
   Hash32 head_hash() const;
+  // Write transactions committed since open (appends and snapshots): with the events
+  // appended, the group-commit size.
+  std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   Id128 node_id() const { return node_id_; }
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -141,6 +145,7 @@ class EventLog {
   Seq head_seq_ = 0;
   Hash32 head_hash_{};
   Bytes scratch_;                  // Reused record buffer (writer only).
+  std::atomic<std::uint64_t> commits_{0};
 };
 
 // Checks a stream of records for hash and chain integrity, in order.

@@ -1,0 +1,40 @@
+#pragma once
+// The journal: the only writer of the event log. Every other actor that changes state
+// asks the journal to append its events and acts only on the durable reply.
+//
+// Group commit: an append request is queued, and the first request of a group sends the
+// journal a flush message, which lands behind every request already in its mailbox. The
+// flush writes everything queued in ONE write transaction and ONE commit, then answers
+// every requester with the sequence numbers of its events. Under load groups grow by
+// themselves; at low load a request costs one commit. A group is also flushed as soon as
+// it holds `max_group_events`.
+//
+// Replies: `Seqs` (one sequence number per event, in order) once durable; an error
+// (sec::runtime_error, with the LogError's message) when the append failed, in which case
+// nothing of the group was written and every requester of the group gets that error.
+
+#include <functional>
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include "actors/message_types.hpp"
+#include "eventlog/event_log.hpp"
+
+namespace croupier::actors {
+
+using journal_actor = caf::typed_actor<caf::replies_to<append_atom, std::vector<Event>>::with<Seqs>,
+                                       caf::reacts_to<flush_atom>>;
+
+struct JournalOptions {
+  std::shared_ptr<eventlog::EventLog> log;
+  std::function<std::uint64_t()> clock_ms;  // Record timestamps; handed in by the node.
+  std::size_t max_group_events = 10000;     // Flush early once a group holds this many.
+  bool detached = true;                     // Own thread in a real node; false under the simulator.
+};
+
+journal_actor spawn_journal(caf::actor_system& system, JournalOptions options);
+
+}  // namespace croupier::actors
