@@ -7,18 +7,20 @@
 
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
+#include "tools/node_config.hpp"
 #include "tools/node_keys.hpp"
 
 namespace croupier::tools {
 
 namespace {
 const cli::CommandSpec kSpec{
-    "croupier node --data DIR",
+    "croupier node [--config FILE] [--data DIR]",
     "Opens the event log in DIR (creating it and the node's keys on first start), appends\n"
     "NodeStarted naming the operator, house and sequencer public keys, and waits. SIGINT or\n"
     "SIGTERM closes the log and exits 0. The actors (HTTP API, consensus, settlement) are not\n"
     "built yet: this node accepts no bets.",
-    {{"data", "DIR", "data directory: event log and keys (default ./croupier-data)"}}};
+    {{"config", "FILE", "configuration file (CAF's config format; see config/croupier.ini)"},
+     {"data", "DIR", "data directory: event log and keys (default ./croupier-data; overrides the file)"}}};
 
 std::uint64_t wall_clock_ms() {
   return static_cast<std::uint64_t>(
@@ -29,7 +31,10 @@ std::uint64_t wall_clock_ms() {
 
 int run_node(const std::vector<std::string>& argv) {
   return run_command("node", kSpec, argv, [](const cli::Args& args) {
-    std::filesystem::path dir = args.value("data").value_or("croupier-data");
+    NodeConfig config;
+    if (auto file = args.value("config")) config = load_node_config(*file);
+    if (auto data = args.value("data")) config.data = *data;
+    const std::filesystem::path& dir = config.data;
     // Block the stop signals before anything else so that none is lost while we start;
     // sigwait below collects them.
     sigset_t stop;
