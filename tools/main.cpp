@@ -22,6 +22,8 @@ constexpr Subcommand kSubcommands[] = {
     {"replay", "rebuild every projection from the event log and audit it", croupier::tools::run_replay},
     {"snowball", "run a Snowball/Snowflake instance over a poll trace (JSON lines on stdin)",
      croupier::tools::run_snowball},
+    {"keygen", "generate an Ed25519 key pair (a player's account) into a 0600 seed file",
+     croupier::tools::run_keygen},
     {"bench", "benchmarks: `croupier bench log`", croupier::tools::run_bench},
 };
 

@@ -6,6 +6,7 @@
 // Method: fork/exec of CROUPIER_BINARY with stdout and stderr captured (test_support.hpp)
 // on logs written in temp directories with LedgerGenerator + EventLog (real crypto,
 // small). Damage is written with the LMDB C API.
+#include <fstream>
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
@@ -295,4 +296,29 @@ TEST_CASE("OtherSubcommandsHelpAndUnknownCommand") {
 
   auto none = croupier_run({});
   CHECK(none.exit_code == 2);
+}
+
+TEST_CASE("KeygenWritesAPrivateSeedFileAndNeverOverwritesOne") {
+  TempDir dir("croupier-keygen");
+  auto file = (dir.path() / "player.seed").string();
+  auto r = croupier_run({"keygen", "--out", file, "--json"});
+  CAPTURE(describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  auto account = doc.at("account").get<std::string>();
+  CHECK(account.size() == 64);
+  auto mode = fs::status(file).permissions() & fs::perms::all;
+  CHECK(mode == (fs::perms::owner_read | fs::perms::owner_write));
+  // The seed in the file derives the printed account.
+  std::ifstream in(file);
+  std::string seed_hex;
+  in >> seed_hex;
+  CHECK(to_hex(keypair_from_seed(fixed_from_hex<32>(seed_hex)).public_key) == account);
+  auto again = croupier_run({"keygen", "--out", file});
+  CHECK(again.exit_code == 2);
+  CHECK(contains(again.err, "refusing to overwrite"));
+  std::ifstream still(file);
+  std::string unchanged;
+  still >> unchanged;
+  CHECK(unchanged == seed_hex);
 }
