@@ -1,0 +1,126 @@
+#include "domain/admission.hpp"
+
+#include <cassert>
+#include <ostream>
+
+namespace croupier {
+
+std::string_view refusal_code_name(RefusalCode c) {
+  switch (c) {
+    case RefusalCode::no_keys: return "no_keys";
+    case RefusalCode::bad_signature: return "bad_signature";
+    case RefusalCode::bad_terms: return "bad_terms";
+    case RefusalCode::wrong_nonce: return "wrong_nonce";
+    case RefusalCode::insufficient_funds: return "insufficient_funds";
+    case RefusalCode::not_operator: return "not_operator";
+    case RefusalCode::zero_amount: return "zero_amount";
+    case RefusalCode::bad_proof: return "bad_proof";
+  }
+  return "unknown";
+}
+
+RefusalCode refusal_code_from_rule(RuleViolation::Code c) {
+  switch (c) {
+    case RuleViolation::Code::bad_terms: return RefusalCode::bad_terms;
+    case RuleViolation::Code::wrong_nonce: return RefusalCode::wrong_nonce;
+    case RuleViolation::Code::insufficient_funds: return RefusalCode::insufficient_funds;
+  }
+  assert(false && "unknown RuleViolation::Code");
+  return RefusalCode::bad_terms;
+}
+
+namespace {
+
+using admission::Admit;
+using admission::Conflict;
+using admission::Duplicate;
+using admission::Refuse;
+
+// Duplicate or Conflict when `key` is already held (by `index`), else nullopt.
+template <class Index, class Key>
+std::optional<AdmissionDecision> idempotency(const Index& index, const Key& key, const Hash32& id) {
+  auto it = index.find(key);
+  if (it == index.end()) return std::nullopt;
+  if (it->second == id) return Duplicate{id};
+  return Conflict{it->second};
+}
+
+// The settlement tx already admitted for `batch_id` other than `id`, if any. Linear in
+// p.txs: Projections keeps no batch_id -> settlement index (see the header).
+std::optional<Hash32> other_settlement_of(const Projections& p, const Id128& batch_id, const Hash32& id) {
+  for (const auto& [known_id, record] : p.txs) {
+    auto* s = std::get_if<Settlement>(&record.tx);
+    if (s && s->inputs.batch_id == batch_id && known_id != id) return known_id;
+  }
+  return std::nullopt;
+}
+
+struct Decider {
+  const Projections& p;
+  const Hash32& id;
+
+  AdmissionDecision operator()(const Deposit& d) const {
+    if (auto known = idempotency(p.deposits, d.deposit_id, id)) return *known;
+    if (!verify_tx_signature(d)) return bad_signature("deposit " + to_hex(d.deposit_id));
+    if (d.operator_key != p.keys.operator_key)
+      return Refuse{RefusalCode::not_operator, "deposit " + to_hex(d.deposit_id) + " is signed by " +
+                                                   to_hex(d.operator_key) + ", not the operator key in force"};
+    if (d.amount == 0) return Refuse{RefusalCode::zero_amount, "deposit " + to_hex(d.deposit_id) + " of zero"};
+    return Admit{id};
+  }
+
+  AdmissionDecision operator()(const Bet& b) const {
+    if (auto known = idempotency(p.bets, b.bet_id, id)) return *known;
+    if (!verify_tx_signature(b)) return bad_signature("bet " + to_hex(b.bet_id));
+    // The rules live in Accounts (the same check admit_bet runs), so they cannot drift apart.
+    if (auto bad = p.accounts.check_bet(b)) return Refuse{refusal_code_from_rule(bad->code), bad->message};
+    return Admit{id};
+  }
+
+  AdmissionDecision operator()(const Settlement& s) const {
+    // The same tx_id is the same settlement (the id leaves out the witness).
+    if (auto it = p.txs.find(id); it != p.txs.end()) {
+      assert(std::holds_alternative<Settlement>(it->second.tx));
+      return Duplicate{id};
+    }
+    if (auto other = other_settlement_of(p, s.inputs.batch_id, id)) return Conflict{*other};
+    if (!verify_tx_signature(s)) return bad_signature("settlement of batch " + to_hex(s.inputs.batch_id));
+    if (auto bad = settlement::verify(s.inputs, s.witness, s.proof, s.sequencer_key))
+      return Refuse{RefusalCode::bad_proof, "settlement of batch " + to_hex(s.inputs.batch_id) + ": " + *bad};
+    return Admit{id};
+  }
+
+  static Refuse bad_signature(const std::string& what) {
+    return Refuse{RefusalCode::bad_signature, what + ": the signature does not verify"};
+  }
+};
+
+}  // namespace
+
+AdmissionDecision decide_admission(const Projections& p, const Tx& tx) {
+  if (!p.keys.known) {
+    // apply() refuses every event before NodeStarted, so no tx can have been admitted.
+    assert(p.txs.empty());
+    return Refuse{RefusalCode::no_keys, "the node has not started (no NodeStarted event): no keys in force"};
+  }
+  const Hash32 id = tx_id(tx);
+  AdmissionDecision d = std::visit(Decider{p, id}, tx);
+  // A Duplicate names the incoming tx itself; a Conflict never does.
+  assert(!std::holds_alternative<Duplicate>(d) || std::get<Duplicate>(d).tx_id == id);
+  assert(!std::holds_alternative<Conflict>(d) || std::get<Conflict>(d).existing_tx_id != id);
+  return d;
+}
+
+std::ostream& admission::operator<<(std::ostream& os, const Decision& d) {
+  struct Printer {
+    std::ostream& os;
+    void operator()(const Admit& a) const { os << "Admit(" << to_hex(a.tx_id).substr(0, 8) << ")"; }
+    void operator()(const Duplicate& a) const { os << "Duplicate(" << to_hex(a.tx_id).substr(0, 8) << ")"; }
+    void operator()(const Conflict& a) const { os << "Conflict(" << to_hex(a.existing_tx_id).substr(0, 8) << ")"; }
+    void operator()(const Refuse& r) const { os << "Refuse(" << refusal_code_name(r.code) << ": " << r.message << ")"; }
+  };
+  std::visit(Printer{os}, d);
+  return os;
+}
+
+}  // namespace croupier
