@@ -19,8 +19,15 @@ struct ReplayOptions {
   std::optional<Seq> from;
   bool verify = false;     // Run the cryptographic checks (signatures, VRF, batch proofs).
   unsigned threads = 0;    // Verification threads; 0 = one per core.
-  // Called now and then with (events done, head); for progress lines.
+  // Called every 1024 records with (records done, head); for progress lines.
   std::function<void(Seq, Seq)> progress;
+  // The public keys the audit expects every NodeStarted to name, from outside the log
+  // (the operator's published keys, or DIR/keys). When unset, the keys of the first
+  // NodeStarted are used; either way every later change of keys is reported.
+  struct Keys {
+    PublicKey operator_key{}, house_key{}, sequencer_key{};
+  };
+  std::optional<Keys> expected_keys;
 };
 
 struct Problem {
