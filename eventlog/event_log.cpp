@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <shared_mutex>
 
 namespace croupier::eventlog {
 
@@ -41,6 +43,7 @@ LogError::LogError(ErrorKind kind, std::string message, std::optional<Seq> seq)
 namespace {
 
 enum Dbi : unsigned { kEvents, kTxIndex, kBetIndex, kDepositIndex, kBatchIndex, kSnapshots, kMeta, kDbiCount };
+const std::string kFormatKey = "format_version", kNodeKey = "node_id", kHeadKey = "head";
 constexpr std::array<const char*, kDbiCount> kDbiNames{"events",      "tx_index",  "bet_index", "deposit_index",
                                                        "batch_index", "snapshots", "meta"};
 
@@ -127,10 +130,47 @@ RecordView parse_record(Seq seq, ByteView v) {
   return r;
 }
 
-// RAII read transaction.
+// Raised inside a write transaction to abort and retry it after growing the map.
+struct MapFull {};
+
+}  // namespace
+
+struct EventLog::Handles {
+  MDB_env* env = nullptr;
+  std::array<MDB_dbi, kDbiCount> dbi{};
+  // Growing the map remaps it, so no transaction of this process may be open meanwhile:
+  // every transaction holds this shared, growing (or adopting a size another process set)
+  // holds it exclusively.
+  std::shared_mutex map_mutex;
+  ~Handles() {
+    if (env) mdb_env_close(env);
+  }
+
+  // Begins a transaction; when another process grew the map (MDB_MAP_RESIZED), adopts the
+  // new size and begins again. The caller holds `lock` (shared) on map_mutex.
+  MDB_txn* begin(unsigned flags, std::shared_lock<std::shared_mutex>& lock, const char* what) {
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env, nullptr, flags, &txn);
+      if (rc == MDB_SUCCESS) return txn;
+      if (rc != MDB_MAP_RESIZED) throw_mdb(rc, what);
+      lock.unlock();
+      {
+        std::unique_lock grow(map_mutex);
+        check(mdb_env_set_mapsize(env, 0), "adopt the map size another process set");
+      }
+      lock.lock();
+    }
+  }
+};
+
+namespace {
+
+// RAII read transaction, holding the map lock shared for its lifetime.
 struct ReadTxn {
+  std::shared_lock<std::shared_mutex> lock;
   MDB_txn* txn = nullptr;
-  explicit ReadTxn(MDB_env* env) { check(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), "begin read transaction"); }
+  explicit ReadTxn(EventLog::Handles& h) : lock(h.map_mutex) { txn = h.begin(MDB_RDONLY, lock, "begin read transaction"); }
   ~ReadTxn() { mdb_txn_abort(txn); }
   ReadTxn(const ReadTxn&) = delete;
   ReadTxn& operator=(const ReadTxn&) = delete;
@@ -144,18 +184,7 @@ struct Cursor {
   Cursor& operator=(const Cursor&) = delete;
 };
 
-// Raised inside a write transaction to abort and retry it after growing the map.
-struct MapFull {};
-
 }  // namespace
-
-struct EventLog::Handles {
-  MDB_env* env = nullptr;
-  std::array<MDB_dbi, kDbiCount> dbi{};
-  ~Handles() {
-    if (env) mdb_env_close(env);
-  }
-};
 
 void ChainVerifier::check(const RecordView& r) {
   if (r.seq != seq_ + 1)
@@ -183,7 +212,8 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
   check(mdb_env_create(&h.env), "create LMDB environment");
   check(mdb_env_set_maxdbs(h.env, kDbiCount), "set max databases");
   check(mdb_env_set_mapsize(h.env, options.map_size), "set map size");
-  unsigned flags = MDB_NOTLS | (options.durable ? 0u : MDB_NOSYNC);
+  // An audit opens read-only: it never creates, writes or takes the writer's lock.
+  unsigned flags = MDB_NOTLS | (options.durable ? 0u : MDB_NOSYNC) | (options.audit ? MDB_RDONLY : 0u);
   int rc = mdb_env_open(h.env, options.dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) throw_mdb(rc, "open LMDB environment in " + options.dir.string());
   int dead = 0;
@@ -191,21 +221,29 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
   MDB_envinfo info;
   check(mdb_env_info(h.env, &info), "read environment info");
   log->map_size_ = info.me_mapsize;  // An existing, larger map keeps its size.
+  log->audit_ = options.audit;
 
   MDB_txn* txn = nullptr;
-  check(mdb_txn_begin(h.env, nullptr, 0, &txn), "begin open transaction");
+  check(mdb_txn_begin(h.env, nullptr, options.audit ? MDB_RDONLY : 0u, &txn), "begin open transaction");
   try {
-    for (unsigned i = 0; i < kDbiCount; ++i) check(mdb_dbi_open(txn, kDbiNames[i], MDB_CREATE, &h.dbi[i]), "open database");
-    static const std::string kFormatKey = "format_version", kNodeKey = "node_id";
+    for (unsigned i = 0; i < kDbiCount; ++i) {
+      rc = mdb_dbi_open(txn, kDbiNames[i], options.audit ? 0u : MDB_CREATE, &h.dbi[i]);
+      if (rc == MDB_NOTFOUND)
+        throw LogError(ErrorKind::unknown_format, options.dir.string() + " is not a Croupier event log (no '" +
+                                                      kDbiNames[i] + "' database)");
+      check(rc, "open database");
+    }
     MDB_val k{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, v;
     rc = mdb_get(txn, h.dbi[kMeta], &k, &v);
-    if (rc == MDB_NOTFOUND) {
+    if (rc == MDB_NOTFOUND && !options.audit) {
       std::uint8_t fmt[4] = {kLogFormatVersion & 0xff, 0, 0, 0};
       MDB_val fv{4, fmt};
       check(mdb_put(txn, h.dbi[kMeta], &k, &fv, 0), "write format version");
       MDB_val nk{kNodeKey.size(), const_cast<char*>(kNodeKey.data())};
       MDB_val nv = val(options.node_id_if_new);
       check(mdb_put(txn, h.dbi[kMeta], &nk, &nv, 0), "write node id");
+    } else if (rc == MDB_NOTFOUND) {
+      throw LogError(ErrorKind::unknown_format, options.dir.string() + " is not a Croupier event log (no format version)");
     } else {
       check(rc, "read format version");
       std::uint32_t fmt = 0;
@@ -219,6 +257,16 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
     check(mdb_get(txn, h.dbi[kMeta], &nk, &nv), "read node id");
     if (nv.mv_size != 16) throw LogError(ErrorKind::corrupt_record, "meta node_id has the wrong size");
     std::memcpy(log->node_id_.data(), nv.mv_data, 16);
+    MDB_val hk{kHeadKey.size(), const_cast<char*>(kHeadKey.data())}, hv;
+    rc = mdb_get(txn, h.dbi[kMeta], &hk, &hv);
+    if (rc == MDB_SUCCESS) {
+      if (hv.mv_size != 40) throw LogError(ErrorKind::corrupt_record, "meta head has the wrong size");
+      Hash32 hash{};
+      std::memcpy(hash.data(), static_cast<const std::uint8_t*>(hv.mv_data) + 8, 32);
+      log->recorded_head_ = std::pair{get_u64_be(static_cast<const std::uint8_t*>(hv.mv_data)), hash};
+    } else if (rc != MDB_NOTFOUND) {
+      check(rc, "read head");
+    }
     check(mdb_txn_commit(txn), "commit open transaction");
   } catch (...) {
     mdb_txn_abort(txn);
@@ -226,7 +274,7 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
   }
 
   {  // Head: the last record.
-    ReadTxn rt(h.env);
+    ReadTxn rt(h);
     Cursor c(rt.txn, h.dbi[kEvents]);
     MDB_val k, v;
     rc = mdb_cursor_get(c.c, &k, &v, MDB_LAST);
@@ -243,6 +291,15 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
       check(rc, "read last event");
     }
   }
+  // The head written with the last commit must be the last record: otherwise records at
+  // the end were lost or cut off (an audit reports this instead of refusing to open).
+  if (log->recorded_head_ && !options.audit &&
+      (log->recorded_head_->first != log->head_seq_ || log->recorded_head_->second != log->head_hash_))
+    throw LogError(ErrorKind::broken_chain,
+                   "the last commit recorded head seq " + std::to_string(log->recorded_head_->first) +
+                       " but the last record is seq " + std::to_string(log->head_seq_) +
+                       ": records were lost or changed at the end of the log",
+                   log->head_seq_);
   if (!options.audit) log->verify_tail(options.verify_tail);
   return log;
 }
@@ -276,22 +333,33 @@ Hash32 EventLog::head_hash() const {
 }
 
 void EventLog::grow_map() {
+  std::unique_lock lock(h_->map_mutex);  // Waits for every open transaction of this process.
   std::size_t next = map_size_ * 2;
   check(mdb_env_set_mapsize(h_->env, next), "grow map to " + std::to_string(next) + " bytes");
   map_size_ = next;
 }
 
-// Runs `body(txn)` in a write transaction and commits it; on MDB_MAP_FULL (from a put or
-// the commit) aborts, doubles the map and runs the body again from scratch.
+// Runs `body(txn)` in a write transaction and commits it, with the head record in meta;
+// on MDB_MAP_FULL (from a put or the commit) aborts, doubles the map and runs the body
+// again from scratch. `body` returns the new head (seq, hash).
 template <class F>
 void EventLog::write_txn(F&& body) {
+  if (audit_) throw LogError(ErrorKind::io, "this log was opened for an audit, read-only");
   for (;;) {
-    MDB_txn* txn = nullptr;
-    check(mdb_txn_begin(h_->env, nullptr, 0, &txn), "begin write transaction");
+    std::shared_lock lock(h_->map_mutex);
+    MDB_txn* txn = h_->begin(0, lock, "begin write transaction");
     try {
-      body(txn);
+      auto [seq, hash] = body(txn);
+      std::array<std::uint8_t, 40> head{};
+      put_u64_be(head.data(), seq);
+      std::memcpy(head.data() + 8, hash.data(), 32);
+      MDB_val hk{kHeadKey.size(), const_cast<char*>(kHeadKey.data())}, hv = val(head);
+      int rc = mdb_put(txn, h_->dbi[kMeta], &hk, &hv, 0);
+      if (rc == MDB_MAP_FULL) throw MapFull{};
+      if (rc != MDB_SUCCESS) throw_mdb(rc, "write the head record", seq);
     } catch (const MapFull&) {
       mdb_txn_abort(txn);
+      lock.unlock();
       grow_map();
       continue;
     } catch (...) {
@@ -300,6 +368,7 @@ void EventLog::write_txn(F&& body) {
     }
     int rc = mdb_txn_commit(txn);  // Frees txn whatever the result.
     if (rc == MDB_MAP_FULL) {
+      lock.unlock();
       grow_map();
       continue;
     }
@@ -363,6 +432,7 @@ std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t t
     }
     last_seq = seq;
     last_hash = prev;
+    return std::pair{seq, prev};
   });
   std::lock_guard lock(head_mutex_);
   assert(last_seq == head_seq_ + events.size());
@@ -392,6 +462,7 @@ Seq EventLog::append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time
     put_or_throw(txn, h_->dbi[kEvents], &k, &v, MDB_APPEND, seq, "event");
     MDB_val sk = val(covered), sv = val(blob);
     put_or_throw(txn, h_->dbi[kSnapshots], &sk, &sv, 0, seq, "snapshot");
+    return std::pair{seq, hash};
   });
   std::lock_guard lock(head_mutex_);
   head_seq_ = seq;
@@ -400,7 +471,7 @@ Seq EventLog::append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time
 }
 
 std::optional<Seq> EventLog::find(unsigned dbi_index, ByteView key) const {
-  ReadTxn rt(h_->env);
+  ReadTxn rt(*h_);
   MDB_val k = val(key), v;
   int rc = mdb_get(rt.txn, h_->dbi[dbi_index], &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
@@ -415,7 +486,7 @@ std::optional<Seq> EventLog::find_deposit(const Id128& id) const { return find(k
 std::optional<Seq> EventLog::find_batch(const Id128& id) const { return find(kBatchIndex, id); }
 
 std::optional<EventLog::OwnedRecord> EventLog::read(Seq seq) const {
-  ReadTxn rt(h_->env);
+  ReadTxn rt(*h_);
   auto key = seq_key(seq);
   MDB_val k = val(key), v;
   int rc = mdb_get(rt.txn, h_->dbi[kEvents], &k, &v);
@@ -426,7 +497,7 @@ std::optional<EventLog::OwnedRecord> EventLog::read(Seq seq) const {
 }
 
 void EventLog::scan(Seq from, const std::function<bool(const RecordView&)>& visit) const {
-  ReadTxn rt(h_->env);
+  ReadTxn rt(*h_);
   Cursor c(rt.txn, h_->dbi[kEvents]);
   auto key = seq_key(from);
   MDB_val k = val(key), v;
@@ -444,8 +515,39 @@ void EventLog::scan(Seq from, const std::function<bool(const RecordView&)>& visi
   if (rc != MDB_NOTFOUND) check(rc, "scan events");
 }
 
+void EventLog::audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
+                          const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const {
+  ReadTxn rt(*h_);
+  Cursor c(rt.txn, h_->dbi[kEvents]);
+  auto key = seq_key(from);
+  MDB_val k = val(key), v;
+  int rc = mdb_cursor_get(c.c, &k, &v, MDB_SET_RANGE);
+  Seq expected = from == 0 ? 1 : from;
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8) {
+      damaged(expected, ErrorKind::corrupt_record, "an event key is " + std::to_string(k.mv_size) + " bytes, not 8");
+      continue;
+    }
+    Seq seq = get_u64_be(static_cast<const std::uint8_t*>(k.mv_data));
+    if (seq != expected)
+      damaged(expected, ErrorKind::broken_chain,
+              seq > expected ? "records " + std::to_string(expected) + ".." + std::to_string(seq - 1) + " are missing"
+                             : "record " + std::to_string(seq) + " is out of order");
+    expected = seq + 1;
+    std::optional<RecordView> r;
+    try {
+      r = parse_record(seq, view(v));
+    } catch (const LogError& e) {
+      damaged(seq, e.kind(), e.what());
+      continue;
+    }
+    visit(*r);
+  }
+  if (rc != MDB_NOTFOUND) damaged(expected, ErrorKind::io, std::string("scan stopped: ") + mdb_strerror(rc));
+}
+
 std::optional<Snapshot> EventLog::latest_snapshot(std::optional<Seq> at_most) const {
-  ReadTxn rt(h_->env);
+  ReadTxn rt(*h_);
   Cursor c(rt.txn, h_->dbi[kSnapshots]);
   MDB_val k, v;
   int rc;

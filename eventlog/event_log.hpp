@@ -4,7 +4,8 @@
 //
 // Thread safety: one writer at a time (the journal) may call append/append_snapshot;
 // any number of threads may read concurrently (each read uses its own LMDB read
-// transaction). Not copyable.
+// transaction). Growing the map waits until no transaction of this process is open, so a
+// long scan delays an append that needs a bigger map until the scan ends. Not copyable.
 //
 // Errors: every failure is a LogError with a kind and, when one record is to blame,
 // its sequence number. Nothing is skipped silently and nothing aborts the process.
@@ -99,6 +100,9 @@ class EventLog {
   // appended, the group-commit size.
   std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   Id128 node_id() const { return node_id_; }
+  // The head (seq, hash) written in meta by the last commit; nullopt for an empty log.
+  // At open it must match the last record, so a cut-off tail is detected.
+  std::optional<std::pair<Seq, Hash32>> recorded_head() const { return recorded_head_; }
   const std::filesystem::path& dir() const { return dir_; }
 
   std::optional<Seq> find_tx(const Hash32& tx_id) const;
@@ -122,6 +126,12 @@ class EventLog {
   // hash checks are the visitor's (see ChainVerifier).
   void scan(Seq from, const std::function<bool(const RecordView&)>& visit) const;
 
+  // For audits: like scan from `from`, but a record that cannot be parsed or a gap in the
+  // sequence numbers is passed to `damaged(seq, kind, message)` and the scan goes on with
+  // the next record, so one bad record never hides the rest of the log.
+  void audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
+                  const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
+
   // The newest snapshot with seq <= at_most (any, when nullopt).
   std::optional<Snapshot> latest_snapshot(std::optional<Seq> at_most = std::nullopt) const;
 
@@ -144,6 +154,8 @@ class EventLog {
   mutable std::mutex head_mutex_;  // Guards head_seq_/head_hash_ for concurrent readers.
   Seq head_seq_ = 0;
   Hash32 head_hash_{};
+  std::optional<std::pair<Seq, Hash32>> recorded_head_;
+  bool audit_ = false;
   Bytes scratch_;                  // Reused record buffer (writer only).
   std::atomic<std::uint64_t> commits_{0};
 };

@@ -9,7 +9,8 @@
 //   deposit_index  key: deposit_id[16]  value: seq u64 BE of its TxAdmitted
 //   batch_index    key: batch_id[16]    value: seq u64 BE of its latest Batch* event
 //   snapshots      key: seq u64 BE      value: snapshot blob (projections as of seq)
-//   meta           "format_version" -> u32 LE (kLogFormatVersion); "node_id" -> 16 bytes
+//   meta           "format_version" -> u32 LE (kLogFormatVersion); "node_id" -> 16 bytes;
+//                  "head" -> seq u64 BE | hash[32] of the last record, written by every commit
 //
 // record := version u8 (=1) | prev_hash[32] | hash[32] | time_ms u64 LE | type u16 LE | payload
 // hash   := BLAKE2b-256(prev_hash || seq u64 BE || time_ms u64 LE || type u16 LE || payload)

@@ -82,6 +82,7 @@ class VerifierPool {
 // its event (or why it did not decode).
 struct DecodedRecord {
   Seq seq = 0;
+  std::optional<std::pair<ErrorKind, std::string>> damage;  // Unreadable: no other field is set.
   Hash32 prev_hash{}, hash{};
   bool intact = false;
   std::optional<Event> event;       // Set when intact and decoded (after the snapshot only).
@@ -126,26 +127,38 @@ class DecodeStage {
   void run() {
     std::vector<DecodedRecord> chunk;
     chunk.reserve(kChunk);
+    bool stopped = false;
+    auto emit = [&](DecodedRecord d) {
+      if (stopped) return;
+      chunk.push_back(std::move(d));
+      if (chunk.size() == kChunk && !push(std::exchange(chunk, {}))) stopped = true;
+    };
     try {
-      log_.scan(1, [&](const RecordView& r) {
-        DecodedRecord d;
-        d.seq = r.seq;
-        d.prev_hash = r.prev_hash;
-        d.hash = r.hash;
-        d.intact = r.hash_matches();
-        if (d.intact && r.seq > decode_after_) {
-          try {
-            d.event = decode_event(r.type, r.payload);
-            if (auto* a = std::get_if<TxAdmitted>(&*d.event)) d.tx_id = tx_id(a->tx);
-          } catch (const DecodeError& e) {
-            d.decode_error = e.what();
-          }
-        }
-        chunk.push_back(std::move(d));
-        if (chunk.size() == kChunk && !push(std::exchange(chunk, {}))) return false;
-        return true;
-      });
-      if (!chunk.empty()) push(std::move(chunk));
+      log_.audit_scan(
+          1,
+          [&](const RecordView& r) {
+            DecodedRecord d;
+            d.seq = r.seq;
+            d.prev_hash = r.prev_hash;
+            d.hash = r.hash;
+            d.intact = r.hash_matches();
+            if (d.intact && r.seq > decode_after_) {
+              try {
+                d.event = decode_event(r.type, r.payload);
+                if (auto* a = std::get_if<TxAdmitted>(&*d.event)) d.tx_id = tx_id(a->tx);
+              } catch (const DecodeError& e) {
+                d.decode_error = e.what();
+              }
+            }
+            emit(std::move(d));
+          },
+          [&](Seq seq, ErrorKind kind, const std::string& message) {
+            DecodedRecord d;
+            d.seq = seq;
+            d.damage = std::pair{kind, message};
+            emit(std::move(d));
+          });
+      if (!chunk.empty() && !stopped) push(std::move(chunk));
     } catch (...) {
       std::lock_guard lock(mutex_);
       error_ = std::current_exception();
@@ -214,16 +227,42 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   p.txs.reserve(std::max<std::size_t>(p.txs.size(), result.head / 3));
   p.bets.reserve(std::max<std::size_t>(p.bets.size(), result.head / 3));
   Hash32 prev{};
-  Seq done = 0;
+  bool chain_known = true;  // False right after a damaged record: its hash is unknown.
+  Seq done = 0, last_seq = 0;
+  std::optional<ReplayOptions::Keys> keys = options.expected_keys;
+  auto check_keys = [&](Seq seq, const NodeKeys& k) {
+    ReplayOptions::Keys named{k.operator_key, k.house_key, k.sequencer_key};
+    if (!keys) {
+      keys = named;  // No outside copy: the first keys in the log are the reference.
+      return;
+    }
+    auto differs = [&](const char* which, const PublicKey& want, const PublicKey& got) {
+      if (want != got)
+        problem(seq, "keys", std::string(which) + " key " + to_hex(got) + " is not the expected " + to_hex(want));
+    };
+    differs("operator", keys->operator_key, named.operator_key);
+    differs("house", keys->house_key, named.house_key);
+    differs("sequencer", keys->sequencer_key, named.sequencer_key);
+  };
+  if (result.snapshot_seq && p.keys.known) check_keys(result.snapshot_seq, p.keys);
   try {
     DecodeStage stage(log, result.snapshot_seq);
     for (auto chunk = stage.next(); !chunk.empty(); chunk = stage.next()) {
       for (auto& r : chunk) {
-        if (r.prev_hash != prev)
+        if (r.damage) {
+          problem(r.seq, std::string(error_kind_name(r.damage->first)), r.damage->second);
+          chain_known = false;
+          if (r.seq > result.snapshot_seq) p.last_seq = std::max(p.last_seq, r.seq);
+          continue;
+        }
+        ++result.records_scanned;
+        if (chain_known && r.prev_hash != prev)
           problem(r.seq, "broken_chain", "prev_hash is not the hash of record " + std::to_string(r.seq - 1));
+        chain_known = true;
         if (!r.intact) problem(r.seq, "corrupt_record", "hash does not match the record's contents");
         prev = r.hash;
-        if (++done % 65536 == 0 && options.progress) options.progress(done, result.head);
+        last_seq = r.seq;
+        if (++done % 1024 == 0 && options.progress) options.progress(done, result.head);
         if (r.seq <= result.snapshot_seq) continue;  // Covered by the snapshot: chain check only.
         if (!r.event) {  // Corrupt or undecodable: skip it but keep the sequence contiguous.
           if (r.intact) problem(r.seq, "decode", r.decode_error);
@@ -231,15 +270,25 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
           continue;
         }
         Event& e = *r.event;
+        if (auto* ns = std::get_if<NodeStarted>(&e))
+          check_keys(r.seq, NodeKeys{ns->node_id, ns->operator_key, ns->house_key, ns->sequencer_key, true});
         if (auto* st = std::get_if<SnapshotTaken>(&e)) {
-          if (snapshot && st->snapshot_seq == snapshot->seq) {
-            snapshot_vouched = st->digest == snapshot_digest;
-            if (!snapshot_vouched) problem(r.seq, "snapshot", "stored snapshot does not match the digest in the log");
-          } else if (st->snapshot_seq == p.last_seq && result.snapshot_seq == 0 &&
-                     blake2b256(encode_snapshot(p)) != st->digest) {
+          // A snapshot is of the state right before its SnapshotTaken, and its stored blob
+          // must have the digest the chain carries.
+          if (st->snapshot_seq + 1 != r.seq)
+            problem(r.seq, "snapshot", "SnapshotTaken names seq " + std::to_string(st->snapshot_seq) +
+                                           ", not the record before it");
+          auto stored = log.latest_snapshot(st->snapshot_seq);
+          if (!stored || stored->seq != st->snapshot_seq)
+            problem(r.seq, "snapshot", "no stored snapshot for seq " + std::to_string(st->snapshot_seq));
+          else if (blake2b256(stored->blob) != st->digest)
+            problem(r.seq, "snapshot", "stored snapshot of seq " + std::to_string(st->snapshot_seq) +
+                                           " does not match the digest in the log");
+          if (snapshot && st->snapshot_seq == snapshot->seq) snapshot_vouched = st->digest == snapshot_digest;
+          if (result.snapshot_seq == 0 && st->snapshot_seq == p.last_seq &&
+              blake2b256(encode_snapshot(p)) != st->digest)
             problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
                                            " does not match the state replayed from the first event");
-          }
         }
         // The job is taken before apply, which moves the event's transaction away.
         std::optional<audit::Job> job;
@@ -260,6 +309,15 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     }
   } catch (const LogError& err) {
     problem(err.seq().value_or(done + 1), std::string(error_kind_name(err.kind())), err.what());
+  }
+  if (result.head == 0) problem(0, "empty", "the log holds no events: there is nothing to audit");
+  // The head recorded by the last commit must be the last record: a log cut at the end
+  // has a consistent chain and would otherwise pass.
+  if (auto recorded = log.recorded_head()) {
+    if (recorded->first != last_seq || recorded->second != prev)
+      problem(std::max(recorded->first, last_seq), "broken_chain",
+              "the last commit recorded head seq " + std::to_string(recorded->first) + " (" + to_hex(recorded->second) +
+                  ") but the log ends at seq " + std::to_string(last_seq) + ": records were lost or changed at the end");
   }
   // A snapshot's SnapshotTaken is the record right after the state it covers, so the scan
   // above has met it unless the log was cut or the snapshot planted.

@@ -32,7 +32,8 @@ struct ReplayOptions {
 
 struct Problem {
   Seq seq = 0;          // The record to blame (the head for whole-state invariants).
-  std::string kind;     // corrupt_record, broken_chain, decode, rule, crypto, snapshot, invariant.
+  std::string kind;     // corrupt_record, broken_chain, unknown_format, io, decode, rule, crypto,
+                        // snapshot, keys, empty, invariant.
   std::string message;
 };
 
@@ -40,6 +41,7 @@ struct ReplayResult {
   Projections projections;
   Seq head = 0;
   Seq snapshot_seq = 0;          // The snapshot the projections started from (0: none).
+  std::uint64_t records_scanned = 0;  // Records whose hash and chain link were checked.
   std::uint64_t events_applied = 0;
   std::uint64_t crypto_checks = 0;
   std::vector<Problem> problems; // Sorted by seq.

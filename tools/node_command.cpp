@@ -47,7 +47,7 @@ int run_node(const std::vector<std::string>& argv) {
     options.dir = dir;
     options.node_id_if_new = random_node_id();
     auto log = eventlog::EventLog::open(options);
-    auto keys = load_or_create_node_keys(dir);
+    auto keys = load_or_create_node_keys(dir, log->head_seq() == 0);
     NodeStarted started{log->node_id(), CROUPIER_VERSION, keys.operator_key.public_key, keys.house_key.public_key,
                         keys.sequencer_key.public_key};
     auto seqs = log->append(std::vector<Event>{started}, wall_clock_ms());

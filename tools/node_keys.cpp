@@ -13,7 +13,7 @@ namespace croupier::tools {
 
 namespace {
 
-KeyPair load_or_create(const std::filesystem::path& file) {
+KeyPair load_or_create(const std::filesystem::path& file, bool may_create) {
   if (std::filesystem::exists(file)) {
     struct stat st {};
     if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
@@ -29,6 +29,10 @@ KeyPair load_or_create(const std::filesystem::path& file) {
       throw std::runtime_error(std::string("malformed key file: ") + e.what());
     }
   }
+  if (!may_create)
+    throw std::runtime_error("key file " + file.string() +
+                             " is missing, but the event log already has history: restore the file (a new key would "
+                             "change who signs for this node)");
   KeyPair k = random_keypair();
   std::string hex = to_hex(k.seed()) + "\n";
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -41,12 +45,12 @@ KeyPair load_or_create(const std::filesystem::path& file) {
 
 }  // namespace
 
-NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir) {
+NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool may_create) {
   auto dir = data_dir / "keys";
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
-  return NodeKeys{load_or_create(dir / "operator.seed"), load_or_create(dir / "house.seed"),
-                  load_or_create(dir / "sequencer.seed")};
+  return NodeKeys{load_or_create(dir / "operator.seed", may_create), load_or_create(dir / "house.seed", may_create),
+                  load_or_create(dir / "sequencer.seed", may_create)};
 }
 
 Id128 random_node_id() {

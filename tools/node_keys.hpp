@@ -14,9 +14,11 @@ struct NodeKeys {
   KeyPair operator_key, house_key, sequencer_key;
 };
 
-// Loads the keys under `data_dir`/keys, creating any that are missing. Throws
-// std::runtime_error naming the file when a key file is unreadable or malformed.
-NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir);
+// Loads the keys under `data_dir`/keys. Missing ones are created only when `may_create`
+// (a new log); for a log with history a missing key file is an error, because a new key
+// would silently change who may sign deposits, outcomes and settlements. Throws
+// std::runtime_error naming the file when a key file is missing, unreadable or malformed.
+NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool may_create);
 
 // A fresh random node id (for a new log).
 Id128 random_node_id();
