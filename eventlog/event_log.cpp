@@ -546,6 +546,20 @@ void EventLog::audit_scan(Seq from, const std::function<void(const RecordView&)>
   if (rc != MDB_NOTFOUND) damaged(expected, ErrorKind::io, std::string("scan stopped: ") + mdb_strerror(rc));
 }
 
+void EventLog::scan_index(Index index, const std::function<void(ByteView, std::optional<Seq>)>& visit) const {
+  static constexpr std::array<Dbi, 4> kDbis{kTxIndex, kBetIndex, kDepositIndex, kBatchIndex};
+  ReadTxn rt(*h_);
+  Cursor c(rt.txn, h_->dbi[kDbis[static_cast<std::size_t>(index)]]);
+  MDB_val k, v;
+  int rc = mdb_cursor_get(c.c, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT)) {
+    std::optional<Seq> seq;
+    if (v.mv_size == 8) seq = get_u64_be(static_cast<const std::uint8_t*>(v.mv_data));
+    visit(view(k), seq);
+  }
+  if (rc != MDB_NOTFOUND) check(rc, "scan index");
+}
+
 std::optional<Snapshot> EventLog::latest_snapshot(std::optional<Seq> at_most) const {
   ReadTxn rt(*h_);
   Cursor c(rt.txn, h_->dbi[kSnapshots]);

@@ -132,6 +132,11 @@ class EventLog {
   void audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
                   const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
 
+  // Every entry of one index in key order: (key, seq), seq nullopt when the stored value is
+  // not an 8-byte sequence number. For audits.
+  enum class Index { tx, bet, deposit, batch };
+  void scan_index(Index index, const std::function<void(ByteView, std::optional<Seq>)>& visit) const;
+
   // The newest snapshot with seq <= at_most (any, when nullopt).
   std::optional<Snapshot> latest_snapshot(std::optional<Seq> at_most = std::nullopt) const;
 

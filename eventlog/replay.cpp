@@ -6,6 +6,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "domain/audit.hpp"
 
@@ -187,6 +188,66 @@ class DecodeStage {
   std::thread thread_;
 };
 
+// The index entries the events say should exist, gathered during the replay and compared
+// with the stored indexes at the end: sorted, then merged with an in-order index scan.
+struct ExpectedIndexes {
+  std::vector<std::pair<Bytes, Seq>> tx, bet, deposit, batch;
+  // Records that could not be decoded: what they index is unknown, so entries pointing at
+  // them cannot be judged (the records themselves are reported).
+  std::unordered_set<Seq> unknown;
+
+  void add(const Event& e, Seq seq, const std::optional<Hash32>& known_tx_id) {
+    if (auto* a = std::get_if<TxAdmitted>(&e)) {
+      Hash32 id = known_tx_id ? *known_tx_id : tx_id(a->tx);
+      tx.emplace_back(Bytes(id.begin(), id.end()), seq);
+      if (auto* b = std::get_if<Bet>(&a->tx)) bet.emplace_back(Bytes(b->bet_id.begin(), b->bet_id.end()), seq);
+      if (auto* d = std::get_if<Deposit>(&a->tx))
+        deposit.emplace_back(Bytes(d->deposit_id.begin(), d->deposit_id.end()), seq);
+    } else if (auto keys = index_keys(e); keys.batch_id) {
+      batch.emplace_back(Bytes(keys.batch_id->begin(), keys.batch_id->end()), seq);
+    }
+  }
+};
+
+// Compares one stored index with the entries expected; reports each difference.
+void compare_index(const EventLog& log, EventLog::Index index, const char* name,
+                   std::vector<std::pair<Bytes, Seq>> expected, bool latest_wins, const std::unordered_set<Seq>& unknown,
+                   const std::function<void(Seq, std::string)>& problem) {
+  std::stable_sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  if (latest_wins) {  // batch_index keeps the latest event of each batch.
+    std::vector<std::pair<Bytes, Seq>> last;
+    for (auto& e : expected) {
+      if (!last.empty() && last.back().first == e.first) last.back().second = std::max(last.back().second, e.second);
+      else last.push_back(std::move(e));
+    }
+    expected = std::move(last);
+  }
+  // Merge: both sides are in key order (LMDB compares keys bytewise, as Bytes' operator< does).
+  std::size_t i = 0;
+  auto report_missing = [&](const std::pair<Bytes, Seq>& e) {
+    problem(e.second, std::string(name) + " has no entry for " + to_hex(e.first) + " (its event is seq " +
+                          std::to_string(e.second) + ")");
+  };
+  log.scan_index(index, [&](ByteView key, std::optional<Seq> seq) {
+    Bytes k(key.begin(), key.end());
+    for (; i < expected.size() && expected[i].first < k; ++i) report_missing(expected[i]);
+    if (seq && unknown.count(*seq)) {  // Points at an undecodable record: cannot be judged.
+      if (i < expected.size() && expected[i].first == k) ++i;
+      return;
+    }
+    if (i == expected.size() || expected[i].first != k) {
+      problem(seq.value_or(0), std::string(name) + " has an entry for " + to_hex(key) + " that no event creates");
+      return;
+    }
+    if (seq != expected[i].second)
+      problem(expected[i].second, std::string(name) + " entry for " + to_hex(key) + " points to seq " +
+                                      (seq ? std::to_string(*seq) : std::string("(malformed)")) + ", not " +
+                                      std::to_string(expected[i].second));
+    ++i;
+  });
+  for (; i < expected.size(); ++i) report_missing(expected[i]);
+}
+
 }  // namespace
 
 ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
@@ -245,12 +306,17 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     differs("sequencer", keys->sequencer_key, named.sequencer_key);
   };
   if (result.snapshot_seq && p.keys.known) check_keys(result.snapshot_seq, p.keys);
+  // The indexes are audited when every event is replayed (from a snapshot, the events
+  // before it are not decoded, so their entries are unknown).
+  std::optional<ExpectedIndexes> expected_indexes;
+  if (result.snapshot_seq == 0) expected_indexes.emplace();
   try {
     DecodeStage stage(log, result.snapshot_seq);
     for (auto chunk = stage.next(); !chunk.empty(); chunk = stage.next()) {
       for (auto& r : chunk) {
         if (r.damage) {
           problem(r.seq, std::string(error_kind_name(r.damage->first)), r.damage->second);
+          if (expected_indexes) expected_indexes->unknown.insert(r.seq);
           chain_known = false;
           if (r.seq > result.snapshot_seq) p.last_seq = std::max(p.last_seq, r.seq);
           continue;
@@ -266,6 +332,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
         if (r.seq <= result.snapshot_seq) continue;  // Covered by the snapshot: chain check only.
         if (!r.event) {  // Corrupt or undecodable: skip it but keep the sequence contiguous.
           if (r.intact) problem(r.seq, "decode", r.decode_error);
+          if (expected_indexes) expected_indexes->unknown.insert(r.seq);
           p.last_seq = r.seq;
           continue;
         }
@@ -290,6 +357,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
             problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
                                            " does not match the state replayed from the first event");
         }
+        if (expected_indexes) expected_indexes->add(e, r.seq, r.tx_id);
         // The job is taken before apply, which moves the event's transaction away.
         std::optional<audit::Job> job;
         if (pool) job = audit::job_for(p, r.seq, e);
@@ -311,6 +379,19 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     problem(err.seq().value_or(done + 1), std::string(error_kind_name(err.kind())), err.what());
   }
   if (result.head == 0) problem(0, "empty", "the log holds no events: there is nothing to audit");
+  if (expected_indexes) {
+    auto index_problem = [&](Seq seq, std::string message) { problem(seq, "index", std::move(message)); };
+    try {
+      compare_index(log, EventLog::Index::tx, "tx_index", std::move(expected_indexes->tx), false, expected_indexes->unknown, index_problem);
+      compare_index(log, EventLog::Index::bet, "bet_index", std::move(expected_indexes->bet), false, expected_indexes->unknown, index_problem);
+      compare_index(log, EventLog::Index::deposit, "deposit_index", std::move(expected_indexes->deposit), false, expected_indexes->unknown,
+                    index_problem);
+      compare_index(log, EventLog::Index::batch, "batch_index", std::move(expected_indexes->batch), true, expected_indexes->unknown,
+                    index_problem);
+    } catch (const LogError& err) {
+      problem(err.seq().value_or(0), std::string(error_kind_name(err.kind())), err.what());
+    }
+  }
   // The head recorded by the last commit must be the last record: a log cut at the end
   // has a consistent chain and would otherwise pass.
   if (auto recorded = log.recorded_head()) {

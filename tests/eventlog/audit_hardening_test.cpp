@@ -199,3 +199,50 @@ TEST_CASE("ReadersAreSafeWhileTheMapGrowsUnderThem") {
   CHECK(reads > 0);
   CHECK(bad == 0);
 }
+
+TEST_CASE("TheIndexesAreAuditedAgainstTheEvents") {
+  TempDir clean("croupier-audit");
+  auto events = history(30);
+  write_log(clean.path(), events);
+  CHECK(audit(clean.path()).clean());
+
+  // The seq of the first TxAdmitted of a bet, and its index keys.
+  Seq bet_seq = 0;
+  Hash32 bet_tx{};
+  Id128 bet_id{};
+  for (std::size_t i = 0; i < events.size() && !bet_seq; ++i)
+    if (auto* a = std::get_if<TxAdmitted>(&events[i]); a && std::holds_alternative<Bet>(a->tx)) {
+      bet_seq = i + 1;
+      bet_tx = tx_id(a->tx);
+      bet_id = std::get<Bet>(a->tx).bet_id;
+    }
+  REQUIRE(bet_seq > 0);
+
+  struct Row {
+    const char* name;
+    std::function<void(RawLmdb&)> damage;
+  };
+  Bytes wrong_seq = RawLmdb::seq_key(bet_seq + 1);
+  const std::vector<Row> rows{
+      {"an entry removed", [&](RawLmdb& raw) { raw.erase("bet_index", bet_id); }},
+      {"an entry pointing elsewhere", [&](RawLmdb& raw) { raw.put("tx_index", bet_tx, wrong_seq); }},
+      {"an entry no event creates",
+       [&](RawLmdb& raw) {
+         Id128 stray{};
+         stray.fill(0xee);
+         raw.put("bet_index", stray, RawLmdb::seq_key(bet_seq));
+       }},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    TempDir dir("croupier-audit");
+    std::filesystem::copy(clean.path(), dir.path(), std::filesystem::copy_options::recursive |
+                                                        std::filesystem::copy_options::overwrite_existing);
+    {
+      RawLmdb raw(dir.path());
+      row.damage(raw);
+    }
+    auto r = audit(dir.path());
+    CHECK(count(r, "index") == 1);
+  }
+}
