@@ -1,6 +1,8 @@
 #include "actors/journal.hpp"
 
 #include <cassert>
+#include <exception>
+#include <string>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
@@ -23,6 +25,12 @@ struct JournalState {
 
 using journal_pointer = journal_actor::stateful_pointer<JournalState>;
 
+// Delivers the error `message` to every requester in `requesters`.
+void fail_all(std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>>& requesters,
+              const std::string& message) {
+  for (auto& [promise, count] : requesters) promise.deliver(caf::make_error(caf::sec::runtime_error, message));
+}
+
 void flush(journal_pointer self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -31,17 +39,44 @@ void flush(journal_pointer self) {
   auto events = std::move(st.pending);
   st.requesters.clear();
   st.pending.clear();
-  try {
-    auto seqs = st.options.log->append(events, st.options.clock_ms());
-    assert(seqs.size() == events.size());
-    std::size_t at = 0;
-    for (auto& [promise, count] : requesters) {
-      promise.deliver(Seqs(seqs.begin() + static_cast<std::ptrdiff_t>(at),
-                           seqs.begin() + static_cast<std::ptrdiff_t>(at + count)));
-      at += count;
+  // Each attempt is one write transaction; a failed one writes nothing. An attempt refused
+  // for a duplicate index key names the seq of the offending event: its requester alone is
+  // refused and the rest of the group is tried again, so at most one attempt per requester.
+  while (!requesters.empty()) {
+    const eventlog::Seq first_seq = st.options.log->head_seq() + 1;  // Of the append below.
+    try {
+      auto seqs = st.options.log->append(events, st.options.clock_ms());
+      assert(seqs.size() == events.size());
+      std::size_t at = 0;
+      for (auto& [promise, count] : requesters) {
+        promise.deliver(Seqs(seqs.begin() + static_cast<std::ptrdiff_t>(at),
+                             seqs.begin() + static_cast<std::ptrdiff_t>(at + count)));
+        at += count;
+      }
+      return;
+    } catch (const eventlog::LogError& e) {
+      const auto seq = e.seq();
+      if (e.kind() != eventlog::ErrorKind::duplicate_key || !seq || *seq < first_seq ||
+          *seq - first_seq >= events.size()) {
+        fail_all(requesters, e.what());
+        return;
+      }
+      // The requester whose slice holds the offending event.
+      const std::size_t index = static_cast<std::size_t>(*seq - first_seq);
+      std::size_t begin = 0, r = 0;
+      while (begin + requesters[r].second <= index) begin += requesters[r++].second;
+      const std::size_t count = requesters[r].second;
+      requesters[r].first.deliver(caf::make_error(
+          caf::sec::runtime_error, std::string("append refused: ") + e.what() + " (event " +
+                                       std::to_string(index - begin + 1) + " of " + std::to_string(count) +
+                                       " in this request); none of its events was written"));
+      events.erase(events.begin() + static_cast<std::ptrdiff_t>(begin),
+                   events.begin() + static_cast<std::ptrdiff_t>(begin + count));
+      requesters.erase(requesters.begin() + static_cast<std::ptrdiff_t>(r));
+    } catch (const std::exception& e) {
+      fail_all(requesters, e.what());
+      return;
     }
-  } catch (const eventlog::LogError& e) {
-    for (auto& [promise, count] : requesters) promise.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
   }
 }
 

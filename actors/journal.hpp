@@ -9,9 +9,14 @@
 // themselves; at low load a request costs one commit. A group is also flushed as soon as
 // it holds `max_group_events`.
 //
-// Replies: `Seqs` (one sequence number per event, in order) once durable; an error
-// (sec::runtime_error, with the LogError's message) when the append failed, in which case
-// nothing of the group was written and every requester of the group gets that error.
+// Replies: `Seqs` (one sequence number per event, in order) once durable; otherwise an
+// error (sec::runtime_error) and none of the requester's events is written:
+// - an event whose tx, bet or deposit id is already indexed (in the log, earlier in its own
+//   request, or in an earlier request of the same group) refuses only the request holding
+//   it (the message says "already indexed"); the rest of the group is appended without it,
+//   in order, and gets contiguous seqs as usual (one commit more per refused request);
+// - any other failure of the append (disk_full, io, any other exception) writes nothing of
+//   the group and every requester of the group gets that error, with its message.
 
 #include <functional>
 #include <memory>
