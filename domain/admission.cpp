@@ -15,6 +15,8 @@ std::string_view refusal_code_name(RefusalCode c) {
     case RefusalCode::not_operator: return "not_operator";
     case RefusalCode::zero_amount: return "zero_amount";
     case RefusalCode::bad_proof: return "bad_proof";
+    case RefusalCode::not_sequencer: return "not_sequencer";
+    case RefusalCode::batch_mismatch: return "batch_mismatch";
   }
   return "unknown";
 }
@@ -45,15 +47,6 @@ std::optional<AdmissionDecision> idempotency(const Index& index, const Key& key,
   return Conflict{it->second};
 }
 
-// The settlement tx already admitted for `batch_id` other than `id`, if any. Linear in
-// p.txs: Projections keeps no batch_id -> settlement index (see the header).
-std::optional<Hash32> other_settlement_of(const Projections& p, const Id128& batch_id, const Hash32& id) {
-  for (const auto& [known_id, record] : p.txs) {
-    auto* s = std::get_if<Settlement>(&record.tx);
-    if (s && s->inputs.batch_id == batch_id && known_id != id) return known_id;
-  }
-  return std::nullopt;
-}
 
 struct Decider {
   const Projections& p;
@@ -83,10 +76,23 @@ struct Decider {
       assert(std::holds_alternative<Settlement>(it->second.tx));
       return Duplicate{id};
     }
-    if (auto other = other_settlement_of(p, s.inputs.batch_id, id)) return Conflict{*other};
-    if (!verify_tx_signature(s)) return bad_signature("settlement of batch " + to_hex(s.inputs.batch_id));
+    std::string what = "settlement of batch " + to_hex(s.inputs.batch_id);
+    if (auto known = idempotency(p.settlements, s.inputs.batch_id, id)) return *known;
+    if (!verify_tx_signature(s)) return bad_signature(what);
+    // The same checks apply() makes (projections.cpp), so an Admit always applies.
+    if (s.sequencer_key != p.keys.sequencer_key)
+      return Refuse{RefusalCode::not_sequencer, what + " is signed by " + to_hex(s.sequencer_key) +
+                                                    ", not the sequencer key in force"};
+    auto batch = p.batches.find(s.inputs.batch_id);
+    if (batch == p.batches.end())
+      return Refuse{RefusalCode::batch_mismatch, what + ": no such batch"};
+    auto status = batch->second.lifecycle.status();
+    if (status != BatchStatus::proved && status != BatchStatus::submitted)
+      return Refuse{RefusalCode::batch_mismatch, what + ": the batch is " + std::string(batch_status_name(status))};
+    if (!batch->second.inputs || *batch->second.inputs != s.inputs)
+      return Refuse{RefusalCode::batch_mismatch, what + ": its public inputs are not the proved batch's"};
     if (auto bad = settlement::verify(s.inputs, s.witness, s.proof, s.sequencer_key))
-      return Refuse{RefusalCode::bad_proof, "settlement of batch " + to_hex(s.inputs.batch_id) + ": " + *bad};
+      return Refuse{RefusalCode::bad_proof, what + ": " + *bad};
     return Admit{id};
   }
 

@@ -23,7 +23,9 @@
 //                  zero_amount;
 //      bet         Accounts::check_bet: bad_terms (unknown game included), wrong_nonce,
 //                  insufficient_funds (RuleViolation codes, carried over unchanged);
-//      settlement  bad_proof     (settlement::verify rejects inputs, witness or proof).
+//      settlement  not_sequencer (not signed by the sequencer key in force),
+//                  batch_mismatch (no batch of that id that is proved or submitted with
+//                  exactly these public inputs), bad_proof (settlement::verify rejects it).
 //
 // A key stays taken whatever the status of the tx that holds it: a rejected bet keeps its
 // bet_id, as in apply(). "Same transaction" means the same tx_id. For deposits and bets the id hashes every field,
@@ -34,10 +36,8 @@
 // Invariant (tested): Admit => apply(p, seq, TxAdmitted{tx}) succeeds, and afterwards
 // decide_admission(p, tx) == Duplicate{same tx_id}.
 //
-// Costs: one BLAKE2b of the tx, one Ed25519 verification, O(1) lookups for deposits and
-// bets. Settlements: settlement::verify, plus a scan of p.txs for another settlement of the
-// same batch, because Projections keeps no batch_id -> settlement tx index (settlements are
-// rare; an index would make this O(1)).
+// Costs: one BLAKE2b of the tx, one Ed25519 verification, O(1) lookups (settlements are
+// found by batch id in Projections::settlements); settlements also pay settlement::verify.
 //
 // Pure: reads `p` and `tx`, keeps nothing. Thread-safe as long as `p` is not being mutated.
 // Limits on the mempool itself (size, 503 when full) are the actor's, not this function's.
@@ -62,6 +62,8 @@ enum class RefusalCode : std::uint8_t {
   not_operator = 6,        // Deposit: not signed by the operator key in force.
   zero_amount = 7,         // Deposit: amount 0.
   bad_proof = 8,           // Settlement: settlement::verify rejects it.
+  not_sequencer = 9,       // Settlement: not signed by the sequencer key in force.
+  batch_mismatch = 10,     // Settlement: no proved batch of that id with these public inputs.
 };
 std::string_view refusal_code_name(RefusalCode c);  // "no_keys", "bad_signature", ...
 RefusalCode refusal_code_from_rule(RuleViolation::Code c);

@@ -25,7 +25,8 @@ namespace croupier {
 static_assert(std::endian::native == std::endian::little,
               "cereal's binary archive writes host byte order; the canonical encoding is little-endian");
 
-// A payload that does not decode: truncated, trailing bytes, an unknown version or tag.
+// A payload that does not decode: truncated, trailing bytes, an unknown version or tag,
+// a bool byte other than 0 or 1.
 class DecodeError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -77,6 +78,16 @@ inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(Vecto
 template <class T>
 inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, T& t) {
   ar.loadBinary(std::addressof(t), sizeof(t));
+}
+// A bool is one byte, 0 or 1 (as cereal writes it). Any other byte is refused, so that
+// every payload has one decoding and re-encodes to the same bytes. Being a non-template,
+// this overload wins over the arithmetic template above for bool (and optional's flag).
+inline void CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, bool& b) {
+  static_assert(sizeof(bool) == 1);
+  std::uint8_t byte = 0;
+  ar.loadBinary(&byte, 1);
+  if (byte > 1) throw croupier::DecodeError("a bool byte of " + std::to_string(byte) + " is not 0 or 1");
+  b = byte == 1;
 }
 template <class Archive, class T>
 inline CEREAL_ARCHIVE_RESTRICT(SpanInputArchive, VectorOutputArchive)

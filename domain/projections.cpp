@@ -79,12 +79,35 @@ struct Applier {
           p.bets.erase(bet);
           throw;
         }
+      } else if (auto* st = std::get_if<Settlement>(&e.tx)) {
+        check_settlement(*st, id);
       }
     } catch (...) {
       p.txs.erase(it);
       throw;
     }
     it->second.tx = std::move(e.tx);
+  }
+
+  // A settlement tx must carry the public inputs this node proved for the batch it names,
+  // signed by this node's sequencer, and be the only settlement tx of that batch. Records it
+  // in p.settlements as the last step (nothing else to undo).
+  void check_settlement(const Settlement& s, const Hash32& id) {
+    const Id128& batch_id = s.inputs.batch_id;
+    std::string what = "TxAdmitted: settlement " + short_hex(id) + " for batch " + to_hex(batch_id);
+    // Only this node's own sequencer settles its batches. A multi-node design (several
+    // sequencers, or one settling for another) would widen this to a set of keys in force.
+    if (!p.keys.known || s.sequencer_key != p.keys.sequencer_key)
+      fail(what + " is signed by " + to_hex(s.sequencer_key) + ", not the sequencer key in force");
+    auto b = p.batches.find(batch_id);
+    if (b == p.batches.end()) fail(what + " names an unknown batch");
+    BatchStatus status = b->second.lifecycle.status();
+    if (status != BatchStatus::proved && status != BatchStatus::submitted)
+      fail(what + ": the batch is " + std::string(batch_status_name(status)) + ", not proved or submitted");
+    if (!b->second.inputs || *b->second.inputs != s.inputs)
+      fail(what + ": public inputs differ from the batch's proved inputs");
+    auto [it, fresh] = p.settlements.try_emplace(batch_id, id);
+    if (!fresh) fail(what + ": the batch already has settlement tx " + short_hex(it->second));
   }
 
   void operator()(const TxFinalized& e) {
@@ -169,13 +192,16 @@ struct Applier {
       auto it = p.txs.find(item.tx_id);
       if (it == p.txs.end()) broken("names unknown tx " + short_hex(item.tx_id));
       TxRecord& r = it->second;
+      if (item.kind != settlement::ItemKind::deposit && item.kind != settlement::ItemKind::bet)
+        broken("has unknown kind " + std::to_string(static_cast<int>(item.kind)));
       if (r.batch_id) broken("is already in batch " + to_hex(*r.batch_id));
       if (item.kind == settlement::ItemKind::deposit) {
         auto* d = std::get_if<Deposit>(&r.tx);
         if (!d || r.status != TxStatus::accepted) broken("is not an accepted deposit");
+        if (r.block_height == 0) broken("is a deposit not committed in a block");
         if (d->deposit_id != item.id || d->account != item.account || d->amount != item.amount || item.payout != 0)
           broken("does not match its deposit");
-      } else {
+      } else {  // A bet: resolved implies accepted and committed (BetResolved checks both).
         auto* b = std::get_if<Bet>(&r.tx);
         if (!b || !r.outcome) broken("is not a resolved bet");
         if (b->bet_id != item.id || b->account != item.account || b->wager != item.amount ||
@@ -217,9 +243,19 @@ struct Applier {
     b.inputs = e.inputs;
   }
 
+  // The transition is tried on a copy of the lifecycle, so that an illegal one is reported
+  // first and a later rule failing leaves the batch as it was.
   void operator()(const BatchSubmitted& e) {
     BatchRecord& b = must_find_batch(p, e.batch_id, "BatchSubmitted");
-    guarded("BatchSubmitted", [&] { b.lifecycle.submit(e.attempt); });
+    BatchLifecycle next = b.lifecycle;
+    guarded("BatchSubmitted", [&] { next.submit(e.attempt); });
+    // A retry may name the same tx as before (the sequencer's signature is deterministic).
+    auto it = p.txs.find(e.settlement_tx_id);
+    auto* s = it == p.txs.end() ? nullptr : std::get_if<Settlement>(&it->second.tx);
+    if (!s || s->inputs.batch_id != e.batch_id)
+      fail("BatchSubmitted: batch " + to_hex(e.batch_id) + " names " + short_hex(e.settlement_tx_id) +
+           ", not an admitted settlement tx for this batch");
+    b.lifecycle = next;
     b.settlement_tx_id = e.settlement_tx_id;
   }
 
@@ -227,7 +263,14 @@ struct Applier {
     BatchRecord& b = must_find_batch(p, e.batch_id, "BatchConfirmed");
     if (e.height == 0 || e.height > p.block_height)
       fail("BatchConfirmed: height " + std::to_string(e.height) + " is not a committed block");
-    guarded("BatchConfirmed", [&] { b.lifecycle.confirm(e.height); });
+    BatchLifecycle next = b.lifecycle;
+    guarded("BatchConfirmed", [&] { next.confirm(e.height); });
+    // The confirming block is the one that committed the latest submission's settlement tx.
+    auto it = p.txs.find(b.settlement_tx_id);
+    if (it == p.txs.end() || it->second.status != TxStatus::accepted || it->second.block_height != e.height)
+      fail("BatchConfirmed: batch " + to_hex(e.batch_id) + "'s settlement tx " + short_hex(b.settlement_tx_id) +
+           " was not committed at height " + std::to_string(e.height));
+    b.lifecycle = next;
   }
 
   void operator()(const BatchFailed& e) {
@@ -305,10 +348,12 @@ void Projections::load(A& ar) {
   txs.clear();
   bets.clear();
   deposits.clear();
+  settlements.clear();
   txs.reserve(tx_list.size());
   for (auto& [id, r] : tx_list) {
     if (auto* b = std::get_if<Bet>(&r.tx)) bets.emplace(b->bet_id, id);
     if (auto* d = std::get_if<Deposit>(&r.tx)) deposits.emplace(d->deposit_id, id);
+    if (auto* s = std::get_if<Settlement>(&r.tx)) settlements.emplace(s->inputs.batch_id, id);
     txs.emplace(id, std::move(r));
   }
   std::vector<std::pair<Id128, BatchRecord>> batch_list;

@@ -2,8 +2,10 @@
 // The projections: everything a node knows, rebuilt by applying events in log order.
 // `apply` is the single place where an event takes effect, for the live node and for
 // the audit alike. It checks every structural rule (ids unique, transitions legal,
-// money conserved, outcomes consistent with their rolls) and throws ApplyError without
-// changing anything when one fails. Cryptographic checks (signatures, VRF proofs,
+// money conserved, outcomes consistent with their rolls, a settlement tx naming a proved
+// batch with its exact public inputs, submissions and confirmations naming that tx and
+// the block that committed it) and throws ApplyError without changing anything when one
+// fails. Cryptographic checks (signatures, VRF proofs,
 // batch proofs) are separate (see audit.hpp) so that they can run on all cores.
 
 #include <array>
@@ -40,7 +42,8 @@ struct BatchRecord {
   BatchLifecycle lifecycle;
   std::vector<settlement::Item> items;
   std::optional<settlement::PublicInputs> inputs;  // Once proved.
-  Hash32 settlement_tx_id{};                       // Of the latest submission.
+  Hash32 settlement_tx_id{};                       // Of the latest submission (an admitted
+                                                   // Settlement tx for this batch).
   template <class A> void serialize(A& ar) { ar(lifecycle, items, inputs, settlement_tx_id); }
 };
 
@@ -57,6 +60,7 @@ struct Projections {
   std::unordered_map<Hash32, TxRecord, BytesHash> txs;
   std::unordered_map<Id128, Hash32, BytesHash> bets;      // bet_id -> tx_id
   std::unordered_map<Id128, Hash32, BytesHash> deposits;  // deposit_id -> tx_id
+  std::unordered_map<Id128, Hash32, BytesHash> settlements;  // batch_id -> its settlement tx_id
   std::uint64_t block_height = 0;
   Hash32 block_hash{};
   std::map<Id128, BatchRecord> batches;

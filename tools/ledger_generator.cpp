@@ -127,11 +127,13 @@ void LedgerGenerator::settle_batch(std::vector<Event>& out) {
   Settlement tx{proved.inputs, sequencer_.public_key, proved.proof, proved.witness};
   Hash32 settlement_id = tx_id(tx);
   emit(BatchProved{batch_id, proved.inputs, std::move(proved.witness), sequencer_.public_key, proved.proof}, out);
-  emit(BatchSubmitted{batch_id, 1, settlement_id}, out);
+  // The settlement tx is admitted before the submission that names it, and the batch is
+  // confirmed at the height of the block that commits it.
   emit(TxAdmitted{std::move(tx)}, out);
+  emit(BatchSubmitted{batch_id, 1, settlement_id}, out);
   emit(TxFinalized{settlement_id, true}, out);
   commit_block({settlement_id}, out);
-  emit(BatchConfirmed{batch_id, mirror_.block_height}, out);
+  emit(BatchConfirmed{batch_id, mirror_.txs.at(settlement_id).block_height}, out);
 }
 
 }  // namespace croupier::tools

@@ -93,6 +93,20 @@ struct Node {
     return settlement(batch_id, amount, sequencer);
   }
 
+  // Creates and proves batch `batch_id` of one new deposit `n` of player 0 (admitted,
+  // accepted, committed in a block), and returns the settlement that can then be admitted.
+  Settlement proved_batch(const Id128& batch_id, std::uint8_t n, Amount amount = 10) {
+    Hash32 tx = admit(deposit(n, 0, amount));
+    event(TxFinalized{tx, true});
+    std::uint64_t height = p.block_height + 1;
+    event(BlockCommitted{height, p.block_hash, block_hash(height, p.block_hash, 1, {tx}), {tx}, 1});
+    settlement::Item item{settlement::ItemKind::deposit, id(0xde, n), tx, player(0), amount, 0};
+    event(BatchCreated{batch_id, {item}, 5});
+    auto proved = settlement::prove(batch_id, {item}, p.settled, sequencer);
+    event(BatchProved{batch_id, proved.inputs, proved.witness, sequencer.public_key, proved.proof});
+    return Settlement{proved.inputs, sequencer.public_key, proved.proof, proved.witness};
+  }
+
   // Requires an Admit, appends TxAdmitted, returns the tx id.
   Hash32 admit(const Tx& tx) {
     AdmissionDecision d = decide_admission(p, tx);
@@ -228,8 +242,8 @@ TEST_CASE("ReservedFundsAreNotAvailableToTheNextBet") {
 TEST_CASE("AnAdmittedTxOnceAppliedIsADuplicateOfItself") {
   Node node = funded();
   Deposit d = node.deposit(9, 2, 50);
+  Settlement s = node.proved_batch(id(0xba, 1), 0x31);
   Bet b = node.bet(1, 0, 100);
-  Settlement s = node.settlement(id(0xba, 1));
   for (const Tx& tx : std::vector<Tx>{d, b, s}) {
     CAPTURE(tx_kind_name(tx_kind(tx)));
     AdmissionDecision first = decide_admission(node.p, tx);
@@ -287,10 +301,10 @@ TEST_CASE("BetIdsAndDepositIdsAreSeparateKeys") {
   CHECK(summary(decide_admission(node.p, b)) == "Admit");
 }
 
-TEST_CASE("SettlementsAreAdmittedOnlyWithAValidProof") {
+TEST_CASE("SettlementsAreAdmittedOnlyForAProvedBatchWithAValidProof") {
   Node node = funded();
   KeyPair stranger = key(0x66);
-  Settlement ok = node.settlement(id(0xba, 1));
+  Settlement ok = node.proved_batch(id(0xba, 1), 0x31);
   CHECK(decide_admission(node.p, ok) == AdmissionDecision{Admit{tx_id(ok)}});
 
   Settlement tampered_inputs = ok;  // Changed after signing: the signature no longer covers it.
@@ -313,12 +327,14 @@ TEST_CASE("SettlementsAreAdmittedOnlyWithAValidProof") {
   };
   std::vector<Row> rows{
       {"inputs changed after signing", tampered_inputs, "Refuse(bad_signature)"},
-      {"post_root changed and re-signed", resigned, "Refuse(bad_proof)"},
+      // Re-signed inputs that differ from what the batch was proved with.
+      {"post_root changed and re-signed", resigned, "Refuse(batch_mismatch)"},
       {"witness items altered", bad_witness, "Refuse(bad_proof)"},
       {"witness dropped", no_witness, "Refuse(bad_proof)"},
-      {"items and digest altered and re-signed", bad_items_resigned, "Refuse(bad_proof)"},
-      // A settlement carries its own sequencer key; verify() checks the proof, not the key's authority.
-      {"signed by another sequencer key", node.settlement(id(0xba, 2), 10, stranger), "Admit"},
+      {"items and digest altered and re-signed", bad_items_resigned, "Refuse(batch_mismatch)"},
+      // A valid proof by another key has no authority here.
+      {"signed by another sequencer key", node.settlement(id(0xba, 2), 10, stranger), "Refuse(not_sequencer)"},
+      {"a batch never created or proved", node.settlement(id(0xba, 3), 10), "Refuse(batch_mismatch)"},
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);
@@ -330,7 +346,7 @@ TEST_CASE("SettlementsAreAdmittedOnlyWithAValidProof") {
 
 TEST_CASE("SettlementsOfOneBatchAreDuplicatesOrConflictsByBatchId") {
   Node node = funded();
-  Settlement first = node.settlement(id(0xba, 1), 10);
+  Settlement first = node.proved_batch(id(0xba, 1), 0x31, 10);
   Hash32 first_tx = node.admit(first);
 
   // The same settlement resent, even with a different (still valid-looking) witness: the id
@@ -349,7 +365,7 @@ TEST_CASE("SettlementsOfOneBatchAreDuplicatesOrConflictsByBatchId") {
   for (const Tx& tx : std::vector<Tx>{rival, rival_foreign, rival_broken}) {
     CHECK(decide_admission(node.p, tx) == AdmissionDecision{Conflict{first_tx}});
   }
-  Settlement other_batch = node.settlement(id(0xba, 2), 11);
+  Settlement other_batch = node.proved_batch(id(0xba, 2), 0x32, 11);
   CHECK(summary(decide_admission(node.p, other_batch)) == "Admit");
 
   // The key stays taken after consensus rejects the first settlement.

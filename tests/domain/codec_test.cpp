@@ -73,3 +73,35 @@ TEST_CASE("a forged element count is refused before anything is allocated") {
   CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::block_committed), bytes),
                        doctest::Contains("exceeds the"), DecodeError);
 }
+
+TEST_CASE("a bool byte other than 0 or 1 is refused") {
+  // Written as cereal writes it: one byte, 0 or 1.
+  for (bool accepted : {false, true}) {
+    TxFinalized e{Hash32{1}, accepted};
+    CHECK(encode(e) == cereal_binary(e));
+    Bytes bytes = encode_event(e);
+    // Layout: version u8 | tx_id[32] | accepted u8
+    REQUIRE(bytes.size() == 34);
+    CHECK(bytes[33] == (accepted ? 1 : 0));
+    CHECK(std::get<TxFinalized>(decode_event(static_cast<std::uint16_t>(EventType::tx_finalized), bytes)).accepted ==
+          accepted);
+  }
+  Bytes bytes = encode_event(TxFinalized{Hash32{1}, true});
+  for (std::uint8_t bad : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xff}}) {
+    CAPTURE(int{bad});
+    bytes[33] = bad;
+    CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::tx_finalized), bytes),
+                         doctest::Contains(("TxFinalized: a bool byte of " + std::to_string(bad) + " is not 0 or 1").c_str()),
+                         DecodeError);
+  }
+
+  // std::optional's presence flag is a bool too.
+  std::optional<std::uint64_t> some = 7;
+  Bytes opt = encode(some);
+  REQUIRE(opt.size() == 9);
+  CHECK(opt[0] == 0);  // cereal writes "nullopt": false.
+  CHECK(decode<std::optional<std::uint64_t>>(opt, "optional") == some);
+  opt[0] = 2;
+  CHECK_THROWS_WITH_AS(decode<std::optional<std::uint64_t>>(opt, "optional"), doctest::Contains("bool byte of 2"),
+                       DecodeError);
+}

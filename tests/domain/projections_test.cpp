@@ -5,8 +5,8 @@
 // tampered outcomes, VRF proofs and signatures.
 // Method: seeded LedgerGenerator histories (fake crypto except in the audit tests, which
 // stay small), then hand-made events applied to a copy of the generator's state. "Unchanged"
-// is checked on the snapshot encoding (every field a snapshot keeps) plus the bet and
-// deposit indexes, which a snapshot rebuilds rather than stores.
+// is checked on the snapshot encoding (every field a snapshot keeps) plus the bet, deposit
+// and settlement indexes, which a snapshot rebuilds rather than stores.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -48,15 +48,17 @@ Projections replay(const std::vector<Event>& events) {
 // Everything the test compares to say "unchanged".
 struct Fingerprint {
   Bytes snapshot;
-  std::unordered_map<Id128, Hash32, BytesHash> bets, deposits;
+  std::unordered_map<Id128, Hash32, BytesHash> bets, deposits, settlements;
   Hash32 settled_root;
   bool operator==(const Fingerprint&) const = default;
 };
-Fingerprint fingerprint(const Projections& p) { return {encode_snapshot(p), p.bets, p.deposits, p.settled.root()}; }
+Fingerprint fingerprint(const Projections& p) {
+  return {encode_snapshot(p), p.bets, p.deposits, p.settlements, p.settled.root()};
+}
 std::ostream& operator<<(std::ostream& os, const Fingerprint& f) {
   return os << "snapshot " << to_hex(blake2b256(f.snapshot)).substr(0, 8) << " (" << f.snapshot.size()
-            << " B) bets=" << f.bets.size() << " deposits=" << f.deposits.size() << " settled_root "
-            << to_hex(f.settled_root).substr(0, 8);
+            << " B) bets=" << f.bets.size() << " deposits=" << f.deposits.size()
+            << " settlements=" << f.settlements.size() << " settled_root " << to_hex(f.settled_root).substr(0, 8);
 }
 
 // Applies `e` as the next event, expects ApplyError mentioning `message`, and expects the
@@ -149,6 +151,16 @@ struct World {
     return {batch_id, b.inputs, b.witness, gen.sequencer_key().public_key, b.proof};
   }
 
+  // A settlement tx carrying `inputs`, signed by the sequencer. No witness: apply does not
+  // read it (the audit does).
+  Settlement settlement_tx(const settlement::PublicInputs& inputs) const {
+    Settlement s{inputs, gen.sequencer_key().public_key, {}, {}};
+    sign_tx(s, gen.sequencer_key());
+    return s;
+  }
+  // The same for a proved batch's recorded inputs.
+  Settlement settlement_for(const Id128& batch_id) const { return settlement_tx(*p.batches.at(batch_id).inputs); }
+
   // The first tx id in the state of the given kind, accepted and committed.
   Hash32 committed(TxKind kind) const {
     std::vector<Hash32> ids;
@@ -194,6 +206,15 @@ TEST_CASE("GeneratedHistoryAppliesCleanlyAndConservesMoney") {
   for (const auto& [k, a] : p.accounts.all()) CHECK(p.settled.balance(k) == a.balance);
   CHECK(p.batches.size() >= 7);
   for (const auto& [id, b] : p.batches) CHECK(b.lifecycle.status() == BatchStatus::confirmed);
+  // Each batch has one settlement tx, submitted and committed in the block that confirms it.
+  REQUIRE(p.settlements.size() == p.batches.size());
+  for (const auto& [id, b] : p.batches) {
+    CHECK(p.settlements.at(id) == b.settlement_tx_id);
+    const TxRecord& r = p.txs.at(b.settlement_tx_id);
+    CHECK(std::get<Settlement>(r.tx).inputs == b.inputs);
+    CHECK(r.status == TxStatus::accepted);
+    CHECK(r.block_height == b.lifecycle.confirmed_height());
+  }
 
   std::size_t resolved = 0;
   for (const auto& [id, r] : p.txs) {
@@ -528,6 +549,10 @@ TEST_CASE("BatchCreatedRules") {
       {"bet payout", tweak(bet, [](auto& i) { i.payout += 1; }), "does not match its bet"},
       {"bet as a deposit", tweak(bet, [](auto& i) { i.kind = settlement::ItemKind::deposit; }),
        "is not an accepted deposit"},
+      // Not taken for a bet (the old else branch did so).
+      {"unknown kind", tweak(bet, [](auto& i) { i.kind = static_cast<settlement::ItemKind>(3); }),
+       "has unknown kind 3"},
+      {"kind 0", tweak(dep, [](auto& i) { i.kind = static_cast<settlement::ItemKind>(0); }), "has unknown kind 0"},
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);
@@ -541,6 +566,15 @@ TEST_CASE("BatchCreatedRules") {
   settlement::Item open{settlement::ItemKind::bet, std::get<Bet>(w.p.txs.at(unresolved).tx).bet_id, unresolved,
                         w.player(0), 2, 0};
   expect_refused(w.p, BatchCreated{kBatch, {items[0], open}, 5}, "is not a resolved bet");
+  // A deposit must be committed in a block, as a bet is through its outcome.
+  Deposit late{Id128{0xde, 0x21}, w.player(1), 30, w.gen.operator_key().public_key, {}};
+  w.ok(TxAdmitted{late});
+  w.ok(TxFinalized{tx_id(late), true});
+  const settlement::Item uncommitted = w.item(tx_id(late));
+  expect_refused(w.p, BatchCreated{kBatch, {items[0], uncommitted}, 5},
+                 "BatchCreated: item " + to_hex(late.deposit_id) + " is a deposit not committed in a block");
+  w.ok(w.block({tx_id(late)}));
+  items.push_back(uncommitted);  // Committed now: the good batches below may take it.
 
   // An item twice in one batch.
   expect_refused(w.p, with([&](auto& v) { v.push_back(v.front()); }), "is already in batch " + to_hex(kBatch));
@@ -615,13 +649,19 @@ TEST_CASE("BatchSubmittedConfirmedFailedRules") {
   expect_refused(w.p, BatchSubmitted{kBatch, 1, Hash32{1}}, "BatchSubmitted: illegal batch transition: submit from created");
   expect_refused(w.p, BatchConfirmed{kBatch, w.p.block_height}, "illegal batch transition: confirm from created");
   w.ok(w.proof_for(kBatch));
-  expect_refused(w.p, BatchSubmitted{kBatch, 2, Hash32{1}}, "submit attempt 2");
-  expect_refused(w.p, BatchSubmitted{Id128{7}, 1, Hash32{1}}, "BatchSubmitted: unknown batch");
-  w.ok(BatchSubmitted{kBatch, 1, Hash32{1}});
-  w.ok(BatchSubmitted{kBatch, 2, Hash32{2}});
-  CHECK(w.p.batches.at(kBatch).settlement_tx_id == Hash32{2});
-  expect_refused(w.p, BatchSubmitted{kBatch, 3, Hash32{3}}, "beyond the last attempt");
+  const Settlement tx = w.settlement_for(kBatch);
+  const Hash32 sid = tx_id(tx);
+  w.ok(TxAdmitted{tx});
+  expect_refused(w.p, BatchSubmitted{kBatch, 2, sid}, "submit attempt 2");
+  expect_refused(w.p, BatchSubmitted{Id128{7}, 1, sid}, "BatchSubmitted: unknown batch");
+  w.ok(BatchSubmitted{kBatch, 1, sid});
+  w.ok(BatchSubmitted{kBatch, 2, sid});  // A retry names the same tx (deterministic signature).
+  CHECK(w.p.batches.at(kBatch).lifecycle.attempts() == 2);
+  CHECK(w.p.batches.at(kBatch).settlement_tx_id == sid);
+  expect_refused(w.p, BatchSubmitted{kBatch, 3, sid}, "beyond the last attempt");
 
+  w.ok(TxFinalized{sid, true});
+  w.ok(w.block({sid}));
   expect_refused(w.p, BatchConfirmed{kBatch, w.p.block_height + 1},
                  "height " + std::to_string(w.p.block_height + 1) + " is not a committed block");
   expect_refused(w.p, BatchConfirmed{kBatch, 0}, "height 0 is not a committed block");
@@ -641,6 +681,137 @@ TEST_CASE("BatchSubmittedConfirmedFailedRules") {
   expect_refused(v.p, BatchFailed{kBatch, "again"}, "fail from failed");
 }
 
+TEST_CASE("SettlementTxAdmittedRules") {
+  World w;
+  w.ok(BatchCreated{kBatch, w.unbatched(), 5});
+  const BatchProved proof = w.proof_for(kBatch);
+  const std::string what = "TxAdmitted: settlement ";
+
+  // Not yet proved: there are no recorded inputs to match.
+  expect_refused(w.p, TxAdmitted{w.settlement_tx(proof.inputs)}, "the batch is created, not proved or submitted");
+  w.ok(proof);
+  const Settlement good = w.settlement_for(kBatch);
+  REQUIRE(good.inputs == proof.inputs);
+
+  struct Row {
+    std::string name;
+    std::function<void(Settlement&)> tamper;
+    std::string message;
+  };
+  const std::vector<Row> rows{
+      {"another key", [&](Settlement& s) { s.sequencer_key = w.gen.operator_key().public_key; },
+       "not the sequencer key in force"},
+      {"unknown batch", [](Settlement& s) { s.inputs.batch_id[0] ^= 1; }, "names an unknown batch"},
+      {"pre_root", [](Settlement& s) { s.inputs.pre_root[0] ^= 1; }, "public inputs differ from the batch's proved inputs"},
+      {"post_root", [](Settlement& s) { s.inputs.post_root[0] ^= 1; }, "public inputs differ"},
+      {"items_digest", [](Settlement& s) { s.inputs.items_digest[0] ^= 1; }, "public inputs differ"},
+      {"item_count", [](Settlement& s) { s.inputs.totals.item_count += 1; }, "public inputs differ"},
+      {"deposits", [](Settlement& s) { s.inputs.totals.deposits -= 1; }, "public inputs differ"},
+      {"wagers", [](Settlement& s) { s.inputs.totals.wagers += 1; }, "public inputs differ"},
+      {"payouts", [](Settlement& s) { s.inputs.totals.payouts += 1; }, "public inputs differ"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    Settlement s = good;
+    row.tamper(s);
+    expect_refused(w.p, TxAdmitted{s}, row.message);
+    CHECK(w.p.settlements.empty());
+  }
+
+  SUBCASE("a failed batch takes no settlement") {
+    w.ok(BatchFailed{kBatch, "gave up"});
+    expect_refused(w.p, TxAdmitted{good}, "the batch is failed, not proved or submitted");
+  }
+  SUBCASE("one settlement tx per batch") {
+    w.ok(TxAdmitted{good});
+    CHECK(w.p.settlements.at(kBatch) == tx_id(good));
+    CHECK(w.p.txs.at(tx_id(good)).status == TxStatus::admitted);
+    expect_refused(w.p, TxAdmitted{good}, "admitted twice");
+    Settlement rival = good;  // Same inputs, another signature: another tx id.
+    rival.proof[0] ^= 1;
+    REQUIRE(tx_id(rival) != tx_id(good));
+    expect_refused(w.p, TxAdmitted{rival}, "already has settlement tx " + to_hex(tx_id(good)));
+    // Still refused once the batch is submitted, and once it is confirmed.
+    w.ok(BatchSubmitted{kBatch, 1, tx_id(good)});
+    expect_refused(w.p, TxAdmitted{rival}, "already has settlement tx");
+    w.ok(TxFinalized{tx_id(good), true});
+    w.ok(w.block({tx_id(good)}));
+    w.ok(BatchConfirmed{kBatch, w.p.block_height});
+    expect_refused(w.p, TxAdmitted{rival}, "the batch is confirmed, not proved or submitted");
+  }
+}
+
+TEST_CASE("BatchSubmittedMustNameItsSettlementTx") {
+  World w;
+  auto items = w.unbatched();
+  const Id128 kOther{0xba, 2};
+  const auto half = static_cast<std::ptrdiff_t>(items.size() / 2);
+  w.ok(BatchCreated{kBatch, {items.begin(), items.begin() + half}, 5});
+  w.ok(BatchCreated{kOther, {items.begin() + half, items.end()}, 5});
+  w.ok(w.proof_for(kBatch));
+  w.ok(w.proof_for(kOther));
+  const Settlement mine = w.settlement_for(kBatch), other = w.settlement_for(kOther);
+
+  const std::string message = "not an admitted settlement tx for this batch";
+  // Not admitted yet: the generator used to submit before admitting.
+  expect_refused(w.p, BatchSubmitted{kBatch, 1, tx_id(mine)}, "BatchSubmitted: batch " + to_hex(kBatch) + " names " +
+                                                                  to_hex(tx_id(mine)) + ", " + message);
+  w.ok(TxAdmitted{mine});
+  w.ok(TxAdmitted{other});
+  expect_refused(w.p, BatchSubmitted{kBatch, 1, Hash32{0x51}}, message);
+  expect_refused(w.p, BatchSubmitted{kBatch, 1, w.committed(TxKind::bet)}, message);
+  expect_refused(w.p, BatchSubmitted{kBatch, 1, w.committed(TxKind::deposit)}, message);
+  expect_refused(w.p, BatchSubmitted{kBatch, 1, tx_id(other)}, message);
+  CHECK(w.p.batches.at(kBatch).lifecycle.status() == BatchStatus::proved);
+
+  w.ok(BatchSubmitted{kBatch, 1, tx_id(mine)});
+  w.ok(BatchSubmitted{kOther, 1, tx_id(other)});
+  // A retry still has to name this batch's tx, and a refused one counts no attempt.
+  expect_refused(w.p, BatchSubmitted{kBatch, 2, tx_id(other)}, message);
+  CHECK(w.p.batches.at(kBatch).lifecycle.attempts() == 1);
+  w.ok(BatchSubmitted{kBatch, 2, tx_id(mine)});
+  CHECK(w.p.batches.at(kBatch).settlement_tx_id == tx_id(mine));
+}
+
+TEST_CASE("BatchConfirmedMustNameTheBlockOfItsSettlementTx") {
+  World w;
+  w.ok(BatchCreated{kBatch, w.unbatched(), 5});
+  w.ok(w.proof_for(kBatch));
+  const Settlement tx = w.settlement_for(kBatch);
+  const Hash32 sid = tx_id(tx);
+  w.ok(TxAdmitted{tx});
+  w.ok(BatchSubmitted{kBatch, 1, sid});
+  const std::string message = "settlement tx " + to_hex(sid) + " was not committed at height ";
+
+  // Admitted, then accepted, but in no block yet: no committed height confirms it.
+  const std::uint64_t earlier = w.p.block_height;
+  expect_refused(w.p, BatchConfirmed{kBatch, earlier}, message + std::to_string(earlier));
+  w.ok(TxFinalized{sid, true});
+  expect_refused(w.p, BatchConfirmed{kBatch, earlier}, message + std::to_string(earlier));
+
+  w.ok(w.block({sid}));
+  const std::uint64_t height = w.p.block_height;
+  w.ok(w.block({}));  // A later block that does not hold it.
+  expect_refused(w.p, BatchConfirmed{kBatch, earlier}, message + std::to_string(earlier));
+  expect_refused(w.p, BatchConfirmed{kBatch, height + 1}, message + std::to_string(height + 1));
+  CHECK(w.p.batches.at(kBatch).lifecycle.status() == BatchStatus::submitted);
+  w.ok(BatchConfirmed{kBatch, height});
+  CHECK(w.p.batches.at(kBatch).lifecycle.confirmed_height() == height);
+
+  {  // A rejected settlement tx confirms nothing; the batch can only fail.
+    World v;
+    v.ok(BatchCreated{kBatch, v.unbatched(), 5});
+    v.ok(v.proof_for(kBatch));
+    const Settlement t = v.settlement_for(kBatch);
+    v.ok(TxAdmitted{t});
+    v.ok(BatchSubmitted{kBatch, 1, tx_id(t)});
+    v.ok(TxFinalized{tx_id(t), false});
+    v.ok(v.block({}));
+    expect_refused(v.p, BatchConfirmed{kBatch, v.p.block_height}, "was not committed at height");
+    v.ok(BatchFailed{kBatch, "settlement rejected"});
+  }
+}
+
 // --- snapshots and event encodings ---------------------------------------------------------
 
 TEST_CASE("SnapshotRoundTripGivesIdenticalProjections") {
@@ -657,6 +828,8 @@ TEST_CASE("SnapshotRoundTripGivesIdenticalProjections") {
   CHECK(encode_snapshot(back) == blob);
   CHECK(back.bets == p.bets);
   CHECK(back.deposits == p.deposits);
+  REQUIRE_FALSE(p.settlements.empty());
+  CHECK(back.settlements == p.settlements);
   CHECK(back.settled.root() == p.settled.root());
   CHECK(back.last_seq == p.last_seq);
 
@@ -671,6 +844,7 @@ TEST_CASE("SnapshotRoundTripGivesIdenticalProjections") {
   }
   CHECK(encode_snapshot(back) == encode_snapshot(original));
   CHECK(encode_snapshot(back) == encode_snapshot(gen.state()));
+  CHECK(back.settlements == gen.state().settlements);
   CHECK(check_invariants(back).empty());
 }
 
