@@ -1,6 +1,7 @@
 #include "tools/audit_report.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iomanip>
 
 namespace croupier::tools {
@@ -34,6 +35,15 @@ std::string balances_total(const Projections& p) {
   return s;
 }
 
+std::string keys_line(const AuditContext& ctx) {
+  if (ctx.keys_source == kKeysFromOptions)
+    return "node keys checked against --operator-key, --house-key and --sequencer-key";
+  if (ctx.keys_source == kKeysFromKeyFiles)
+    return "node keys checked against the seeds in " + (std::filesystem::path(ctx.dir) / "keys").string();
+  return "node keys taken from the log itself (its first NodeStarted), NOT checked against any outside copy "
+         "(give --operator-key, --house-key and --sequencer-key)";
+}
+
 }  // namespace
 
 nlohmann::json audit_report_json(const eventlog::ReplayResult& r, const AuditContext& ctx) {
@@ -61,7 +71,8 @@ nlohmann::json audit_report_json(const eventlog::ReplayResult& r, const AuditCon
         {"events_applied", r.events_applied},
         {"verified", ctx.verified},
         {"crypto_checks", r.crypto_checks},
-        {"seconds", ctx.seconds}}},
+        {"seconds", ctx.seconds},
+        {"keys_source", ctx.keys_source}}},
       {"event_counts", counts},
       {"accounts", accounts},
       {"totals",
@@ -86,11 +97,17 @@ void print_audit_report(std::ostream& os, const eventlog::ReplayResult& r, const
   os << "  replayed:    " << r.events_applied << " events "
      << (r.snapshot_seq ? "after the snapshot at seq " + std::to_string(r.snapshot_seq) : std::string("from the first event"))
      << " in " << std::fixed << std::setprecision(2) << ctx.seconds << " s\n";
-  os << "  checked:     hash chain of all " << r.head << " records, event rules, conservation";
+  os << "  checked:     hash chain of ";
+  if (r.records_scanned == r.head)
+    os << "all " << r.head;
+  else
+    os << r.records_scanned << " of " << r.head;
+  os << " records, event rules, conservation";
   if (ctx.verified)
     os << ", " << r.crypto_checks << " signatures/VRF proofs/batch proofs\n";
   else
     os << "; signatures, VRF and batch proofs NOT checked (use --verify)\n";
+  os << "  keys:        " << keys_line(ctx) << "\n";
   os << "\nevents:\n";
   for (std::size_t i = 0; i < kEventTypeCount; ++i)
     os << "  " << std::left << std::setw(22) << event_type_name(static_cast<EventType>(i + 1)) << std::right
@@ -120,6 +137,29 @@ void print_audit_report(std::ostream& os, const eventlog::ReplayResult& r, const
     os << "result: NOT CLEAN (" << r.problems.size() << " problems; the first at seq " << r.problems.front().seq
        << ")\n";
   }
+}
+
+nlohmann::json audit_crash_report_json(const eventlog::Problem& problem, std::optional<eventlog::Seq> head,
+                                       const AuditContext& ctx) {
+  using nlohmann::json;
+  json log{{"dir", ctx.dir}, {"verified", ctx.verified}, {"keys_source", ctx.keys_source}, {"seconds", ctx.seconds}};
+  if (head) log["head_seq"] = *head;
+  return json{
+      {"log", log},
+      {"problems", json::array({{{"seq", problem.seq}, {"kind", problem.kind}, {"message", problem.message}}})},
+      {"clean", false},
+  };
+}
+
+void print_audit_crash_report(std::ostream& os, const eventlog::Problem& problem, std::optional<eventlog::Seq> head,
+                              const AuditContext& ctx) {
+  os << "Croupier audit of " << ctx.dir << "\n";
+  if (head) os << "  log head:    seq " << *head << "\n";
+  os << "  checked:     the audit stopped after " << std::fixed << std::setprecision(2) << ctx.seconds
+     << " s: reading the log crashed; no events, accounts or totals to report\n";
+  os << "\nproblems: 1\n";
+  os << "  seq " << problem.seq << " [" << problem.kind << "] " << problem.message << "\n";
+  os << "result: NOT CLEAN (1 problems; the first at seq " << problem.seq << ")\n";
 }
 
 }  // namespace croupier::tools

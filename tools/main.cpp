@@ -1,5 +1,6 @@
 // croupier: one executable, one subcommand per job. Only subcommands that are built are
 // listed; there is no placeholder for future ones.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -35,6 +36,10 @@ void usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) the kernel's default for SIGXFSZ kills the process
+  // in the middle of an LMDB write. Ignored, the write fails with EFBIG instead, LMDB
+  // returns the error and the log reports it (as disk_full) and stays consistent.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return 2;

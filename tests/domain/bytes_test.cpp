@@ -30,7 +30,7 @@ TEST_CASE("big-endian u64 sorts like the number") {
   CHECK(get_u64_le(a) == 0x0102030405060708ull);
 }
 
-TEST_CASE("Ed25519 signs and rejects tampering; RFC 8032 test 1 key") {
+TEST_CASE("Ed25519 signs and rejects tampering, RFC 8032 test 1 key") {
   auto seed = fixed_from_hex<32>("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   auto k = keypair_from_seed(seed);
   CHECK(to_hex(k.public_key) == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");

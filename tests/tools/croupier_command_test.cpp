@@ -1,16 +1,26 @@
 // The croupier executable, as an operator runs it: `replay` reports a clean log as CLEAN
 // (and as the documented JSON), names the seq of a damaged record with exit code 1 and
-// refuses a missing directory or a bad option with exit code 2; `node` creates its log
-// and keys, records one NodeStarted per start under one node id and exits 0 on SIGTERM.
+// refuses a missing directory or a bad option with exit code 2; checks the node keys
+// against --operator-key/--house-key/--sequencer-key or DIR/keys and says when it could
+// not; reports a data.mdb whose LMDB pages are damaged (which crashes LMDB) as
+// corrupt_storage instead of crashing; `node` creates its log and keys, records one
+// NodeStarted per start under one node id, exits 0 on SIGTERM and, over a file-size
+// limit, fails with an error instead of dying of SIGXFSZ.
 //
 // Method: fork/exec of CROUPIER_BINARY with stdout and stderr captured (test_support.hpp)
 // on logs written in temp directories with LedgerGenerator + EventLog (real crypto,
-// small). Damage is written with the LMDB C API.
-#include <fstream>
+// small). Damage is written with the LMDB C API, or as raw bytes over a page of data.mdb
+// found through LMDB (a record's value points into the page that holds it).
 #include <doctest/doctest.h>
+#include <lmdb.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,23 +47,30 @@ ProcessResult croupier_run(const std::vector<std::string>& args) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// A small real-crypto history in `dir`; returns the generator's final state.
+// A small history in `dir` (`bets` bets, real crypto unless told otherwise, settled in
+// batches unless `settle` is false); returns the generator's final state and the node's
+// key seeds.
 struct Built {
   std::vector<Event> events;
   Projections state;
+  Seed operator_seed{}, house_seed{}, sequencer_seed{};
 };
-Built build_log(const fs::path& dir) {
+Built build_log(const fs::path& dir, std::size_t bets = 30, bool real_crypto = true, bool settle = true) {
   tools::LedgerOptions lo;
   lo.seed = 5;
   lo.accounts = 6;
   lo.block_size = 8;
-  lo.batch_size = 15;
+  lo.batch_size = settle ? 15 : 1'000'000'000;
+  lo.real_crypto = real_crypto;
   tools::LedgerGenerator gen(lo);
   Built b;
   b.events = gen.genesis();
-  gen.bets(30, b.events);
-  gen.flush(b.events);
+  gen.bets(bets, b.events);
+  if (settle) gen.flush(b.events);
   b.state = gen.state();
+  b.operator_seed = gen.operator_key().seed();
+  b.house_seed = gen.house_key().seed();
+  b.sequencer_seed = gen.sequencer_key().seed();
   eventlog::Options o;
   o.dir = dir;
   o.durable = false;
@@ -69,16 +86,64 @@ std::string describe(const ProcessResult& r) {
          "--- stderr\n" + r.err;
 }
 
+// Writes DIR/keys/<name> holding `seed` in hex, mode 0600, as `croupier node` does.
+void write_seed_file(const fs::path& dir, const std::string& name, const Seed& seed) {
+  fs::create_directories(dir / "keys");
+  fs::path file = dir / "keys" / name;
+  std::ofstream(file) << to_hex(seed) << "\n";
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+}
+
+// The number of the data.mdb page that holds record `seq` of the `events` database. The
+// value LMDB returns points into its page-aligned memory map, inside the page that stores
+// it, and every page starts with its own number (a u64).
+std::uint64_t page_of_record(const fs::path& dir, Seq seq, std::uint64_t* page_size) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == MDB_SUCCESS);
+  REQUIRE(mdb_env_set_maxdbs(env, 16) == MDB_SUCCESS);
+  REQUIRE(mdb_env_open(env, dir.c_str(), MDB_RDONLY | MDB_NOTLS, 0600) == MDB_SUCCESS);
+  MDB_stat stat;
+  REQUIRE(mdb_env_stat(env, &stat) == MDB_SUCCESS);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == MDB_SUCCESS);
+  MDB_dbi dbi;
+  REQUIRE(mdb_dbi_open(txn, "events", 0, &dbi) == MDB_SUCCESS);
+  Bytes key = test::RawLmdb::seq_key(seq);
+  MDB_val k{key.size(), key.data()}, v;
+  REQUIRE(mdb_get(txn, dbi, &k, &v) == MDB_SUCCESS);
+  auto addr = reinterpret_cast<std::uintptr_t>(v.mv_data);
+  std::uint64_t page = 0;
+  std::memcpy(&page, reinterpret_cast<const void*>(addr - addr % stat.ms_psize), sizeof page);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  *page_size = stat.ms_psize;
+  return page;
+}
+
+// Overwrites `bytes` at `offset` of page `page` of DIR/data.mdb.
+void overwrite_page(const fs::path& dir, std::uint64_t page, std::uint64_t page_size, std::size_t offset,
+                    const Bytes& bytes) {
+  std::fstream f(dir / "data.mdb", std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f);
+  f.seekp(static_cast<std::streamoff>(page * page_size + offset));
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  f.flush();
+  REQUIRE(f);
+}
+
 }  // namespace
 
 TEST_CASE("ReplayVerifyOfAGeneratedLogIsClean") {
   TempDir dir("croupier-cmd");
-  build_log(dir.path());
+  auto built = build_log(dir.path());
   auto r = croupier_run({"replay", "--data", dir.path().string(), "--verify"});
   CAPTURE(describe(r));
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "result: CLEAN"));
   CHECK(contains(r.out, "problems: none"));
+  CHECK(contains(r.out, "hash chain of all " + std::to_string(built.events.size()) + " records"));
+  // No key options and no DIR/keys: the report says the keys were not checked.
+  CHECK(contains(r.out, "NOT checked against any outside copy"));
 }
 
 TEST_CASE("ReplayJsonHasTheDocumentedFields") {
@@ -89,9 +154,24 @@ TEST_CASE("ReplayJsonHasTheDocumentedFields") {
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);  // Throws (fails the test) unless stdout is one JSON document.
 
-  CHECK(j.at("log").at("head_seq").get<Seq>() == built.events.size());
-  CHECK(j.at("log").at("snapshot_seq").get<Seq>() == 0);
-  CHECK(j.at("log").at("verified").get<bool>() == true);
+  Hash32 head_hash{};
+  {
+    eventlog::Options o;
+    o.dir = dir.path();
+    o.create_if_missing = false;
+    head_hash = EventLog::open(o)->head_hash();
+  }
+  const auto& log = j.at("log");
+  CHECK(log.at("dir").get<std::string>() == dir.path().string());
+  CHECK(log.at("head_seq").get<Seq>() == built.events.size());
+  CHECK(log.at("head_hash").get<std::string>() == to_hex(head_hash));
+  CHECK(log.at("snapshot_seq").get<Seq>() == 0);
+  CHECK(log.at("events_applied").get<std::uint64_t>() == built.events.size());
+  CHECK(log.at("verified").get<bool>() == true);
+  CHECK(log.at("crypto_checks").get<std::uint64_t>() > 0);
+  CHECK(log.at("seconds").is_number());
+  CHECK(log.at("seconds").get<double>() >= 0);
+  CHECK(log.at("keys_source").get<std::string>() == "log");  // No DIR/keys, no key options.
   CHECK(j.at("clean").get<bool>() == true);
   CHECK(j.at("problems").is_array());
   CHECK(j.at("problems").empty());
@@ -113,10 +193,17 @@ TEST_CASE("ReplayJsonHasTheDocumentedFields") {
     CHECK(a.at("balance").get<Amount>() == want->balance);
     CHECK(a.at("reserved").get<Amount>() == want->reserved);
     CHECK(a.at("nonce").get<std::uint64_t>() == want->nonce);
+    CHECK(a.at("pending_nonce").get<std::uint64_t>() == want->pending_nonce);
+    CHECK(a.at("settled_balance").get<Amount>() == built.state.settled.balance(key).value_or(0));
   }
 
-  CHECK(j.at("totals").at("deposits").get<Amount>() == built.state.deposits_total);
-  CHECK(j.at("totals").at("house_result").get<std::int64_t>() == built.state.house_result);
+  const auto& totals = j.at("totals");
+  CHECK(totals.at("deposits").get<Amount>() == built.state.deposits_total);
+  REQUIRE(totals.at("balances").is_string());  // A decimal string: the sum may exceed 64 bits.
+  CHECK(totals.at("balances").get<std::string>() == std::to_string(built.state.accounts.total_balance()));
+  CHECK(totals.at("house_result").get<std::int64_t>() == built.state.house_result);
+  CHECK(totals.at("settled_deposits").get<Amount>() == built.state.settled_deposits);
+  CHECK(totals.at("settled_house_result").get<std::int64_t>() == built.state.settled_house_result);
   CHECK(j.at("batches").is_object());
   CHECK(j.at("batches").at("confirmed").get<std::size_t>() == built.state.batches.size());
   CHECK(j.at("blocks").at("height").get<std::uint64_t>() == built.state.block_height);
@@ -168,6 +255,8 @@ TEST_CASE("ReplayOfADamagedHeadRecordReportsItInsteadOfRefusingToOpen") {
   CAPTURE(describe(r));
   CHECK(r.exit_code == 1);
   CHECK(contains(r.out, "seq " + std::to_string(head) + " [corrupt_record]"));
+  // The damaged record's hash could not be checked: the report does not say "all".
+  CHECK(contains(r.out, "hash chain of " + std::to_string(head - 1) + " of " + std::to_string(head) + " records"));
 }
 
 TEST_CASE("ReplayOfAMissingDirectoryExitsTwoNamingIt") {
@@ -205,9 +294,188 @@ TEST_CASE("ReplayUsageErrorsExitTwoPointingAtHelp") {
     CHECK(r.exit_code == 2);
     CHECK(contains(r.err, "--help"));
   }
+  // The key options: all three or none, each 32 bytes of hex; the error names the option.
+  const std::string k(64, 'a');
+  const std::vector<std::pair<std::vector<std::string>, std::string>> key_rows{
+      {{"--operator-key", k, "--house-key", k}, "missing --sequencer-key"},
+      {{"--sequencer-key", k}, "missing --operator-key, --house-key"},
+      {{"--operator-key", k, "--house-key", "xyz", "--sequencer-key", k}, "--house-key"},
+      {{"--operator-key", k, "--house-key", k, "--sequencer-key", k + "aa"}, "--sequencer-key"},
+  };
+  for (const auto& [extra, named] : key_rows) {
+    std::vector<std::string> args{"replay", "--data", log_dir.path().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = croupier_run(args);
+    CAPTURE(named);
+    CAPTURE(describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, named));
+    CHECK(contains(r.err, "--help"));
+    CHECK(r.out == "");
+  }
   auto help = croupier_run({"replay", "--help"});
   CHECK(help.exit_code == 0);
   CHECK(contains(help.out, "--verify"));
+}
+
+TEST_CASE("ReplayChecksTheNodeKeysAgainstTheOptionsOrTheKeyFiles") {
+  TempDir dir("croupier-cmd");
+  auto built = build_log(dir.path());
+  const std::string data = dir.path().string();
+  auto pub = [](const Seed& s) { return to_hex(keypair_from_seed(s).public_key); };
+  const Seed other = fixed_from_hex<32>(std::string(64, '7'));
+  auto run_json = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"replay", "--data", data, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = croupier_run(args);
+    CAPTURE(describe(r));
+    REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j.at("clean").get<bool>() == (r.exit_code == 0));
+    return j;
+  };
+  auto has_keys_problem = [](const nlohmann::json& j) {
+    for (const auto& p : j.at("problems"))
+      if (p.at("kind") == "keys") return true;
+    return false;
+  };
+
+  SUBCASE("from the log when there is nothing outside it") {
+    auto j = run_json({});
+    CHECK(j.at("clean").get<bool>());
+    CHECK(j.at("log").at("keys_source") == "log");
+  }
+  SUBCASE("the right keys as options") {
+    auto j = run_json({"--operator-key", pub(built.operator_seed), "--house-key", pub(built.house_seed),
+                       "--sequencer-key", pub(built.sequencer_seed)});
+    CHECK(j.at("clean").get<bool>());
+    CHECK(j.at("log").at("keys_source") == "options");
+    auto text = croupier_run({"replay", "--data", data, "--operator-key", pub(built.operator_seed), "--house-key",
+                              pub(built.house_seed), "--sequencer-key", pub(built.sequencer_seed)});
+    CAPTURE(describe(text));
+    CHECK(text.exit_code == 0);
+    CHECK(contains(text.out, "checked against --operator-key"));
+    CHECK_FALSE(contains(text.out, "NOT checked against"));
+  }
+  SUBCASE("a wrong key as an option") {
+    auto j = run_json({"--operator-key", pub(built.operator_seed), "--house-key", pub(other), "--sequencer-key",
+                       pub(built.sequencer_seed)});
+    CHECK_FALSE(j.at("clean").get<bool>());
+    CHECK(has_keys_problem(j));
+    CHECK(j.at("log").at("keys_source") == "options");
+  }
+  SUBCASE("the right seeds in DIR/keys") {
+    write_seed_file(dir.path(), "operator.seed", built.operator_seed);
+    write_seed_file(dir.path(), "house.seed", built.house_seed);
+    write_seed_file(dir.path(), "sequencer.seed", built.sequencer_seed);
+    auto j = run_json({});
+    CHECK(j.at("clean").get<bool>());
+    CHECK(j.at("log").at("keys_source") == "key files");
+  }
+  SUBCASE("a wrong seed in DIR/keys") {
+    write_seed_file(dir.path(), "operator.seed", built.operator_seed);
+    write_seed_file(dir.path(), "house.seed", built.house_seed);
+    write_seed_file(dir.path(), "sequencer.seed", other);
+    auto j = run_json({});
+    CHECK_FALSE(j.at("clean").get<bool>());
+    CHECK(has_keys_problem(j));
+    CHECK(j.at("log").at("keys_source") == "key files");
+  }
+  SUBCASE("options win over DIR/keys") {
+    write_seed_file(dir.path(), "operator.seed", other);
+    write_seed_file(dir.path(), "house.seed", other);
+    write_seed_file(dir.path(), "sequencer.seed", other);
+    auto j = run_json({"--operator-key", pub(built.operator_seed), "--house-key", pub(built.house_seed),
+                       "--sequencer-key", pub(built.sequencer_seed)});
+    CHECK(j.at("clean").get<bool>());
+    CHECK(j.at("log").at("keys_source") == "options");
+  }
+  SUBCASE("only some seed files: the log's keys, said so") {
+    write_seed_file(dir.path(), "operator.seed", other);
+    auto j = run_json({});
+    CHECK(j.at("clean").get<bool>());
+    CHECK(j.at("log").at("keys_source") == "log");
+  }
+  SUBCASE("a malformed seed file is an error naming it") {
+    write_seed_file(dir.path(), "operator.seed", built.operator_seed);
+    write_seed_file(dir.path(), "house.seed", built.house_seed);
+    write_seed_file(dir.path(), "sequencer.seed", built.sequencer_seed);
+    std::ofstream(dir.path() / "keys" / "house.seed") << "not-hex\n";
+    auto r = croupier_run({"replay", "--data", data});
+    CAPTURE(describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "house.seed"));
+  }
+}
+
+// LMDB keeps no checksums: a damaged page header makes it read outside the page and crash
+// the process (or, for some damage, it hands back garbage records). `croupier replay`
+// audits in a child process, so either way the result is a NOT CLEAN report, exit 1.
+TEST_CASE("ReplayOfADamagedLmdbPageReportsItAndNeverCrashes") {
+  TempDir base("croupier-cmd");
+  // More than 1024 records, so that the child can report progress before it meets the
+  // damage. Unsigned and unsettled: the records only need to be many.
+  auto built = build_log(base.path(), 600, /*real_crypto=*/false, /*settle=*/false);
+  const Seq head = built.events.size();
+  REQUIRE(head > 1800);
+  std::uint64_t page_size = 0;
+  // A leaf page of the events database after the first progress report and before the
+  // last page (opening the log reads the head record): the scan meets the damage.
+  const Seq target = 1500;
+  const std::uint64_t page = page_of_record(base.path(), target, &page_size);
+  REQUIRE(page >= 2);  // Pages 0 and 1 are LMDB's meta pages.
+  REQUIRE(page != page_of_record(base.path(), head, &page_size));
+  REQUIRE(page != page_of_record(base.path(), 1024, &page_size));
+
+  struct Damage {
+    std::string name;
+    std::size_t offset;  // In the page: pgno u64, pad u16, flags u16, lower u16, upper u16, node offsets u16...
+    Bytes bytes;
+    std::string kind;  // The problem reported.
+  };
+  const std::vector<Damage> damages{
+      // The page claims ~32k nodes: LMDB walks off the page and the audit crashes.
+      {"lower and upper 0xffff", 12, Bytes{0xff, 0xff, 0xff, 0xff}, "corrupt_storage"},
+      // Not a leaf any more: an assertion in LMDB aborts the audit.
+      {"flags 0", 10, Bytes{0x00, 0x00}, "corrupt_storage"},
+      // Node offsets pointing at the page header: LMDB returns garbage records.
+      {"node offsets 0", 16, Bytes(32, 0x00), "corrupt_record"},
+  };
+  for (const auto& d : damages) {
+    CAPTURE(d.name);
+    TempDir dir("croupier-cmd");
+    fs::copy(base.path(), dir.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    overwrite_page(dir.path(), page, page_size, d.offset, d.bytes);
+
+    auto text = croupier_run({"replay", "--data", dir.path().string()});
+    CAPTURE(describe(text));
+    CHECK(text.signal == 0);  // Never a crash of the croupier process itself.
+    CHECK(text.exit_code == 1);
+    CHECK(contains(text.out, "result: NOT CLEAN"));
+    CHECK(contains(text.out, "[" + d.kind + "]"));
+    if (d.kind == "corrupt_storage") CHECK(contains(text.out, "LMDB page structure"));
+
+    auto json = croupier_run({"replay", "--data", dir.path().string(), "--json"});
+    CAPTURE(describe(json));
+    CHECK(json.signal == 0);
+    REQUIRE(json.exit_code == 1);
+    auto j = nlohmann::json::parse(json.out);  // One JSON document, crash or not.
+    CHECK(j.at("clean").get<bool>() == false);
+    CHECK(j.at("log").at("dir").get<std::string>() == dir.path().string());
+    CHECK(j.at("log").at("head_seq").get<Seq>() == head);
+    CHECK(j.at("log").at("keys_source").get<std::string>() == "log");
+    REQUIRE_FALSE(j.at("problems").empty());
+    const auto& p = j.at("problems").at(0);
+    CHECK(p.at("kind").get<std::string>() == d.kind);
+    if (d.kind == "corrupt_storage") {
+      CHECK(j.at("problems").size() == 1);
+      // The last progress the child reported (every 1024 records), before the damage. The
+      // records are read ahead of the checks, so the crash may come before the report at 1024.
+      CHECK(p.at("seq").get<Seq>() % 1024 == 0);
+      CHECK(p.at("seq").get<Seq>() < target);
+      CHECK(contains(p.at("message").get<std::string>(), "SIG"));
+    }
+  }
 }
 
 TEST_CASE("NodeStartsRecordsNodeStartedAndStopsOnSigterm") {
@@ -283,6 +551,37 @@ TEST_CASE("NodeStartsRecordsNodeStartedAndStopsOnSigterm") {
   CHECK(starts[0].sequencer_key == starts[1].sequencer_key);
 }
 
+// Past a file-size limit the kernel sends SIGXFSZ, which by default kills the process in
+// the middle of an LMDB write; croupier ignores it, so the write fails and is reported.
+TEST_CASE("NodeOverAFileSizeLimitFailsWithAnErrorInsteadOfDying") {
+  TempDir dir("croupier-cmd");
+  const fs::path data = dir.path() / "node-data";
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  REQUIRE((old.rlim_max == RLIM_INFINITY || old.rlim_max > 16384));
+  std::optional<test::Process> node;
+  {
+    // Only the child inherits the limit: it is set around the fork and restored at once.
+    rlimit small = old;
+    small.rlim_cur = 16384;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    try {
+      node.emplace(std::vector<std::string>{kBinary, "node", "--data", data.string()});
+    } catch (...) {
+      ::setrlimit(RLIMIT_FSIZE, &old);
+      throw;
+    }
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
+  }
+  // A node that somehow started is stopped; the one expected here has already failed.
+  if (node->read_until("waiting for SIGINT/SIGTERM", std::chrono::seconds(10))) node->send(SIGTERM);
+  auto r = node->wait();
+  CAPTURE(describe(r));
+  CHECK(r.signal == 0);
+  CHECK(r.exit_code == 2);
+  CHECK((contains(r.err, "file size limit") || contains(r.err, "no space")));
+}
+
 TEST_CASE("OtherSubcommandsHelpAndUnknownCommand") {
   auto help = croupier_run({"snowball", "--help"});
   CAPTURE(describe(help));
@@ -322,3 +621,4 @@ TEST_CASE("KeygenWritesAPrivateSeedFileAndNeverOverwritesOne") {
   still >> unchanged;
   CHECK(unchanged == seed_hex);
 }
+

@@ -99,7 +99,7 @@ TEST_CASE("a snowflake trace reports one counter per termination condition") {
                  }));
 }
 
-TEST_CASE("blank lines are skipped but counted; CRLF and a missing final newline are fine") {
+TEST_CASE("blank lines are skipped but counted, CRLF and a missing final newline are fine") {
   const Run r = run("\n" + kHeader + "\r\n  \n" + R"({"poll":{"count":2,"choice":"G"}})" + "\r\n\n" +
                     R"({"poll":"unsuccessful"})");
   CHECK(r.err == "");
