@@ -190,46 +190,52 @@ class DecodeStage {
 
 // The index entries the events say should exist, gathered during the replay and compared
 // with the stored indexes at the end: sorted, then merged with an in-order index scan.
+// Fixed-size keys: gathering must cost the applying thread next to nothing.
 struct ExpectedIndexes {
-  std::vector<std::pair<Bytes, Seq>> tx, bet, deposit, batch;
+  std::vector<std::pair<Hash32, Seq>> tx;
+  std::vector<std::pair<Id128, Seq>> bet, deposit, batch;
   // Records that could not be decoded: what they index is unknown, so entries pointing at
   // them cannot be judged (the records themselves are reported).
   std::unordered_set<Seq> unknown;
 
   void add(const Event& e, Seq seq, const std::optional<Hash32>& known_tx_id) {
     if (auto* a = std::get_if<TxAdmitted>(&e)) {
-      Hash32 id = known_tx_id ? *known_tx_id : tx_id(a->tx);
-      tx.emplace_back(Bytes(id.begin(), id.end()), seq);
-      if (auto* b = std::get_if<Bet>(&a->tx)) bet.emplace_back(Bytes(b->bet_id.begin(), b->bet_id.end()), seq);
-      if (auto* d = std::get_if<Deposit>(&a->tx))
-        deposit.emplace_back(Bytes(d->deposit_id.begin(), d->deposit_id.end()), seq);
+      tx.emplace_back(known_tx_id ? *known_tx_id : tx_id(a->tx), seq);
+      if (auto* b = std::get_if<Bet>(&a->tx)) bet.emplace_back(b->bet_id, seq);
+      if (auto* d = std::get_if<Deposit>(&a->tx)) deposit.emplace_back(d->deposit_id, seq);
     } else if (auto keys = index_keys(e); keys.batch_id) {
-      batch.emplace_back(Bytes(keys.batch_id->begin(), keys.batch_id->end()), seq);
+      batch.emplace_back(*keys.batch_id, seq);
     }
   }
 };
 
 // Compares one stored index with the entries expected; reports each difference.
+template <std::size_t N>
 void compare_index(const EventLog& log, EventLog::Index index, const char* name,
-                   std::vector<std::pair<Bytes, Seq>> expected, bool latest_wins, const std::unordered_set<Seq>& unknown,
-                   const std::function<void(Seq, std::string)>& problem) {
+                   std::vector<std::pair<FixedBytes<N>, Seq>> expected, bool latest_wins,
+                   const std::unordered_set<Seq>& unknown, const std::function<void(Seq, std::string)>& problem) {
+  // std::array compares bytewise, as LMDB orders its keys.
   std::stable_sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.first < b.first; });
   if (latest_wins) {  // batch_index keeps the latest event of each batch.
-    std::vector<std::pair<Bytes, Seq>> last;
+    std::vector<std::pair<FixedBytes<N>, Seq>> last;
     for (auto& e : expected) {
       if (!last.empty() && last.back().first == e.first) last.back().second = std::max(last.back().second, e.second);
-      else last.push_back(std::move(e));
+      else last.push_back(e);
     }
     expected = std::move(last);
   }
-  // Merge: both sides are in key order (LMDB compares keys bytewise, as Bytes' operator< does).
   std::size_t i = 0;
-  auto report_missing = [&](const std::pair<Bytes, Seq>& e) {
+  auto report_missing = [&](const std::pair<FixedBytes<N>, Seq>& e) {
     problem(e.second, std::string(name) + " has no entry for " + to_hex(e.first) + " (its event is seq " +
                           std::to_string(e.second) + ")");
   };
   log.scan_index(index, [&](ByteView key, std::optional<Seq> seq) {
-    Bytes k(key.begin(), key.end());
+    if (key.size() != N) {
+      problem(seq.value_or(0), std::string(name) + " has a key of " + std::to_string(key.size()) + " bytes: " + to_hex(key));
+      return;
+    }
+    FixedBytes<N> k;
+    std::copy(key.begin(), key.end(), k.begin());
     for (; i < expected.size() && expected[i].first < k; ++i) report_missing(expected[i]);
     if (seq && unknown.count(*seq)) {  // Points at an undecodable record: cannot be judged.
       if (i < expected.size() && expected[i].first == k) ++i;
