@@ -497,26 +497,24 @@ std::optional<EventLog::OwnedRecord> EventLog::read(Seq seq) const {
 }
 
 void EventLog::scan(Seq from, const std::function<bool(const RecordView&)>& visit) const {
-  ReadTxn rt(*h_);
-  Cursor c(rt.txn, h_->dbi[kEvents]);
-  auto key = seq_key(from);
-  MDB_val k = val(key), v;
-  int rc = mdb_cursor_get(c.c, &k, &v, MDB_SET_RANGE);
-  Seq expected = from == 0 ? 1 : from;
-  while (rc == MDB_SUCCESS) {
-    if (k.mv_size != 8) throw LogError(ErrorKind::corrupt_record, "event key is not 8 bytes", expected);
-    Seq seq = get_u64_be(static_cast<const std::uint8_t*>(k.mv_data));
-    if (seq != expected)
-      throw LogError(ErrorKind::broken_chain, "record " + std::to_string(expected) + " is missing", expected);
-    if (!visit(parse_record(seq, view(v)))) return;
-    ++expected;
-    rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT);
-  }
-  if (rc != MDB_NOTFOUND) check(rc, "scan events");
+  scan_records(from, visit, [](Seq seq, ErrorKind kind, const std::string& message) {
+    throw LogError(kind, message, seq);  // Strict readers stop at the first damage.
+  });
 }
 
 void EventLog::audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
                           const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const {
+  scan_records(
+      from,
+      [&](const RecordView& r) {
+        visit(r);
+        return true;
+      },
+      damaged);
+}
+
+void EventLog::scan_records(Seq from, const std::function<bool(const RecordView&)>& visit,
+                            const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const {
   ReadTxn rt(*h_);
   Cursor c(rt.txn, h_->dbi[kEvents]);
   auto key = seq_key(from);
@@ -541,7 +539,7 @@ void EventLog::audit_scan(Seq from, const std::function<void(const RecordView&)>
       damaged(seq, e.kind(), e.what());
       continue;
     }
-    visit(*r);
+    if (!visit(*r)) return;
   }
   if (rc != MDB_NOTFOUND) damaged(expected, ErrorKind::io, std::string("scan stopped: ") + mdb_strerror(rc));
 }

@@ -147,6 +147,9 @@ class EventLog {
  private:
   explicit EventLog(const Options& options);
   std::optional<Seq> find(unsigned dbi_index, ByteView key) const;
+  // The one cursor loop behind scan and audit_scan: damage goes to `damaged`, which may throw.
+  void scan_records(Seq from, const std::function<bool(const RecordView&)>& visit,
+                    const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
   template <class F>
   void write_txn(F&& body);
   void grow_map();
