@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -13,22 +14,26 @@ namespace croupier::tools {
 
 namespace {
 
-KeyPair load_or_create(const std::filesystem::path& file, bool may_create) {
-  if (std::filesystem::exists(file)) {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-      throw std::runtime_error("key file " + file.string() + " is readable by others (mode " +
-                               std::to_string(st.st_mode & 0777) + "); chmod 600 it");
-    std::ifstream in(file);
-    std::string hex;
-    in >> hex;
-    if (!in) throw std::runtime_error("cannot read key file " + file.string());
-    try {
-      return keypair_from_seed(fixed_from_hex<32>(hex, file.string()));
-    } catch (const InputError& e) {
-      throw std::runtime_error(std::string("malformed key file: ") + e.what());
-    }
+KeyPair read_key_file(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    throw std::runtime_error("key file " + file.string() + " is readable by others (mode " + mode + "); chmod 600 it");
   }
+  std::ifstream in(file);
+  std::string hex;
+  in >> hex;
+  if (!in) throw std::runtime_error("cannot read key file " + file.string());
+  try {
+    return keypair_from_seed(fixed_from_hex<32>(hex, file.string()));
+  } catch (const InputError& e) {
+    throw std::runtime_error(std::string("malformed key file: ") + e.what());
+  }
+}
+
+KeyPair load_or_create(const std::filesystem::path& file, bool may_create) {
+  if (std::filesystem::exists(file)) return read_key_file(file);
   if (!may_create)
     throw std::runtime_error("key file " + file.string() +
                              " is missing, but the event log already has history: restore the file (a new key would "
@@ -51,6 +56,14 @@ NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool ma
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
   return NodeKeys{load_or_create(dir / "operator.seed", may_create), load_or_create(dir / "house.seed", may_create),
                   load_or_create(dir / "sequencer.seed", may_create)};
+}
+
+std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir) {
+  auto dir = data_dir / "keys";
+  const char* files[] = {"operator.seed", "house.seed", "sequencer.seed"};
+  for (const char* f : files)
+    if (!std::filesystem::is_regular_file(dir / f)) return std::nullopt;
+  return NodeKeys{read_key_file(dir / files[0]), read_key_file(dir / files[1]), read_key_file(dir / files[2])};
 }
 
 Id128 random_node_id() {

@@ -4,6 +4,7 @@
 // proofs). Missing files are generated on first start from the OS CSPRNG.
 
 #include <filesystem>
+#include <optional>
 
 #include "domain/crypto.hpp"
 #include "domain/ids.hpp"
@@ -19,6 +20,10 @@ struct NodeKeys {
 // would silently change who may sign deposits, outcomes and settlements. Throws
 // std::runtime_error naming the file when a key file is missing, unreadable or malformed.
 NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool may_create);
+
+// The keys under `data_dir`/keys when all three files exist (nullopt when any is missing);
+// creates nothing. Throws std::runtime_error as above for an unreadable or malformed file.
+std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir);
 
 // A fresh random node id (for a new log).
 Id128 random_node_id();

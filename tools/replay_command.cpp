@@ -28,6 +28,7 @@
 #include "tools/audit_report.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
+#include "tools/node_keys.hpp"
 
 namespace croupier::tools {
 
@@ -91,23 +92,11 @@ void choose_expected_keys(const cli::Args& args, Request& req) {
     }
     req.ctx.keys_source = kKeysFromOptions;
   } else {
-    const char* files[] = {"operator.seed", "house.seed", "sequencer.seed"};
-    const auto dir = req.log.dir / "keys";
-    std::error_code ec;
-    for (const char* f : files)
-      if (!std::filesystem::is_regular_file(dir / f, ec)) return;  // Not all there: the log's own keys.
-    for (int i = 0; i < 3; ++i) {
-      const auto file = dir / files[i];
-      std::ifstream in(file);
-      std::string hex;
-      in >> hex;
-      if (!in) throw std::runtime_error("cannot read key file " + file.string());
-      try {
-        keys[i] = keypair_from_seed(fixed_from_hex<32>(hex, file.string())).public_key;
-      } catch (const InputError& e) {
-        throw std::runtime_error(std::string("malformed key file: ") + e.what());
-      }
-    }
+    auto files = read_node_keys(req.log.dir);
+    if (!files) return;  // Not all there: the log's own keys.
+    keys[0] = files->operator_key.public_key;
+    keys[1] = files->house_key.public_key;
+    keys[2] = files->sequencer_key.public_key;
     req.ctx.keys_source = kKeysFromKeyFiles;
   }
   req.replay.expected_keys = eventlog::ReplayOptions::Keys{keys[0], keys[1], keys[2]};
