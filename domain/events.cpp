@@ -57,10 +57,10 @@ Event decode_event(std::uint16_t type, ByteView payload) {
   return decode_as<0>(type - 1u, payload);
 }
 
-IndexKeys index_keys(const Event& e) {
+IndexKeys index_keys(const Event& e, const std::optional<Hash32>& known_tx_id) {
   IndexKeys k;
   if (auto* a = std::get_if<TxAdmitted>(&e)) {
-    k.tx_id = tx_id(a->tx);
+    k.tx_id = known_tx_id ? *known_tx_id : tx_id(a->tx);
     if (auto* b = std::get_if<Bet>(&a->tx)) k.bet_id = b->bet_id;
     if (auto* d = std::get_if<Deposit>(&a->tx)) k.deposit_id = d->deposit_id;
   } else if (auto* c = std::get_if<BatchCreated>(&e)) {

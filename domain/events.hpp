@@ -168,6 +168,7 @@ struct IndexKeys {
   std::optional<Id128> deposit_id;   // deposit_index: TxAdmitted of a deposit
   std::optional<Id128> batch_id;     // batch_index: every Batch* event (latest wins)
 };
-IndexKeys index_keys(const Event& e);
+// `known_tx_id`, when given, must be tx_id() of a TxAdmitted's tx (saves hashing it again).
+IndexKeys index_keys(const Event& e, const std::optional<Hash32>& known_tx_id = std::nullopt);
 
 }  // namespace croupier

@@ -88,6 +88,7 @@ void check(int rc, const std::string& what) {
 }
 
 MDB_val val(ByteView b) { return MDB_val{b.size(), const_cast<std::uint8_t*>(b.data())}; }
+MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 ByteView view(const MDB_val& v) { return ByteView{static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
 
 std::array<std::uint8_t, 8> seq_key(Seq seq) {
@@ -233,13 +234,13 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
                                                       kDbiNames[i] + "' database)");
       check(rc, "open database");
     }
-    MDB_val k{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, v;
+    MDB_val k = val(kFormatKey), v;
     rc = mdb_get(txn, h.dbi[kMeta], &k, &v);
     if (rc == MDB_NOTFOUND && !options.audit) {
       std::uint8_t fmt[4] = {kLogFormatVersion & 0xff, 0, 0, 0};
       MDB_val fv{4, fmt};
       check(mdb_put(txn, h.dbi[kMeta], &k, &fv, 0), "write format version");
-      MDB_val nk{kNodeKey.size(), const_cast<char*>(kNodeKey.data())};
+      MDB_val nk = val(kNodeKey);
       MDB_val nv = val(options.node_id_if_new);
       check(mdb_put(txn, h.dbi[kMeta], &nk, &nv, 0), "write node id");
     } else if (rc == MDB_NOTFOUND) {
@@ -253,11 +254,11 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
                                                       " is not supported (this build reads version " +
                                                       std::to_string(kLogFormatVersion) + ")");
     }
-    MDB_val nk{kNodeKey.size(), const_cast<char*>(kNodeKey.data())}, nv;
+    MDB_val nk = val(kNodeKey), nv;
     check(mdb_get(txn, h.dbi[kMeta], &nk, &nv), "read node id");
     if (nv.mv_size != 16) throw LogError(ErrorKind::corrupt_record, "meta node_id has the wrong size");
     std::memcpy(log->node_id_.data(), nv.mv_data, 16);
-    MDB_val hk{kHeadKey.size(), const_cast<char*>(kHeadKey.data())}, hv;
+    MDB_val hk = val(kHeadKey), hv;
     rc = mdb_get(txn, h.dbi[kMeta], &hk, &hv);
     if (rc == MDB_SUCCESS) {
       if (hv.mv_size != 40) throw LogError(ErrorKind::corrupt_record, "meta head has the wrong size");
@@ -353,7 +354,7 @@ void EventLog::write_txn(F&& body) {
       std::array<std::uint8_t, 40> head{};
       put_u64_be(head.data(), seq);
       std::memcpy(head.data() + 8, hash.data(), 32);
-      MDB_val hk{kHeadKey.size(), const_cast<char*>(kHeadKey.data())}, hv = val(head);
+      MDB_val hk = val(kHeadKey), hv = val(head);
       int rc = mdb_put(txn, h_->dbi[kMeta], &hk, &hv, 0);
       if (rc == MDB_MAP_FULL) throw MapFull{};
       if (rc != MDB_SUCCESS) throw_mdb(rc, "write the head record", seq);

@@ -199,13 +199,11 @@ struct ExpectedIndexes {
   std::unordered_set<Seq> unknown;
 
   void add(const Event& e, Seq seq, const std::optional<Hash32>& known_tx_id) {
-    if (auto* a = std::get_if<TxAdmitted>(&e)) {
-      tx.emplace_back(known_tx_id ? *known_tx_id : tx_id(a->tx), seq);
-      if (auto* b = std::get_if<Bet>(&a->tx)) bet.emplace_back(b->bet_id, seq);
-      if (auto* d = std::get_if<Deposit>(&a->tx)) deposit.emplace_back(d->deposit_id, seq);
-    } else if (auto keys = index_keys(e); keys.batch_id) {
-      batch.emplace_back(*keys.batch_id, seq);
-    }
+    auto keys = index_keys(e, known_tx_id);  // The very entries the log's append writes.
+    if (keys.tx_id) tx.emplace_back(*keys.tx_id, seq);
+    if (keys.bet_id) bet.emplace_back(*keys.bet_id, seq);
+    if (keys.deposit_id) deposit.emplace_back(*keys.deposit_id, seq);
+    if (keys.batch_id) batch.emplace_back(*keys.batch_id, seq);
   }
 };
 
@@ -295,7 +293,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   p.bets.reserve(std::max<std::size_t>(p.bets.size(), result.head / 3));
   Hash32 prev{};
   bool chain_known = true;  // False right after a damaged record: its hash is unknown.
-  Seq done = 0, last_seq = 0;
+  Seq last_seq = 0;
   std::optional<ReplayOptions::Keys> keys = options.expected_keys;
   auto check_keys = [&](Seq seq, const NodeKeys& k) {
     ReplayOptions::Keys named{k.operator_key, k.house_key, k.sequencer_key};
@@ -334,7 +332,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
         if (!r.intact) problem(r.seq, "corrupt_record", "hash does not match the record's contents");
         prev = r.hash;
         last_seq = r.seq;
-        if (++done % 1024 == 0 && options.progress) options.progress(done, result.head);
+        if (result.records_scanned % 1024 == 0 && options.progress) options.progress(result.records_scanned, result.head);
         if (r.seq <= result.snapshot_seq) continue;  // Covered by the snapshot: chain check only.
         if (!r.event) {  // Corrupt or undecodable: skip it but keep the sequence contiguous.
           if (r.intact) problem(r.seq, "decode", r.decode_error);
@@ -382,7 +380,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
       }
     }
   } catch (const LogError& err) {
-    problem(err.seq().value_or(done + 1), std::string(error_kind_name(err.kind())), err.what());
+    problem(err.seq().value_or(result.records_scanned + 1), std::string(error_kind_name(err.kind())), err.what());
   }
   if (result.head == 0) problem(0, "empty", "the log holds no events: there is nothing to audit");
   if (expected_indexes) {
@@ -417,7 +415,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     result.problems.insert(result.problems.end(), found.begin(), found.end());
     result.crypto_checks = pool->checks();
   }
-  if (options.progress) options.progress(done, result.head);
+  if (options.progress) options.progress(result.records_scanned, result.head);
   for (auto& msg : check_invariants(p)) problem(result.head, "invariant", msg);
   std::stable_sort(result.problems.begin(), result.problems.end(), [](auto& a, auto& b) { return a.seq < b.seq; });
   return result;

@@ -1,17 +1,12 @@
 // `croupier keygen`: a new Ed25519 key pair for a player (or an operator), the seed
 // written to a file only its owner can read, the public key (the account) printed.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
+#include "tools/node_keys.hpp"
 
 namespace croupier::tools {
 
@@ -29,14 +24,7 @@ int run_keygen(const std::vector<std::string>& argv) {
   return run_command("keygen", kSpec, argv, [](const cli::Args& args) {
     std::string out = args.required("out");
     KeyPair key = random_keypair();
-    std::string hex = to_hex(key.seed()) + "\n";
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-      throw std::runtime_error("cannot create " + out + ": " + std::strerror(errno) +
-                               (errno == EEXIST ? " (refusing to overwrite a key file)" : ""));
-    bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) throw std::runtime_error("cannot write " + out);
+    write_seed_file(out, key);
     if (args.flag("json"))
       std::cout << nlohmann::json{{"account", to_hex(key.public_key)}, {"seed_file", out}}.dump() << "\n";
     else

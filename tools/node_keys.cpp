@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -39,16 +41,22 @@ KeyPair load_or_create(const std::filesystem::path& file, bool may_create) {
                              " is missing, but the event log already has history: restore the file (a new key would "
                              "change who signs for this node)");
   KeyPair k = random_keypair();
-  std::string hex = to_hex(k.seed()) + "\n";
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) throw std::runtime_error("cannot create key file " + file.string());
-  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write key file " + file.string());
+  write_seed_file(file, k);
   return k;
 }
 
 }  // namespace
+
+void write_seed_file(const std::filesystem::path& file, const KeyPair& key) {
+  std::string hex = to_hex(key.seed()) + "\n";
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    throw std::runtime_error("cannot create key file " + file.string() + ": " + std::strerror(errno) +
+                             (errno == EEXIST ? " (refusing to overwrite a key file)" : ""));
+  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write key file " + file.string());
+}
 
 NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool may_create) {
   auto dir = data_dir / "keys";
