@@ -2,6 +2,8 @@
 
 #include <cassert>
 #include <exception>
+#include <mutex>
+#include <utility>
 #include <string>
 
 #include <caf/event_based_actor.hpp>
@@ -20,6 +22,8 @@ struct JournalState {
   // Each requester of the group and how many of `pending` are its events.
   std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> requesters;
   bool flush_queued = false;
+  std::optional<std::string> broken;  // Why the journal stopped (with a state only).
+  std::uint64_t since_snapshot = 0;
   static constexpr const char* name = "journal";
 };
 
@@ -31,10 +35,110 @@ void fail_all(std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size
   for (auto& [promise, count] : requesters) promise.deliver(caf::make_error(caf::sec::runtime_error, message));
 }
 
+// Stops the journal for good: every requester from now on gets `why`.
+void break_journal(journal_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (st.broken) return;
+  st.broken = "journal stopped: " + why;
+  if (st.options.on_failure) st.options.on_failure(*st.broken);
+}
+
+void maybe_snapshot(journal_pointer self) {
+  auto& st = self->state;
+  auto& o = st.options;
+  if (o.snapshot_every == 0 || st.since_snapshot < o.snapshot_every) return;
+  st.since_snapshot = 0;
+  std::unique_lock lock(o.state->mutex);
+  auto& p = o.state->projections;
+  Bytes blob = encode_snapshot(p);
+  const auto covered = p.last_seq;
+  auto seq = o.log->append_snapshot(covered, blob, o.clock_ms());
+  apply(p, seq, Event{SnapshotTaken{covered, blake2b256(blob)}});
+  o.state->log_head.store(seq);
+  if (o.metrics) ++o.metrics->commits;
+}
+
+// The flush of a journal that owns the node's state (see JournalOptions::state).
+void flush_applying(journal_pointer self, std::vector<Event> events,
+                    std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> requesters) {
+  auto& st = self->state;
+  auto& o = st.options;
+  if (st.broken) return fail_all(requesters, *st.broken);
+  std::unique_lock lock(o.state->mutex);
+  auto& p = o.state->projections;
+  const eventlog::Seq first_seq = o.log->head_seq() + 1;
+  assert(p.last_seq + 1 == first_seq || p.last_seq == 0);
+  std::vector<Event> accepted;
+  accepted.reserve(events.size());
+  std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> kept;
+  std::size_t at = 0;
+  for (auto& [promise, count] : requesters) {
+    bool refused = false;
+    for (std::size_t i = 0; i < count; ++i) {
+      const Event& e = events[at + i];
+      const auto seq = first_seq + accepted.size();
+      try {
+        apply(p, seq, e);
+      } catch (const std::exception& err) {
+        if (i == 0) {
+          promise.deliver(caf::make_error(caf::sec::runtime_error, std::string("refused: ") + err.what()));
+          if (o.metrics) ++o.metrics->appends_refused;
+          refused = true;
+          break;
+        }
+        lock.unlock();
+        break_journal(self, std::string("event ") + std::to_string(i + 1) + " of a request was refused after " +
+                                "its first was applied: " + err.what());
+        fail_all(requesters, *st.broken);
+        return;
+      }
+      o.state->index_event(seq, e);
+      accepted.push_back(e);
+    }
+    if (!refused) kept.emplace_back(promise, count);
+    at += count;
+  }
+  if (accepted.empty()) return;
+  std::vector<eventlog::Seq> seqs;
+  try {
+    seqs = o.log->append(accepted, o.clock_ms());
+  } catch (const std::exception& err) {
+    lock.unlock();
+    break_journal(self, err.what());
+    fail_all(kept, *st.broken);
+    return;
+  }
+  assert(seqs.size() == accepted.size() && seqs.front() == first_seq);
+  o.state->log_head.store(seqs.back());
+  lock.unlock();
+  if (o.metrics) {
+    ++o.metrics->commits;
+    o.metrics->events_appended += accepted.size();
+    o.metrics->group_commit_size.observe(static_cast<double>(accepted.size()));
+  }
+  at = 0;
+  for (auto& [promise, count] : kept) {
+    promise.deliver(Seqs(seqs.begin() + static_cast<std::ptrdiff_t>(at),
+                         seqs.begin() + static_cast<std::ptrdiff_t>(at + count)));
+    at += count;
+  }
+  st.since_snapshot += accepted.size();
+  try {
+    maybe_snapshot(self);
+  } catch (const std::exception& err) {
+    break_journal(self, std::string("snapshot: ") + err.what());
+  }
+}
+
 void flush(journal_pointer self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.pending.empty()) return;
+  if (st.options.state) {
+    auto requesters = std::exchange(st.requesters, {});
+    auto events = std::exchange(st.pending, {});
+    return flush_applying(self, std::move(events), std::move(requesters));
+  }
   auto requesters = std::move(st.requesters);
   auto events = std::move(st.pending);
   st.requesters.clear();

@@ -26,6 +26,7 @@
 #include <caf/replies_to.hpp>
 
 #include "actors/message_types.hpp"
+#include "actors/node_state.hpp"
 #include "eventlog/event_log.hpp"
 
 namespace croupier::actors {
@@ -38,6 +39,21 @@ struct JournalOptions {
   std::function<std::uint64_t()> clock_ms;  // Record timestamps; handed in by the node.
   std::size_t max_group_events = 10000;     // Flush early once a group holds this many.
   bool detached = true;                     // Own thread in a real node; false under the simulator.
+
+  // The node's state. When set, the journal is also the only writer of the projections:
+  // under the state's write lock it applies each requester's events (domain apply(), with
+  // the seqs they are about to get), appends the group, and releases the lock only after
+  // the commit is durable. A requester whose FIRST event apply() refuses is refused alone
+  // ("refused: <rule>"), with nothing applied. Anything else (an event after the first one
+  // refused, a failed commit) leaves the projections ahead of the log: the journal then
+  // stops for good (every later request gets the error) and calls `on_failure`, and the
+  // node must stop; a restart rebuilds the state from the log.
+  std::shared_ptr<NodeState> state;
+  Metrics* metrics = nullptr;
+  std::function<void(const std::string&)> on_failure;
+  // With `state`: store a snapshot of the projections (and SnapshotTaken) once this many
+  // events were appended since the last one; 0 = never.
+  std::uint64_t snapshot_every = 0;
 };
 
 journal_actor spawn_journal(caf::actor_system& system, JournalOptions options);

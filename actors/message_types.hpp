@@ -6,6 +6,9 @@
 // the network will get CAF `inspect` functions when the io middleman carries them.
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -22,6 +25,24 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;      // A tx to the mempool.
+using decided_atom = caf::atom_constant<caf::atom("decided")>;    // A voter's decision.
+using query_atom = caf::atom_constant<caf::atom("query")>;        // Consensus queries.
+using block_atom = caf::atom_constant<caf::atom("block")>;        // A block became durable.
+using items_atom = caf::atom_constant<caf::atom("items")>;        // Settlement items to batch.
+using prove_atom = caf::atom_constant<caf::atom("prove")>;        // A batch to prove.
+using settle_atom = caf::atom_constant<caf::atom("settle")>;      // A proved batch to submit.
+using settled_atom = caf::atom_constant<caf::atom("settled")>;    // A settlement tx was decided.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;        // A submitter timer.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;    // A submission's deadline.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;          // A periodic timer.
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+using confirm_atom = caf::atom_constant<caf::atom("confirm")>;    // Record a settlement found on the ledger.
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using round_atom = caf::atom_constant<caf::atom("round")>;        // A voter's next poll.
+using forget_atom = caf::atom_constant<caf::atom("forget")>;      // Decided conflict keys.
 
 using Seqs = std::vector<std::uint64_t>;
 using TxIds = std::vector<Hash32>;
@@ -47,8 +68,51 @@ typename Inspector::result_type inspect(Inspector& f, WaitersStats& x) {
   return f(caf::meta::type_name("WaitersStats"), x.waiting, x.finalized_total, x.timeouts_total);
 }
 
+// The mempool's answer to a submitted transaction (see node_api.hpp SubmitOutcome).
+struct SubmitReply {
+  enum class Kind : std::uint8_t { admitted, duplicate, conflict, refused, busy, unavailable };
+  Kind kind = Kind::refused;
+  Hash32 tx_id{};
+  bool final = false;  // admitted/duplicate: decided (and committed, when accepted) already.
+  std::string code;
+  std::string message;
+};
+
+// One consensus question: which tx does the validator prefer for this conflict key? The tx
+// travels with the question (validators check it before they prefer it).
+struct VoteQuery {
+  Hash32 tx_id{};
+  std::string conflict_key;
+  std::shared_ptr<const Tx> tx;
+};
+using VoteQueries = std::vector<VoteQuery>;
+// One answer per query, in order; nullopt: the validator prefers no tx for the key.
+using Votes = std::vector<std::optional<Hash32>>;
+
+// A committed block, as the committer reports it after it is durable.
+struct BlockReport {
+  std::uint64_t height = 0;
+  std::vector<Hash32> accepted;   // In the block.
+  std::vector<Hash32> rejected;   // Decided rejected alongside.
+  std::vector<std::pair<Id128, Hash32>> settlements;  // Settlement txs in the block.
+};
+
+struct ConsensusDecisionMsg {
+  Hash32 tx_id{};
+  bool accepted = false;
+};
+
 }  // namespace croupier::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::SubmitReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::VoteQuery)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::VoteQueries)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::Votes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::BlockReport)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Tx)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Id128)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<croupier::settlement::Item>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const croupier::Settlement>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<croupier::Event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Hash32)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::TxIds)

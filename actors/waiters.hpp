@@ -9,10 +9,14 @@
 //   (wait_atom, tx_id, max_wait)     -> WaitAnswer   register and wait; refused when full
 //                                                     (answered pending at once)
 //   (committed_atom, tx_ids, height)                  these txs are in block `height`
+//                                                     (height 0: decided rejected)
 //   (stats_atom)                     -> WaitersStats
 // The committer must report a block only after BlockCommitted is durable. Register a
 // waiter before the tx can commit (the gateway knows the tx id before it submits).
 // On exit every waiting client is answered pending.
+
+#include <functional>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/replies_to.hpp>
@@ -29,6 +33,10 @@ using waiters_actor = caf::typed_actor<caf::replies_to<wait_atom, Hash32, caf::t
 
 struct WaitersOptions {
   std::size_t max_waiters = 100'000;
+  // When set, asked as a client registers: a tx already final (its block durable, or
+  // rejected) is answered at once, so that a commit between the client's admission and its
+  // registration is never missed. The node hands in a lookup of its projections.
+  std::function<std::optional<WaitAnswer>(const Hash32&)> already_final;
 };
 
 waiters_actor spawn_waiters(caf::actor_system& system, WaitersOptions options);

@@ -13,5 +13,6 @@ int run_replay(const std::vector<std::string>& args);
 int run_snowball(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_keygen(const std::vector<std::string>& args);
+int run_client(const std::vector<std::string>& args);
 
 }  // namespace croupier::tools

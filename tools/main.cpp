@@ -25,6 +25,8 @@ constexpr Subcommand kSubcommands[] = {
      croupier::tools::run_snowball},
     {"keygen", "generate an Ed25519 key pair (a player's account) into a 0600 seed file",
      croupier::tools::run_keygen},
+    {"client", "talk to a node's HTTP API: deposit, bet (outcome verified), get, health, metrics",
+     croupier::tools::run_client},
     {"bench", "benchmarks: `croupier bench log`", croupier::tools::run_bench},
 };
 

@@ -1,12 +1,21 @@
-// `croupier node`: until the node's actors land, it opens (or creates) the event log,
-// records NodeStarted with the node's keys, and waits for SIGINT/SIGTERM.
+// `croupier node`: the node. Opens (or creates) the event log and the node's keys, recovers
+// by replay, starts every actor and the HTTP API, and runs until SIGINT/SIGTERM.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
+#include <mutex>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/gateway.hpp"
+#include "actors/node.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
+#include "tools/http_client.hpp"
 #include "tools/node_config.hpp"
 #include "tools/node_keys.hpp"
 
@@ -14,18 +23,29 @@ namespace croupier::tools {
 
 namespace {
 const cli::CommandSpec kSpec{
-    "croupier node [--config FILE] [--data DIR]",
-    "Opens the event log in DIR (creating it and the node's keys on first start), appends\n"
-    "NodeStarted naming the operator, house and sequencer public keys, and waits. SIGINT or\n"
-    "SIGTERM closes the log and exits 0. The actors (HTTP API, consensus, settlement) are not\n"
-    "built yet: this node accepts no bets.",
-    {{"config", "FILE", "configuration file (CAF's config format; see config/croupier.ini)"},
-     {"data", "DIR", "data directory: event log and keys (default ./croupier-data; overrides the file)"}}};
+    "croupier node [--config FILE] [--data DIR] [--http HOST:PORT] [--local-validators N] [--seed N]",
+    "Runs a Croupier node: opens the event log in DIR (creating it and the node's keys on first\n"
+    "start), rebuilds its state by replaying the log (refusing to start on any problem), resumes\n"
+    "the work under way (undecided txs, unfinished batches), and serves the HTTP API (README\n"
+    "\"HTTP API\"). SIGINT or SIGTERM: stops accepting, answers waiting clients (pending),\n"
+    "flushes the journal, closes the log and exits 0. Exit 1 when the journal fails (e.g. the\n"
+    "disk is full): nothing unrecorded was acknowledged; a restart recovers from the log.",
+    {{"config", "FILE", "configuration file (CAF's config format; config/croupier.ini documents every key)"},
+     {"data", "DIR", "data directory: event log and keys (default ./croupier-data)"},
+     {"http", "HOST:PORT", "where the HTTP API listens (default 127.0.0.1:8080; port 0 = any free port)"},
+     {"local-validators", "N", "validator actors in this node (default 1)"},
+     {"seed", "N", "seed of the node's PRNG (default: derived from the node id)"}}};
 
 std::uint64_t wall_clock_ms() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
+}
+
+void say(const std::string& line) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::cerr << line << std::endl;
 }
 }  // namespace
 
@@ -34,33 +54,95 @@ int run_node(const std::vector<std::string>& argv) {
     NodeConfig config;
     if (auto file = args.value("config")) config = load_node_config(*file);
     if (auto data = args.value("data")) config.data = *data;
+    if (auto http = args.value("http")) config.http = *http;
+    if (auto n = args.unsigned_value("local-validators")) config.local_validators = *n;
+    if (auto n = args.unsigned_value("seed")) config.seed = *n;
+    validate_node_config(config);
+    Endpoint http = parse_endpoint(config.http);
     const std::filesystem::path& dir = config.data;
-    // Block the stop signals before anything else so that none is lost while we start;
-    // sigwait below collects them.
+    // Block the stop signals before any thread starts so that every thread inherits the
+    // mask and sigwait below collects them. SIGUSR1 is the journal's failure.
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-    eventlog::Options options;
-    options.dir = dir;
-    options.node_id_if_new = random_node_id();
-    auto log = eventlog::EventLog::open(options);
-    auto keys = load_or_create_node_keys(dir, log->head_seq() == 0);
-    NodeStarted started{log->node_id(), CROUPIER_VERSION, keys.operator_key.public_key, keys.house_key.public_key,
-                        keys.sequencer_key.public_key};
-    auto seqs = log->append(std::vector<Event>{started}, wall_clock_ms());
-    std::cout << "croupier node " << to_hex(log->node_id()) << "\n"
-              << "  data:      " << std::filesystem::absolute(dir).string() << " (event log head seq " << seqs.front()
-              << ")\n"
+    bool new_log = !std::filesystem::exists(dir / "data.mdb");
+    auto keys = load_or_create_node_keys(dir, new_log);
+
+    caf::actor_system_config caf_config;
+    caf_config.set("scheduler.max-threads", static_cast<std::size_t>(config.workers));
+    caf_config.set("logger.verbosity", caf::atom("quiet"));
+    caf::actor_system system{caf_config};
+
+    actors::NodeOptions o;
+    o.data = dir;
+    o.keys = {keys.operator_key, keys.house_key, keys.sequencer_key};
+    o.version = CROUPIER_VERSION;
+    o.node_id_if_new = random_node_id();
+    o.local_validators = config.local_validators;
+    o.block_interval = config.block_interval;
+    o.block_max = config.block_max;
+    o.batch_interval = config.batch_interval;
+    o.batch_max = config.batch_max;
+    o.submit_attempts = static_cast<std::uint32_t>(config.submit_attempts);
+    o.retry = RetryPolicy{o.submit_attempts, config.retry_base, config.retry_cap, 0.5};
+    o.submit_timeout = config.submit_timeout;
+    o.reconcile_interval = config.reconcile_interval;
+    o.mempool_max = config.mempool_max;
+    o.max_waiters = config.max_waiters;
+    o.seed = config.seed;
+    o.snapshot_every = config.snapshot_every;
+    o.clock_ms = wall_clock_ms;
+    o.log_line = say;
+    o.on_failure = [](const std::string&) { kill(getpid(), SIGUSR1); };
+    auto last_progress = std::chrono::steady_clock::now();
+    o.replay_progress = [&](std::uint64_t done, std::uint64_t total) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress < std::chrono::seconds(1)) return;
+      last_progress = now;
+      say("croupier node: replaying the log: " + std::to_string(done) + " / " + std::to_string(total) + " events");
+    };
+    actors::Node node(system, o);
+
+    actors::GatewayOptions g;
+    g.host = http.host;
+    g.port = http.port;
+    g.threads = static_cast<unsigned>(config.http_threads);
+    g.max_body_bytes = config.max_body_bytes;
+    g.log = say;
+    std::unique_ptr<actors::Gateway> gateway;
+    try {
+      gateway = std::make_unique<actors::Gateway>(node, g);
+    } catch (...) {
+      node.stop();
+      throw;
+    }
+    gateway->start();
+    auto health = node.health();
+    std::cout << "croupier node " << to_hex(node.log().node_id()) << "\n"
+              << "  http:      http://" << http.host << ":" << gateway->port() << "\n"
+              << "  data:      " << std::filesystem::absolute(dir).string() << " (log head seq " << health.log_head
+              << ", block height " << health.block_height << ")\n"
               << "  operator:  " << to_hex(keys.operator_key.public_key) << "\n"
               << "  house:     " << to_hex(keys.house_key.public_key) << "\n"
               << "  sequencer: " << to_hex(keys.sequencer_key.public_key) << "\n"
-              << "  no HTTP API yet (the node's actors are not built); waiting for SIGINT/SIGTERM" << std::endl;
+              << "  validators: " << config.local_validators << ", undecided txs resumed: "
+              << node.recovered_undecided() << "\n"
+              << "ready; SIGINT/SIGTERM stops" << std::endl;
     int sig = 0;
     sigwait(&stop, &sig);
-    log.reset();  // Closes LMDB: every append above was already durable.
+    // Stop the node first, with the gateway's threads still running, so that every waiting
+    // client gets its pending answer written; then the gateway.
+    node.stop();
+    gateway->stop();
+    if (sig == SIGUSR1) {
+      std::cerr << "croupier node: stopped because the journal failed (see above); the log is consistent, "
+                   "restart the node once the cause is fixed" << std::endl;
+      return 1;
+    }
     std::cout << "croupier node: stopped by " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", log closed" << std::endl;
     return 0;
   });

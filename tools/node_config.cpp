@@ -1,7 +1,8 @@
 #include "tools/node_config.hpp"
 
 #include <fstream>
-#include <set>
+#include <functional>
+#include <map>
 #include <stdexcept>
 
 #include <caf/actor_system_config.hpp>
@@ -11,21 +12,101 @@ namespace croupier::tools {
 
 namespace {
 
-// Every key the file may set, as "category.name".
-const std::set<std::string> kKnownKeys{"croupier.data"};
+using Setter = std::function<void(NodeConfig&, const caf::config_value&, const std::string& where)>;
 
-void reject_unknown_keys(const caf::settings& s, const std::string& prefix, const std::string& file) {
+Setter text(std::string NodeConfig::*field) {
+  return [field](NodeConfig& c, const caf::config_value& v, const std::string& where) {
+    auto* s = caf::get_if<std::string>(&v);
+    if (!s) throw std::runtime_error(where + " must be a quoted string");
+    if (s->empty()) throw std::runtime_error(where + " is empty");
+    c.*field = *s;
+  };
+}
+
+Setter number(std::uint64_t NodeConfig::*field) {
+  return [field](NodeConfig& c, const caf::config_value& v, const std::string& where) {
+    auto* n = caf::get_if<caf::config_value::integer>(&v);
+    if (!n || *n < 0) throw std::runtime_error(where + " must be a non-negative integer");
+    c.*field = static_cast<std::uint64_t>(*n);
+  };
+}
+
+Setter duration(std::chrono::milliseconds NodeConfig::*field) {
+  return [field](NodeConfig& c, const caf::config_value& v, const std::string& where) {
+    auto* t = caf::get_if<caf::timespan>(&v);
+    if (!t || t->count() < 0) throw std::runtime_error(where + " must be a duration such as 250ms or 5s");
+    c.*field = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
+  };
+}
+
+// Every key the file may set, as "category.name".
+const std::map<std::string, Setter>& known_keys() {
+  static const std::map<std::string, Setter> keys{
+      {"croupier.data",
+       [](NodeConfig& c, const caf::config_value& v, const std::string& where) {
+         auto* s = caf::get_if<std::string>(&v);
+         if (!s) throw std::runtime_error(where + " must be a quoted string");
+         if (s->empty()) throw std::runtime_error(where + " is empty");
+         c.data = *s;
+       }},
+      {"croupier.http", text(&NodeConfig::http)},
+      {"croupier.http-threads", number(&NodeConfig::http_threads)},
+      {"croupier.workers", number(&NodeConfig::workers)},
+      {"croupier.max-body-bytes", number(&NodeConfig::max_body_bytes)},
+      {"croupier.local-validators", number(&NodeConfig::local_validators)},
+      {"croupier.seed", number(&NodeConfig::seed)},
+      {"croupier.block-interval", duration(&NodeConfig::block_interval)},
+      {"croupier.block-max", number(&NodeConfig::block_max)},
+      {"croupier.batch-interval", duration(&NodeConfig::batch_interval)},
+      {"croupier.batch-max", number(&NodeConfig::batch_max)},
+      {"croupier.submit-attempts", number(&NodeConfig::submit_attempts)},
+      {"croupier.submit-timeout", duration(&NodeConfig::submit_timeout)},
+      {"croupier.retry-base", duration(&NodeConfig::retry_base)},
+      {"croupier.retry-cap", duration(&NodeConfig::retry_cap)},
+      {"croupier.reconcile-interval", duration(&NodeConfig::reconcile_interval)},
+      {"croupier.mempool-max", number(&NodeConfig::mempool_max)},
+      {"croupier.max-waiters", number(&NodeConfig::max_waiters)},
+      {"croupier.snapshot-every", number(&NodeConfig::snapshot_every)},
+  };
+  return keys;
+}
+
+void apply_settings(NodeConfig& config, const caf::settings& s, const std::string& prefix, const std::string& file) {
   for (const auto& [key, value] : s) {
     std::string name = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
     if (auto* nested = caf::get_if<caf::settings>(&value)) {
-      reject_unknown_keys(*nested, name, file);
-    } else if (!kKnownKeys.count(name)) {
-      throw std::runtime_error(file + ": unknown option '" + name + "'");
+      apply_settings(config, *nested, name, file);
+      continue;
     }
+    auto it = known_keys().find(name);
+    if (it == known_keys().end()) throw std::runtime_error(file + ": unknown option '" + name + "'");
+    it->second(config, value, file + ": " + name);
   }
 }
 
+void require(bool ok, const std::string& key, const std::string& rule) {
+  if (!ok) throw std::runtime_error("configuration: croupier." + key + " " + rule);
+}
+
 }  // namespace
+
+void validate_node_config(const NodeConfig& c) {
+  require(c.http_threads >= 1 && c.http_threads <= 64, "http-threads", "must be 1..64");
+  require(c.workers >= 1 && c.workers <= 64, "workers", "must be 1..64");
+  require(c.max_body_bytes >= 1024, "max-body-bytes", "must be at least 1024");
+  require(c.local_validators >= 1 && c.local_validators <= 100, "local-validators", "must be 1..100");
+  require(c.block_interval.count() >= 1, "block-interval", "must be at least 1ms");
+  require(c.block_max >= 1, "block-max", "must be at least 1");
+  require(c.batch_interval.count() >= 1, "batch-interval", "must be at least 1ms");
+  require(c.batch_max >= 1, "batch-max", "must be at least 1");
+  require(c.submit_attempts >= 1 && c.submit_attempts <= 1000, "submit-attempts", "must be 1..1000");
+  require(c.submit_timeout.count() >= 1, "submit-timeout", "must be at least 1ms");
+  require(c.retry_base.count() >= 1 && c.retry_base <= c.retry_cap, "retry-base", "must be 1ms..retry-cap");
+  require(c.retry_cap <= std::chrono::hours(24), "retry-cap", "must be at most 24h");
+  require(c.reconcile_interval.count() >= 1, "reconcile-interval", "must be at least 1ms");
+  require(c.mempool_max >= 1, "mempool-max", "must be at least 1");
+  require(c.max_waiters >= 1, "max-waiters", "must be at least 1");
+}
 
 NodeConfig load_node_config(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -36,13 +117,12 @@ NodeConfig load_node_config(const std::filesystem::path& file) {
   if (!parsed)
     throw std::runtime_error(file.string() + ": " + caf::to_string(parsed.error()) +
                              " (see config/croupier.ini for the format)");
-  reject_unknown_keys(*parsed, "", file.string());
   NodeConfig config;
-  if (auto* data = caf::get_if(&*parsed, "croupier.data")) {
-    auto* text = caf::get_if<std::string>(data);
-    if (!text) throw std::runtime_error(file.string() + ": croupier.data must be a quoted string");
-    if (text->empty()) throw std::runtime_error(file.string() + ": croupier.data is empty");
-    config.data = *text;
+  apply_settings(config, *parsed, "", file.string());
+  try {
+    validate_node_config(config);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(file.string() + ": " + e.what());
   }
   return config;
 }

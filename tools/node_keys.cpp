@@ -14,9 +14,7 @@
 
 namespace croupier::tools {
 
-namespace {
-
-KeyPair read_key_file(const std::filesystem::path& file) {
+KeyPair read_seed_file(const std::filesystem::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     char mode[8];
@@ -34,8 +32,10 @@ KeyPair read_key_file(const std::filesystem::path& file) {
   }
 }
 
+namespace {
+
 KeyPair load_or_create(const std::filesystem::path& file, bool may_create) {
-  if (std::filesystem::exists(file)) return read_key_file(file);
+  if (std::filesystem::exists(file)) return read_seed_file(file);
   if (!may_create)
     throw std::runtime_error("key file " + file.string() +
                              " is missing, but the event log already has history: restore the file (a new key would "
@@ -71,7 +71,7 @@ std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir) {
   const char* files[] = {"operator.seed", "house.seed", "sequencer.seed"};
   for (const char* f : files)
     if (!std::filesystem::is_regular_file(dir / f)) return std::nullopt;
-  return NodeKeys{read_key_file(dir / files[0]), read_key_file(dir / files[1]), read_key_file(dir / files[2])};
+  return NodeKeys{read_seed_file(dir / files[0]), read_seed_file(dir / files[1]), read_seed_file(dir / files[2])};
 }
 
 Id128 random_node_id() {

@@ -25,6 +25,11 @@ NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool ma
 // creates nothing. Throws std::runtime_error as above for an unreadable or malformed file.
 std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir);
 
+// Reads a hex seed file (as written by write_seed_file, `croupier keygen` or the node).
+// Throws std::runtime_error naming the file when it is readable by others (group/other
+// mode bits set), unreadable or malformed.
+KeyPair read_seed_file(const std::filesystem::path& file);
+
 // Writes `key`'s seed as hex to `file`, created with mode 0600 and fsynced; an existing
 // file is never overwritten. Throws std::runtime_error naming the file.
 void write_seed_file(const std::filesystem::path& file, const KeyPair& key);

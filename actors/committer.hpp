@@ -1,0 +1,46 @@
+#pragma once
+// The committer: turns the voters' decisions into blocks. Decisions gather until
+// `block_interval` has passed since the first of them or `block_max` are waiting; then one
+// journal request appends TxFinalized for each, BlockCommitted over the accepted ones and
+// BetResolved for each accepted bet (its outcome by ECVRF with the house key; plan in
+// domain/blocks.hpp). One block is in flight at a time, so heights chain.
+// Once the block is durable it tells: the waiters (committed_atom: accepted at the height,
+// rejected at 0), the mempool and the submitter (block_atom, BlockReport), the sequencer
+// (items_atom, the block's settlement items) and the router (forget_atom, decided keys).
+//
+// Protocol:
+//   (decided_atom, Hash32 tx_id, bool accepted)   from a voter
+//   (stats_atom) -> std::string                   one line for the inspector
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/journal.hpp"
+#include "actors/waiters.hpp"
+
+namespace croupier::actors {
+
+struct CommitterOptions {
+  std::shared_ptr<NodeState> state;
+  Metrics* metrics = nullptr;
+  journal_actor journal;
+  waiters_actor waiters;
+  KeyPair house_key;
+  std::function<std::uint64_t()> clock_ms;  // Block timestamps.
+  std::chrono::milliseconds block_interval{2};
+  std::size_t block_max = 1000;
+};
+
+// The peers the committer reports to, spawned after it (they need its handle).
+struct CommitterPeers {
+  caf::actor mempool, sequencer, submitter, router;
+};
+
+caf::actor spawn_committer(caf::actor_system& system, CommitterOptions options);
+
+}  // namespace croupier::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::CommitterPeers)

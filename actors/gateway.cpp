@@ -1,0 +1,522 @@
+#include "actors/gateway.hpp"
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "actors/api_json.hpp"
+
+namespace croupier::actors {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using ErrorCode = beast::error_code;
+
+namespace detail {
+
+namespace {
+
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;           // Request line and fields.
+constexpr std::size_t kDrainLimit = 1024 * 1024;            // Read and dropped before a close.
+constexpr std::chrono::seconds kDrainTime{2};               // ... for at most this long.
+constexpr std::chrono::milliseconds kAcceptRetry{100};      // After a failed accept (EMFILE, ...).
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kPrometheus = "text/plain; version=0.0.4";
+
+}  // namespace
+
+// The node's callbacks may outlive the gateway, so they hold this rather than anything of
+// Asio: while `open` (read under the mutex) the io_context exists and posting to it is safe.
+struct Liveness {
+  std::mutex mutex;
+  bool open = true;
+};
+
+class Session;
+
+struct GatewayImpl {
+  GatewayImpl(NodeApi& node, GatewayOptions options);
+
+  void accept();
+  void on_accept(ErrorCode ec, tcp::socket socket);
+  void log(const std::string& line) const;
+  void stop();
+
+  NodeApi& node;
+  const GatewayOptions options;
+  const api::WaitLimits limits;
+  const std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>();
+  // The live sessions, for stop(). Declared before the io_context: sessions that the
+  // io_context destroys with its queued handlers unregister themselves here.
+  std::mutex sessions_mutex;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  tcp::acceptor acceptor;
+  net::steady_timer accept_retry;
+  std::uint16_t port = 0;
+  std::mutex state_mutex;  // started, stopped, threads.
+  bool started = false, stopped = false;
+  std::vector<std::thread> threads;
+};
+
+// One connection: reads a request, answers it (maybe after the node calls back), reads the
+// next. Every handler runs on the connection's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(GatewayImpl& gw, tcp::socket socket) : gw_(gw), stream_(std::move(socket)) {}
+
+  ~Session() {
+    std::lock_guard lock(gw_.sessions_mutex);
+    gw_.sessions.erase(this);
+  }
+
+  void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_request, shared_from_this())); }
+
+  // From GatewayImpl::stop(), when no io thread runs any more.
+  void close_now() {
+    ErrorCode ec;
+    stream_.socket().close(ec);
+    waiting_self_.reset();
+  }
+
+ private:
+  using Request = http::request<http::string_body>;
+
+  // --- reading ----------------------------------------------------------------------------
+
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(gw_.options.max_body_bytes);
+    stream_.expires_after(gw_.options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(ErrorCode ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    const Request& req = parser_->get();
+    if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+      continue_.emplace(http::status::continue_, req.version());
+      stream_.expires_after(gw_.options.write_timeout);
+      http::async_write(stream_, *continue_, beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));
+      return;
+    }
+    read_body();
+  }
+
+  void on_continue_sent(ErrorCode ec, std::size_t) {
+    if (ec) return close_socket();
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return handle(parser_->release());
+    stream_.expires_after(gw_.options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  void on_body(ErrorCode ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    handle(parser_->release());
+  }
+
+  void on_read_error(ErrorCode ec) {
+    if (ec == net::error::operation_aborted) return;  // stop() closed the socket.
+    // A request we cannot read to its end: answer once (the rest of the stream cannot be
+    // trusted), then close.
+    version_ = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    keep_alive_ = false;
+    if (ec == http::error::body_limit)
+      return send_error(api::ApiError(413, "too_large", "request body over " +
+                                                            std::to_string(gw_.options.max_body_bytes) + " bytes"));
+    if (ec == http::error::header_limit)
+      return send_error(api::ApiError(413, "too_large", "request header over " + std::to_string(kHeaderLimit) + " bytes"));
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message) return graceful_close();
+    if (&ec.category() == &http::make_error_code(http::error::bad_method).category())
+      return send_error(api::bad_request("malformed HTTP request: " + ec.message()));
+    close_socket();  // Timeout, reset, ...
+  }
+
+  // --- routing ----------------------------------------------------------------------------
+
+  void handle(Request req) {
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    try {
+      route(req);
+    } catch (const api::ApiError& e) {
+      send_error(e);
+    } catch (const std::exception& e) {
+      gw_.log(std::string("gateway: internal error on ") + std::string(req.method_string()) + " " +
+              std::string(req.target()) + ": " + e.what());
+      send_error(api::ApiError(500, "internal", e.what()));
+    }
+  }
+
+  // True when `req` uses `want`; otherwise answers 405 and returns false.
+  bool method_is(const Request& req, http::verb want) {
+    if (req.method() == want) return true;
+    std::string allow(http::to_string(want));
+    send_reply(api::Reply{405, api::error_json("method_not_allowed", std::string(req.method_string()) +
+                                                                          " is not allowed here; use " + allow), 0},
+               allow);
+    return false;
+  }
+
+  void route(const Request& req) {
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    // /v1/<collection>/<id>: the id, or nullopt when `path` is not of that collection.
+    auto member = [&](std::string_view prefix) -> std::optional<std::string_view> {
+      if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix) return std::nullopt;
+      std::string_view id = path.substr(prefix.size());
+      if (id.find('/') != std::string_view::npos) return std::nullopt;
+      return id;
+    };
+    if (path == "/v1/bets") {
+      if (method_is(req, http::verb::post)) post_bet(req.body());
+    } else if (path == "/v1/deposits") {
+      if (method_is(req, http::verb::post)) post_deposit(req.body());
+    } else if (auto id = member("/v1/bets/")) {
+      if (method_is(req, http::verb::get)) get_bet(api::parse_hex_param<16>(*id, "bet_id"));
+    } else if (auto id = member("/v1/deposits/")) {
+      if (method_is(req, http::verb::get)) get_deposit(api::parse_hex_param<16>(*id, "deposit_id"));
+    } else if (auto id = member("/v1/accounts/")) {
+      if (method_is(req, http::verb::get)) get_account(api::parse_hex_param<32>(*id, "account"));
+    } else if (auto id = member("/v1/batches/")) {
+      if (method_is(req, http::verb::get)) get_batch(api::parse_hex_param<16>(*id, "batch_id"));
+    } else if (auto id = member("/v1/blocks/")) {
+      if (method_is(req, http::verb::get)) get_block(api::parse_u64_param(*id, "height"));
+    } else if (path == "/v1/health") {
+      if (method_is(req, http::verb::get)) get_health();
+    } else if (path == "/metrics") {
+      if (method_is(req, http::verb::get)) get_metrics();
+    } else {
+      throw api::ApiError(404, "not_found", "no route " + std::string(path.substr(0, 200)));
+    }
+  }
+
+  // --- the routes -------------------------------------------------------------------------
+
+  void post_bet(const std::string& body) {
+    api::BetRequest r = api::parse_bet_request(body, gw_.limits);
+    submit(std::move(r.bet), r.wait);
+  }
+
+  void post_deposit(const std::string& body) {
+    api::DepositRequest r = api::parse_deposit_request(body, gw_.limits);
+    submit(std::move(r.deposit), r.wait);
+  }
+
+  void submit(Tx tx, std::chrono::milliseconds wait) {
+    try {
+      gw_.node.submit(std::move(tx), wait, resume<SubmitOutcome>(&Session::on_submitted));
+    } catch (...) {
+      waiting_self_.reset();  // The node will not call back.
+      throw;
+    }
+  }
+
+  void on_submitted(SubmitOutcome o) {
+    waiting_self_.reset();
+    try {
+      if (o.kind != SubmitOutcome::Kind::admitted && o.kind != SubmitOutcome::Kind::duplicate)
+        return send_reply(api::submit_error_reply(o));
+      std::optional<api::TxView> view;
+      gw_.node.read([&](const Projections& p) { view = api::tx_view(p, o.tx_id); });
+      if (!view)
+        throw std::runtime_error("the node answered with tx " + to_hex(o.tx_id) + ", which its projections do not hold");
+      send_tx(*view, true);
+    } catch (const std::exception& e) {
+      gw_.log(std::string("gateway: internal error answering a submission: ") + e.what());
+      send_error(api::ApiError(500, "internal", e.what()));
+    }
+  }
+
+  void get_bet(const Id128& bet_id) {
+    std::optional<api::TxView> view;
+    gw_.node.read([&](const Projections& p) { view = api::bet_view(p, bet_id); });
+    if (!view) throw api::ApiError(404, "not_found", "no bet " + to_hex(bet_id));
+    send_tx(*view, false);
+  }
+
+  void get_deposit(const Id128& deposit_id) {
+    std::optional<api::TxView> view;
+    gw_.node.read([&](const Projections& p) { view = api::deposit_view(p, deposit_id); });
+    if (!view) throw api::ApiError(404, "not_found", "no deposit " + to_hex(deposit_id));
+    send_tx(*view, false);
+  }
+
+  void send_tx(const api::TxView& view, bool answering_post) {
+    std::optional<vrf::Proof> proof;
+    if (api::needs_bet_proof(view)) proof = gw_.node.bet_proof(view.tx_id);  // Outside the read lock.
+    send_reply(api::tx_reply(view, proof, answering_post));
+  }
+
+  void get_account(const PublicKey& account) {
+    std::optional<api::Json> body;
+    gw_.node.read([&](const Projections& p) {
+      if (const Account* a = p.accounts.find(account)) body = api::render_account(account, *a);
+    });
+    if (!body) throw api::ApiError(404, "not_found", "no account " + to_hex(account));
+    send_reply(api::Reply{200, std::move(*body), 0});
+  }
+
+  void get_batch(const Id128& batch_id) {
+    std::optional<api::Json> body;
+    gw_.node.read([&](const Projections& p) {
+      auto it = p.batches.find(batch_id);
+      if (it != p.batches.end()) body = api::render_batch(batch_id, it->second);
+    });
+    if (!body) throw api::ApiError(404, "not_found", "no batch " + to_hex(batch_id));
+    send_reply(api::Reply{200, std::move(*body), 0});
+  }
+
+  void get_block(std::uint64_t height) {
+    std::optional<BlockCommitted> b = height == 0 ? std::nullopt : gw_.node.block(height);
+    if (!b) throw api::ApiError(404, "not_found", "no block at height " + std::to_string(height));
+    send_reply(api::Reply{200, api::render_block(*b), 0});
+  }
+
+  void get_health() {
+    NodeHealth h = gw_.node.health();
+    send_reply(api::Reply{h.ready ? 200u : 503u, api::render_health(h), 0});
+  }
+
+  void get_metrics() {
+    try {
+      gw_.node.metrics(resume<std::string>(&Session::on_metrics));
+    } catch (...) {
+      waiting_self_.reset();
+      throw;
+    }
+  }
+
+  void on_metrics(std::string text) {
+    waiting_self_.reset();
+    send(200, kPrometheus, std::move(text), 0);
+  }
+
+  // A callback for the node that brings its argument back to this session's strand, into
+  // `member`. Until then the session keeps itself alive (no pending I/O holds it). The
+  // callback holds only a weak reference and the liveness token: after stop() it does nothing.
+  template <class Arg>
+  std::function<void(Arg)> resume(void (Session::*member)(Arg)) {
+    waiting_self_ = shared_from_this();
+    return [weak = std::weak_ptr<Session>(waiting_self_), liveness = gw_.liveness, member](Arg arg) {
+      std::lock_guard lock(liveness->mutex);
+      if (!liveness->open) return;
+      if (auto s = weak.lock())
+        net::post(s->stream_.get_executor(), [s, member, arg = std::move(arg)]() mutable { ((*s).*member)(std::move(arg)); });
+    };
+  }
+
+  // --- writing ----------------------------------------------------------------------------
+
+  void send_error(const api::ApiError& e) { send_reply(api::error_reply(e)); }
+
+  void send_reply(const api::Reply& r, std::string_view allow = {}) {
+    allow_ = std::string(allow);
+    send(r.status, kJson, api::dump(r.body), r.retry_after_s);
+  }
+
+  void send(unsigned status, std::string_view content_type, std::string body, std::uint64_t retry_after_s) {
+    res_ = {};
+    res_.result(status);
+    res_.version(version_);
+    res_.set(http::field::server, "croupier");
+    res_.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+    if (retry_after_s) res_.set(http::field::retry_after, std::to_string(retry_after_s));
+    if (!allow_.empty()) res_.set(http::field::allow, allow_);
+    allow_.clear();
+    res_.keep_alive(keep_alive_);
+    res_.body() = std::move(body);
+    res_.prepare_payload();
+    stream_.expires_after(gw_.options.write_timeout);
+    http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_written, shared_from_this()));
+  }
+
+  void on_written(ErrorCode ec, std::size_t) {
+    if (ec) return close_socket();
+    if (!keep_alive_) return graceful_close();
+    read_request();
+  }
+
+  // Closes our side, then reads and drops what the client still sends (a body we refused,
+  // say) for a short while, so that the client reads our answer instead of a reset.
+  void graceful_close() {
+    ErrorCode ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close_socket();
+    drain_left_ = kDrainLimit;
+    stream_.expires_after(kDrainTime);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_buffer_), beast::bind_front_handler(&Session::on_drained, shared_from_this()));
+  }
+
+  void on_drained(ErrorCode ec, std::size_t n) {
+    if (ec || n >= drain_left_) return close_socket();
+    drain_left_ -= n;
+    drain();
+  }
+
+  void close_socket() {
+    ErrorCode ec;
+    stream_.socket().close(ec);
+  }
+
+  GatewayImpl& gw_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
+  http::response<http::string_body> res_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  std::string allow_;
+  std::shared_ptr<Session> waiting_self_;  // Set while the node holds our callback.
+  std::size_t drain_left_ = 0;
+  std::array<char, 4096> drain_buffer_{};
+};
+
+GatewayImpl::GatewayImpl(NodeApi& n, GatewayOptions o)
+    : node(n),
+      options(std::move(o)),
+      limits{options.default_wait, options.max_wait},
+      ioc(static_cast<int>(std::max(1u, options.threads))),
+      acceptor(ioc),
+      accept_retry(ioc) {
+  std::string where = options.host + ":" + std::to_string(options.port);
+  ErrorCode ec;
+  tcp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  for (const auto& entry : endpoints) {
+    tcp::endpoint ep = entry.endpoint();
+    ec = {};
+    if (acceptor.is_open()) acceptor.close();
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) break;
+  }
+  if (!ec && !acceptor.is_open()) ec = net::error::host_not_found;
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  port = acceptor.local_endpoint().port();
+}
+
+void GatewayImpl::log(const std::string& line) const {
+  if (options.log) options.log(line);
+}
+
+void GatewayImpl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&GatewayImpl::on_accept, this));
+}
+
+void GatewayImpl::on_accept(ErrorCode ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    // Out of file descriptors, say: try again shortly rather than spin.
+    log("gateway: accept failed: " + ec.message());
+    accept_retry.expires_after(kAcceptRetry);
+    accept_retry.async_wait([this](ErrorCode e) {
+      if (!e) accept();
+    });
+    return;
+  }
+  auto s = std::make_shared<Session>(*this, std::move(socket));
+  {
+    std::lock_guard lock(sessions_mutex);
+    sessions.emplace(s.get(), s);
+  }
+  s->start();
+  accept();
+}
+
+void GatewayImpl::stop() {
+  std::vector<std::thread> running;
+  {
+    std::lock_guard lock(state_mutex);
+    if (stopped) return;
+    stopped = true;
+    running.swap(threads);
+  }
+  {
+    std::lock_guard lock(liveness->mutex);
+    liveness->open = false;  // From here node callbacks do nothing.
+  }
+  work.reset();
+  ioc.stop();
+  for (auto& t : running) t.join();
+  // No io thread runs: the acceptor and the sessions can be touched from here.
+  ErrorCode ec;
+  acceptor.close(ec);
+  accept_retry.cancel();
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [ptr, weak] : sessions)
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->close_now();
+  live.clear();  // Sessions still referenced by queued handlers go with the io_context.
+}
+
+}  // namespace detail
+
+Gateway::Gateway(NodeApi& node, GatewayOptions options)
+    : impl_(std::make_unique<detail::GatewayImpl>(node, std::move(options))) {}
+
+Gateway::~Gateway() { stop(); }
+
+std::uint16_t Gateway::port() const { return impl_->port; }
+
+void Gateway::start() {
+  detail::GatewayImpl& gw = *impl_;
+  std::lock_guard lock(gw.state_mutex);
+  if (gw.started || gw.stopped) return;
+  gw.started = true;
+  gw.work.emplace(gw.ioc.get_executor());
+  gw.accept();
+  unsigned n = std::max(1u, gw.options.threads);
+  for (unsigned i = 0; i < n; ++i) {
+    gw.threads.emplace_back([&gw] {
+      for (;;) {
+        try {
+          gw.ioc.run();
+          return;
+        } catch (const std::exception& e) {  // A handler threw: log it and keep serving.
+          gw.log(std::string("gateway: unexpected exception in an io thread: ") + e.what());
+        }
+      }
+    });
+  }
+}
+
+void Gateway::stop() { impl_->stop(); }
+
+}  // namespace croupier::actors

@@ -1,0 +1,161 @@
+#include "actors/mempool.hpp"
+
+#include <shared_mutex>
+#include <unordered_set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "domain/admission.hpp"
+
+namespace croupier::actors {
+
+namespace {
+
+struct MempoolState {
+  std::unordered_set<Hash32, BytesHash> pending;  // Admitted (durable), undecided.
+  std::size_t appending = 0;                      // Sent to the journal, not yet answered.
+  static constexpr const char* name = "mempool";
+};
+
+using mempool_pointer = caf::stateful_actor<MempoolState>*;
+
+// Final: decided, and when accepted, committed (a bet also resolved, which the committer
+// records in the same commit as its block).
+bool is_final(const TxRecord& r) {
+  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
+}
+
+SubmitReply reply_for(const Projections& p, const AdmissionDecision& d) {
+  SubmitReply r;
+  if (auto* dup = std::get_if<admission::Duplicate>(&d)) {
+    r.kind = SubmitReply::Kind::duplicate;
+    r.tx_id = dup->tx_id;
+    auto it = p.txs.find(dup->tx_id);
+    r.final = it != p.txs.end() && is_final(it->second);
+  } else if (auto* c = std::get_if<admission::Conflict>(&d)) {
+    r.kind = SubmitReply::Kind::conflict;
+    r.tx_id = c->existing_tx_id;
+    r.code = "conflict";
+    r.message = "its idempotency key is already taken by tx " + to_hex(c->existing_tx_id) + " with other content";
+  } else if (auto* refuse = std::get_if<admission::Refuse>(&d)) {
+    r.kind = SubmitReply::Kind::refused;
+    r.code = std::string(refusal_code_name(refuse->code));
+    r.message = refuse->message;
+  }
+  return r;
+}
+
+void count(Metrics* m, const SubmitReply& r) {
+  if (!m) return;
+  switch (r.kind) {
+    case SubmitReply::Kind::admitted: ++m->txs_admitted; break;
+    case SubmitReply::Kind::duplicate: ++m->txs_duplicate; break;
+    case SubmitReply::Kind::conflict: ++m->txs_conflict; break;
+    case SubmitReply::Kind::refused: ++m->txs_refused; break;
+    case SubmitReply::Kind::busy: ++m->mempool_full; break;
+    case SubmitReply::Kind::unavailable: break;
+  }
+}
+
+void admitted(mempool_pointer self, const MempoolOptions& o, const Hash32& tx_id, std::shared_ptr<const Tx> tx) {
+  self->state.pending.insert(tx_id);
+  if (o.metrics) o.metrics->mempool_size.store(self->state.pending.size());
+  // Linked: a mempool that stops (node shutdown) takes its voters with it.
+  self->link_to(spawn_voter(self->system(), o.voter, tx_id, std::move(tx)));
+}
+
+caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
+  return {
+      [=](submit_atom, Tx& tx) -> caf::result<SubmitReply> {
+        auto& st = self->state;
+        AdmissionDecision decision;
+        SubmitReply reply;
+        {
+          std::shared_lock lock(o.state->mutex);
+          decision = decide_admission(o.state->projections, tx);
+          reply = reply_for(o.state->projections, decision);
+        }
+        auto* admit = std::get_if<admission::Admit>(&decision);
+        if (!admit) {
+          count(o.metrics, reply);
+          return reply;
+        }
+        if (st.pending.size() + st.appending >= o.max_pending) {
+          reply.kind = SubmitReply::Kind::busy;
+          reply.code = "busy";
+          reply.message = "the mempool holds " + std::to_string(o.max_pending) + " undecided transactions";
+          count(o.metrics, reply);
+          return reply;
+        }
+        const Hash32 tx_id = admit->tx_id;
+        auto shared_tx = std::make_shared<const Tx>(std::move(tx));
+        auto promise = self->make_response_promise<SubmitReply>();
+        ++st.appending;
+        self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{TxAdmitted{*shared_tx}})
+            .then(
+                [=](const Seqs&) mutable {
+                  --self->state.appending;
+                  admitted(self, o, tx_id, shared_tx);
+                  SubmitReply r;
+                  r.kind = SubmitReply::Kind::admitted;
+                  r.tx_id = tx_id;
+                  count(o.metrics, r);
+                  promise.deliver(r);
+                },
+                [=](caf::error& err) mutable {
+                  --self->state.appending;
+                  std::string why = self->system().render(err);
+                  SubmitReply r;
+                  if (why.find("refused: ") != std::string::npos) {
+                    // Another admission took the key (or the funds, or the nonce) first.
+                    std::shared_lock lock(o.state->mutex);
+                    auto again = decide_admission(o.state->projections, *shared_tx);
+                    if (std::holds_alternative<admission::Admit>(again)) {
+                      // Admit => apply() accepts it (admission.hpp); this is a bug.
+                      r.kind = SubmitReply::Kind::refused;
+                      r.code = "internal";
+                      r.message = "admitted but refused by the journal: " + why;
+                    } else {
+                      r = reply_for(o.state->projections, again);
+                    }
+                  } else {
+                    r.kind = SubmitReply::Kind::unavailable;
+                    r.code = "unavailable";
+                    r.message = why;
+                  }
+                  count(o.metrics, r);
+                  promise.deliver(r);
+                });
+        return promise;
+      },
+      [=](block_atom, const BlockReport& report) {
+        auto& st = self->state;
+        for (const auto& id : report.accepted) st.pending.erase(id);
+        for (const auto& id : report.rejected) st.pending.erase(id);
+        if (o.metrics) o.metrics->mempool_size.store(st.pending.size());
+      },
+      [=](recover_atom) {
+        std::vector<std::pair<Hash32, std::shared_ptr<const Tx>>> undecided;
+        {
+          std::shared_lock lock(o.state->mutex);
+          for (const auto& [id, r] : o.state->projections.txs)
+            if (r.status == TxStatus::admitted) undecided.emplace_back(id, std::make_shared<const Tx>(r.tx));
+        }
+        // Voters in a fixed order, so that a simulated restart is deterministic.
+        std::sort(undecided.begin(), undecided.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        for (auto& [id, tx] : undecided) admitted(self, o, id, std::move(tx));
+        return static_cast<std::uint64_t>(undecided.size());
+      },
+      [=](stats_atom) { return static_cast<std::uint64_t>(self->state.pending.size()); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options) {
+  return system.spawn(mempool_behavior, std::move(options));
+}
+
+}  // namespace croupier::actors

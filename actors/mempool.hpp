@@ -1,0 +1,40 @@
+#pragma once
+// The mempool: admission of transactions. For each submitted tx it takes the domain's
+// decision (domain/admission.hpp: idempotency, signature, nonce, funds) against the
+// projections; an admissible tx is appended as TxAdmitted and only once that is durable is
+// the submitter answered and the tx's voter spawned. Bounded: with `max_pending` txs
+// admitted and undecided it answers busy (HTTP 503 + Retry-After).
+//
+// Protocol:
+//   (submit_atom, Tx)          -> SubmitReply
+//   (block_atom, BlockReport)     the committer decided these txs: they leave the mempool
+//   (recover_atom)                spawn voters for every admitted, undecided tx (at start)
+//   (stats_atom)               -> uint64 (txs admitted and undecided)
+// Races with a concurrent admission of the same key are settled by the journal (it applies
+// before it commits): a refused append is decided again and answered as a duplicate,
+// conflict or refusal.
+#include <chrono>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/journal.hpp"
+#include "actors/voter.hpp"
+
+namespace croupier::actors {
+
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+
+struct MempoolOptions {
+  std::shared_ptr<NodeState> state;
+  Metrics* metrics = nullptr;
+  journal_actor journal;
+  VoterOptions voter;                      // For the voters it spawns.
+  std::size_t max_pending = 100'000;
+  std::chrono::milliseconds retry_after{1000};  // Told to clients when full.
+};
+
+caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);
+
+}  // namespace croupier::actors

@@ -1,0 +1,297 @@
+#include "actors/node.hpp"
+
+#include <shared_mutex>
+#include <sstream>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/committer.hpp"
+#include "actors/inspector.hpp"
+#include "actors/mempool.hpp"
+#include "actors/prover.hpp"
+#include "actors/reconciler.hpp"
+#include "actors/router.hpp"
+#include "actors/sequencer.hpp"
+#include "actors/submitter.hpp"
+#include "actors/validator.hpp"
+#include "domain/consensus.hpp"
+#include "eventlog/replay.hpp"
+
+namespace croupier::actors {
+
+namespace {
+
+bool is_final(const TxRecord& r) {
+  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
+}
+
+std::string describe_problems(const eventlog::ReplayResult& result) {
+  std::ostringstream out;
+  out << "the event log did not replay cleanly (" << result.problems.size() << " problem(s)); run `croupier replay "
+      << "--data DIR` for the full report. First:";
+  std::size_t shown = 0;
+  for (const auto& p : result.problems) {
+    if (shown++ == 5) break;
+    out << "\n  seq " << p.seq << " [" << p.kind << "] " << p.message;
+  }
+  return out.str();
+}
+
+}  // namespace
+
+Node::Node(caf::actor_system& system, NodeOptions options)
+    : system_(system), options_(std::move(options)), state_(std::make_shared<NodeState>()),
+      metrics_(std::make_unique<Metrics>()), failure_(std::make_shared<std::string>()) {
+  if (!options_.clock_ms) throw std::invalid_argument("NodeOptions::clock_ms is required");
+  if (options_.local_validators < 1) throw std::invalid_argument("the node needs at least one validator");
+  recover();
+  spawn_actors();
+  accepting_ = true;
+}
+
+Node::~Node() { stop(); }
+
+void Node::recover() {
+  eventlog::Options lo;
+  lo.dir = options_.data;
+  lo.durable = options_.durable;
+  lo.node_id_if_new = options_.node_id_if_new;
+  log_ = eventlog::EventLog::open(lo);
+  if (options_.seed == 0) options_.seed = get_u64_le(log_->node_id().data()) | 1;
+  auto& p = state_->projections;
+  if (log_->head_seq() > 0) {
+    eventlog::ReplayOptions ro;
+    ro.progress = options_.replay_progress;
+    ro.expected_keys = eventlog::ReplayOptions::Keys{options_.keys.operator_key.public_key,
+                                                     options_.keys.house_key.public_key,
+                                                     options_.keys.sequencer_key.public_key};
+    auto result = eventlog::replay(*log_, ro);
+    if (!result.clean()) throw std::runtime_error(describe_problems(result));
+    p = std::move(result.projections);
+    // Where blocks and outcomes are in the log (GET /v1/blocks, the VRF proof of a bet).
+    log_->scan(1, [&](const eventlog::RecordView& r) {
+      if (r.type == static_cast<std::uint16_t>(EventType::block_committed) ||
+          r.type == static_cast<std::uint16_t>(EventType::bet_resolved))
+        state_->index_event(r.seq, decode_event(r.type, r.payload));
+      return true;
+    });
+  }
+  NodeStarted started{log_->node_id(), options_.version, options_.keys.operator_key.public_key,
+                      options_.keys.house_key.public_key, options_.keys.sequencer_key.public_key};
+  Event e = started;
+  apply(p, log_->head_seq() + 1, e);
+  auto seqs = log_->append(std::span<const Event>(&e, 1), options_.clock_ms());
+  state_->log_head = seqs.back();
+}
+
+void Node::spawn_actors() {
+  auto& a = actors_;
+  auto lookup_final = [state = state_](const Hash32& tx_id) -> std::optional<WaitAnswer> {
+    std::shared_lock lock(state->mutex);
+    auto it = state->projections.txs.find(tx_id);
+    if (it == state->projections.txs.end() || !is_final(it->second)) return std::nullopt;
+    return WaitAnswer{true, it->second.block_height};
+  };
+  a.journal = spawn_journal(system_, JournalOptions{log_, options_.clock_ms, 10'000, options_.detached_journal, state_,
+                                                    metrics_.get(),
+                                                    [failure = failure_, log = options_.log_line,
+                                                     stop = options_.on_failure](const std::string& why) {
+                                                      *failure = why;
+                                                      if (log) log("croupier node: " + why);
+                                                      if (stop) stop(why);
+                                                    },
+                                                    options_.snapshot_every});
+  a.waiters = spawn_waiters(system_, WaitersOptions{options_.max_waiters, lookup_final});
+  for (std::size_t i = 0; i < options_.local_validators; ++i)
+    a.validators.push_back(spawn_validator(system_, ValidatorOptions{state_, "validator-" + std::to_string(i)}));
+  auto parameters = consensus::parameters_for(options_.local_validators);
+  a.router = spawn_router(system_, RouterOptions{a.validators, parameters.k, options_.seed ^ 0x726f75746572ull,
+                                                 options_.round_timeout / 2, metrics_.get()});
+  CommitterOptions co;
+  co.state = state_;
+  co.metrics = metrics_.get();
+  co.journal = a.journal;
+  co.waiters = a.waiters;
+  co.house_key = options_.keys.house_key;
+  co.clock_ms = options_.clock_ms;
+  co.block_interval = options_.block_interval;
+  co.block_max = options_.block_max;
+  a.committer = spawn_committer(system_, co);
+  VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
+                  metrics_.get()};
+  a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max,
+                                                    std::chrono::milliseconds(1000)});
+  SubmitterOptions so;
+  so.state = state_;
+  so.metrics = metrics_.get();
+  so.journal = a.journal;
+  so.mempool = a.mempool;
+  so.retry = options_.retry;
+  so.submit_timeout = options_.submit_timeout;
+  so.seed = options_.seed ^ 0x7375626d6974ull;
+  so.load_settlement = [this](const Id128& id) { return load_settlement(id); };
+  a.submitter = spawn_submitter(system_, so);
+  a.prover = spawn_prover(system_, ProverOptions{state_, metrics_.get(), a.journal, a.submitter, options_.keys.sequencer_key});
+  SequencerOptions sq;
+  sq.state = state_;
+  sq.metrics = metrics_.get();
+  sq.journal = a.journal;
+  sq.prover = a.prover;
+  sq.clock_ms = options_.clock_ms;
+  sq.seed = options_.seed ^ 0x73657175656eull;
+  sq.batch_interval = options_.batch_interval;
+  sq.batch_max = options_.batch_max;
+  sq.submit_attempts = options_.submit_attempts;
+  a.sequencer = spawn_sequencer(system_, sq);
+  caf::anon_send(a.committer, caf::put_atom::value, CommitterPeers{a.mempool, a.sequencer, a.submitter, a.router});
+  // Recovery: voters for undecided txs, the prover for created batches (in creation order).
+  {
+    std::shared_lock lock(state_->mutex);
+    for (const auto& [id, r] : state_->projections.txs) recovered_undecided_ += r.status == TxStatus::admitted;
+    for (const auto& [id, b] : state_->projections.batches)
+      if (b.lifecycle.status() == BatchStatus::created) caf::anon_send(a.prover, prove_atom::value, id);
+  }
+  caf::anon_send(a.mempool, recover_atom::value);
+  a.reconciler = spawn_reconciler(system_, ReconcilerOptions{state_, metrics_.get(), a.journal, a.submitter,
+                                                             options_.reconcile_interval, options_.log_line});
+  a.inspector = spawn_inspector(system_, InspectorOptions{state_, metrics_.get(), a.waiters});
+}
+
+std::optional<Settlement> Node::load_settlement(const Id128& batch_id) const {
+  {
+    std::shared_lock lock(state_->mutex);
+    auto& p = state_->projections;
+    auto b = p.batches.find(batch_id);
+    if (b == p.batches.end()) return std::nullopt;
+    if (b->second.lifecycle.status() == BatchStatus::submitted)
+      if (auto t = p.txs.find(b->second.settlement_tx_id); t != p.txs.end())
+        if (auto* s = std::get_if<Settlement>(&t->second.tx)) return *s;
+  }
+  // A Proved batch: its latest event is its BatchProved.
+  auto seq = log_->find_batch(batch_id);
+  if (!seq) return std::nullopt;
+  auto record = log_->read(*seq);
+  if (!record) return std::nullopt;
+  auto e = decode_event(record->type, record->payload);
+  auto* proved = std::get_if<BatchProved>(&e);
+  if (!proved) return std::nullopt;
+  return Settlement{proved->inputs, proved->sequencer_key, proved->proof, proved->witness};
+}
+
+void Node::stop() {
+  if (stopped_.exchange(true)) return;
+  accepting_ = false;
+  auto& a = actors_;
+  // Waiting clients first: each is answered pending (its tx, if admitted, is durable).
+  caf::anon_send_exit(a.waiters, caf::exit_reason::user_shutdown);
+  for (const caf::actor& x : {a.reconciler, a.sequencer, a.prover, a.submitter, a.committer, a.mempool, a.router,
+                              a.inspector})
+    if (x) caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  for (auto& v : a.validators) caf::anon_send_exit(v, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(a.journal, caf::exit_reason::user_shutdown);
+  if (options_.detached_journal) system_.await_all_actors_done();
+}
+
+void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) {
+  if (!accepting_) {
+    SubmitOutcome out;
+    out.kind = SubmitOutcome::Kind::unavailable;
+    out.code = "unavailable";
+    out.message = failure_->empty() ? "the node is stopping" : *failure_;
+    return done(std::move(out));
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto mempool = actors_.mempool;
+  auto waiters = actors_.waiters;
+  Metrics* metrics = metrics_.get();
+  system_.spawn([=, tx = std::move(tx)](caf::event_based_actor* self) mutable {
+    auto finish = [=](SubmitReply r, bool final) {
+      SubmitOutcome out;
+      out.kind = static_cast<SubmitOutcome::Kind>(r.kind);
+      out.tx_id = r.tx_id;
+      out.final = final;
+      out.code = std::move(r.code);
+      out.message = std::move(r.message);
+      if (r.kind == SubmitReply::Kind::busy) out.retry_after_ms = 1000;
+      if (final && (r.kind == SubmitReply::Kind::admitted || r.kind == SubmitReply::Kind::duplicate))
+        metrics->finalization_wait_duration_ms.observe(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+      done(std::move(out));
+      self->quit();
+    };
+    self->request(mempool, std::chrono::seconds(60), submit_atom::value, std::move(tx))
+        .then(
+            [=](SubmitReply& r) {
+              bool waitable = r.kind == SubmitReply::Kind::admitted || r.kind == SubmitReply::Kind::duplicate;
+              if (!waitable || r.final || wait.count() <= 0) return finish(std::move(r), r.final);
+              self->request(waiters, wait + std::chrono::seconds(5), wait_atom::value, r.tx_id,
+                            caf::timespan(std::chrono::duration_cast<caf::timespan>(wait)))
+                  .then([=](const WaitAnswer& a) { finish(r, a.final); }, [=](caf::error&) { finish(r, false); });
+            },
+            [=](caf::error& err) {
+              SubmitReply r;
+              r.kind = SubmitReply::Kind::unavailable;
+              r.code = "unavailable";
+              r.message = "the node is stopping: " + self->system().render(err);
+              finish(std::move(r), false);
+            });
+  });
+}
+
+void Node::read(const std::function<void(const Projections&)>& reader) const {
+  std::shared_lock lock(state_->mutex);
+  reader(state_->projections);
+}
+
+void Node::metrics(std::function<void(std::string)> done) {
+  auto inspector = actors_.inspector;
+  system_.spawn([=](caf::event_based_actor* self) {
+    self->request(inspector, std::chrono::seconds(10), metrics_atom::value)
+        .then([=](const std::string& text) { done(text); self->quit(); },
+              [=](caf::error& err) { done("# metrics unavailable: " + self->system().render(err) + "\n"); self->quit(); });
+  });
+}
+
+NodeHealth Node::health() const {
+  NodeHealth h;
+  h.ready = accepting_ && failure_->empty();
+  h.status = !failure_->empty() ? *failure_ : accepting_ ? "ok" : "stopping";
+  h.log_head = state_->log_head.load();
+  h.mempool_size = metrics_->mempool_size.load();
+  std::shared_lock lock(state_->mutex);
+  h.block_height = state_->projections.block_height;
+  return h;
+}
+
+std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
+  std::uint64_t seq = 0;
+  {
+    std::shared_lock lock(state_->mutex);
+    if (height == 0 || height > state_->block_seqs.size()) return std::nullopt;
+    seq = state_->block_seqs[height - 1];
+  }
+  auto record = log_->read(seq);
+  if (!record) return std::nullopt;
+  auto e = decode_event(record->type, record->payload);
+  if (auto* b = std::get_if<BlockCommitted>(&e)) return *b;
+  return std::nullopt;
+}
+
+std::optional<vrf::Proof> Node::bet_proof(const Hash32& tx_id) const {
+  std::uint64_t seq = 0;
+  {
+    std::shared_lock lock(state_->mutex);
+    auto it = state_->resolved_seqs.find(tx_id);
+    if (it == state_->resolved_seqs.end()) return std::nullopt;
+    seq = it->second;
+  }
+  auto record = log_->read(seq);
+  if (!record) return std::nullopt;
+  auto e = decode_event(record->type, record->payload);
+  if (auto* r = std::get_if<BetResolved>(&e)) return r->vrf_proof;
+  return std::nullopt;
+}
+
+}  // namespace croupier::actors

@@ -1,0 +1,111 @@
+#pragma once
+// The node: opens the event log, rebuilds its state by replay, spawns every actor and
+// resumes the work the log says was under way; then serves NodeApi (for the HTTP gateway).
+//
+// Start (recovery): open the log (verifies the tail's chain, clears stale readers); replay
+// from the newest snapshot (eventlog/replay.hpp: the whole chain, every rule) and refuse to
+// start on any problem; check that the key files are the keys the log was started with;
+// append NodeStarted; spawn the actors; respawn a voter for every admitted, undecided tx;
+// give every Created batch to the prover; the reconciler's first run (at once) hands every
+// Proved or Submitted batch to the submitter and records what the ledger already settled.
+// Committed items not yet in a batch are picked up by the sequencer.
+//
+// Stop: refuse new transactions, answer every waiting client (pending), stop the actors,
+// wait for them, close the log. Everything acknowledged was durable before its answer.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/journal.hpp"
+#include "actors/node_api.hpp"
+#include "actors/node_state.hpp"
+#include "actors/waiters.hpp"
+#include "domain/retry.hpp"
+#include "eventlog/event_log.hpp"
+
+namespace croupier::actors {
+
+struct NodeOptions {
+  std::filesystem::path data = "croupier-data";
+  NodeSecrets keys;
+  std::string version = "0";
+  Id128 node_id_if_new{};                       // For a new log.
+  bool durable = true;                          // false only for simulations and benchmarks.
+  std::size_t local_validators = 1;             // Validator actors (consensus parameters scale).
+  std::chrono::milliseconds block_interval{2};
+  std::size_t block_max = 1000;
+  std::chrono::milliseconds batch_interval{100};
+  std::size_t batch_max = 1000;
+  std::uint32_t submit_attempts = 5;
+  RetryPolicy retry{5, std::chrono::milliseconds(200), std::chrono::milliseconds(10'000), 0.5};
+  std::chrono::milliseconds submit_timeout{5000};
+  std::chrono::milliseconds reconcile_interval{10'000};
+  std::chrono::milliseconds round_timeout{1000};  // A voter's poll.
+  std::size_t mempool_max = 100'000;
+  std::size_t max_waiters = 100'000;
+  std::uint64_t seed = 1;                       // The node's PRNG (sampling, ids, jitter).
+  std::uint64_t snapshot_every = 100'000;       // Events between snapshots; 0 = never.
+  std::function<std::uint64_t()> clock_ms;      // Unix ms for records, blocks and batch ids.
+  bool detached_journal = true;                 // false under the deterministic scheduler.
+  std::function<void(const std::string&)> log_line;      // Lines for people (alarms, failures).
+  std::function<void(const std::string&)> on_failure;    // The journal stopped: stop the node.
+  std::function<void(std::uint64_t, std::uint64_t)> replay_progress;  // (done, total) at start.
+};
+
+class Node final : public NodeApi {
+ public:
+  // Recovers and starts; throws std::runtime_error with a message for people when the log
+  // cannot be opened, is damaged, or does not match the keys.
+  Node(caf::actor_system& system, NodeOptions options);
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // See the header comment. Idempotent. In a real node (detached journal) it waits for
+  // every actor to finish; under the deterministic scheduler the caller runs the jobs.
+  void stop();
+
+  // NodeApi.
+  void submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) override;
+  void read(const std::function<void(const Projections&)>& reader) const override;
+  void metrics(std::function<void(std::string)> done) override;
+  NodeHealth health() const override;
+  std::optional<BlockCommitted> block(std::uint64_t height) const override;
+  std::optional<vrf::Proof> bet_proof(const Hash32& tx_id) const override;
+
+  struct Actors {
+    journal_actor journal;
+    waiters_actor waiters;
+    caf::actor mempool, router, committer, sequencer, prover, submitter, reconciler, inspector;
+    std::vector<caf::actor> validators;
+  };
+  const Actors& actors() const { return actors_; }
+  const std::shared_ptr<NodeState>& state() const { return state_; }
+  const eventlog::EventLog& log() const { return *log_; }
+  Metrics& node_metrics() { return *metrics_; }
+  std::uint64_t recovered_undecided() const { return recovered_undecided_; }
+
+ private:
+  void recover();
+  void spawn_actors();
+  std::optional<Settlement> load_settlement(const Id128& batch_id) const;
+
+  caf::actor_system& system_;
+  NodeOptions options_;
+  std::shared_ptr<eventlog::EventLog> log_;
+  std::shared_ptr<NodeState> state_;
+  std::unique_ptr<Metrics> metrics_;
+  Actors actors_;
+  std::atomic<bool> accepting_{false};
+  std::atomic<bool> stopped_{false};
+  std::shared_ptr<std::string> failure_;  // Set once when the journal stopped.
+  std::uint64_t recovered_undecided_ = 0;
+};
+
+}  // namespace croupier::actors

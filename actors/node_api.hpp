@@ -1,0 +1,74 @@
+#pragma once
+// What the HTTP gateway (and any other front end) needs from a running node, without CAF:
+// submitting a transaction and waiting for its finality, reading the projections, and the
+// metrics text. The node implements it on top of its actors (actors/node.hpp); tests can
+// implement it with a fake.
+//
+// Thread safety: every member may be called from any thread at any time. Callbacks run on
+// one of the node's threads (never inside the caller's call), exactly once each.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "domain/projections.hpp"
+#include "domain/vrf.hpp"
+
+namespace croupier::actors {
+
+// The answer to a submitted transaction.
+struct SubmitOutcome {
+  enum class Kind {
+    admitted,     // Newly admitted (TxAdmitted is durable). See `final`.
+    duplicate,    // The identical tx was already known; nothing was created. See `final`.
+    conflict,     // Its idempotency key (bet_id, deposit_id, batch_id) is held by another tx: 409.
+    refused,      // Not admissible: `code` (refusal_code_name: bad_signature, wrong_nonce, ...).
+    busy,         // The mempool is full: 503 with Retry-After (`retry_after_ms`).
+    unavailable,  // The node is stopping or its journal failed: 503; `message` says why.
+  };
+  Kind kind = Kind::refused;
+  Hash32 tx_id{};  // admitted/duplicate: the tx; conflict: the tx holding the key.
+  bool final = false;  // admitted/duplicate: the tx is decided and in a block (or rejected)
+                       // by the time of the answer; false means still pending at the deadline.
+  std::string code;     // refused: stable code; unavailable: "unavailable".
+  std::string message;  // For people.
+  std::uint64_t retry_after_ms = 0;  // busy.
+};
+
+struct NodeHealth {
+  bool ready = false;        // Accepting transactions.
+  std::string status;        // "ok", "starting", "stopping", "journal_failed: ...".
+  std::uint64_t log_head = 0;
+  std::uint64_t block_height = 0;
+  std::uint64_t mempool_size = 0;
+};
+
+class NodeApi {
+ public:
+  virtual ~NodeApi() = default;
+
+  // Admits `tx` (idempotent by bet_id/deposit_id), then, for admitted or duplicate txs and
+  // wait > 0, waits until the tx is final (decided and, if accepted, committed in a block
+  // with its outcome) or `wait` has passed. `done` gets the outcome.
+  virtual void submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) = 0;
+
+  // Runs `reader` with the node's projections, read-locked: keep it short and do not call
+  // back into the node from it.
+  virtual void read(const std::function<void(const Projections&)>& reader) const = 0;
+
+  // Prometheus text exposition of the node's metrics.
+  virtual void metrics(std::function<void(std::string)> done) = 0;
+
+  virtual NodeHealth health() const = 0;
+
+  // The committed block at `height` (1..head), read from the log; nullopt beyond the head.
+  virtual std::optional<BlockCommitted> block(std::uint64_t height) const = 0;
+
+  // The VRF proof of a resolved bet (from its BetResolved event in the log: the projections
+  // keep only the outcome); nullopt when `tx_id` names no resolved bet. The gateway shows it
+  // as `vrf_proof` so that players can check their outcome.
+  virtual std::optional<vrf::Proof> bet_proof(const Hash32& tx_id) const = 0;
+};
+
+}  // namespace croupier::actors

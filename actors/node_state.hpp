@@ -1,0 +1,71 @@
+#pragma once
+// What the node's actors share: the projections (the one copy of the node's state, applied
+// only by the journal, read by everyone under a read lock), the node's keys and its
+// metrics. Reads are short (a lookup, an admission decision); the journal holds the write
+// lock from applying a group until its commit is durable, so no reader ever sees an event
+// that is not yet on disk.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/crypto.hpp"
+#include "domain/projections.hpp"
+
+namespace croupier::actors {
+
+// A fixed-bucket histogram, lock-free (counts only grow).
+class Histogram {
+ public:
+  static constexpr std::array<double, 14> kBounds{0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 1000, 5000};
+  void observe(double value);
+  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Prometheus text lines for a histogram named `name`.
+  std::string render(const std::string& name, const std::string& help) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};  // Last: +Inf.
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_micro_{0};  // Sum in thousandths, to stay integral.
+};
+
+// Counters the actors bump and the inspector renders (GET /metrics).
+struct Metrics {
+  using Counter = std::atomic<std::uint64_t>;
+  Counter events_appended{0}, commits{0}, appends_refused{0};
+  Counter txs_admitted{0}, txs_refused{0}, txs_duplicate{0}, txs_conflict{0}, mempool_full{0};
+  Counter mempool_size{0};  // Admitted, undecided (a gauge).
+  Counter consensus_polls{0}, consensus_rounds_successful{0}, consensus_decided{0};
+  Counter router_bundles{0};
+  Counter blocks{0}, bets_resolved{0};
+  Counter batches_created{0}, batches_proved{0}, batches_submitted{0}, batches_confirmed{0}, batches_failed{0};
+  Counter submit_retries{0};
+  Counter reconciliations{0}, reconcile_alarms{0};
+  Counter finalization_success{0}, finalization_timeouts{0};
+  Histogram group_commit_size;            // Events per commit.
+  Histogram finalization_wait_duration_ms;  // Submit -> final answer (final answers only).
+};
+
+struct NodeState {
+  mutable std::shared_mutex mutex;
+  Projections projections;
+  // Where each block's BlockCommitted and each bet's BetResolved are in the log (for
+  // GET /v1/blocks/{h} and the VRF proof of a bet), filled by the journal as it applies.
+  std::vector<std::uint64_t> block_seqs;  // [height - 1]
+  std::unordered_map<Hash32, std::uint64_t, BytesHash> resolved_seqs;
+  std::atomic<std::uint64_t> log_head{0};
+
+  // Notes where `e` (applied at `seq`) lives in the log. Caller holds the write lock.
+  void index_event(std::uint64_t seq, const Event& e);
+};
+
+// The node's three keys (secrets included): only the actors that sign get them.
+struct NodeSecrets {
+  KeyPair operator_key, house_key, sequencer_key;
+};
+
+}  // namespace croupier::actors

@@ -1,0 +1,90 @@
+#include "actors/reconciler.hpp"
+
+#include <shared_mutex>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "domain/reconcile.hpp"
+
+namespace croupier::actors {
+
+namespace {
+
+struct ReconcilerState {
+  // Declared so that the state is no aggregate: CAF 0.17 constructs a state from the actor
+  // pointer when it can, and in C++20 an aggregate is "constructible" from anything its
+  // first member converts from (here a pointer to bool: reported_once would start true).
+  ReconcilerState() = default;
+  bool reported_once = false;
+  std::uint64_t runs = 0;
+  static constexpr const char* name = "reconciler";
+};
+
+using reconciler_pointer = caf::stateful_actor<ReconcilerState>*;
+
+// The ledger as this node sees it: every settlement tx finalized as accepted in a block.
+std::vector<LedgerSettlement> ledger_of(const Projections& p) {
+  std::vector<LedgerSettlement> ledger;
+  for (const auto& [batch_id, tx_id] : p.settlements) {
+    auto it = p.txs.find(tx_id);
+    if (it == p.txs.end() || it->second.status != TxStatus::accepted || it->second.block_height == 0) continue;
+    const auto& s = std::get<Settlement>(it->second.tx);
+    ledger.push_back({batch_id, s.inputs, it->second.block_height});
+  }
+  return ledger;
+}
+
+std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
+  auto& st = self->state;
+  ++st.runs;
+  ReconciliationReport report;
+  std::vector<BatchConfirmation> confirmations;
+  {
+    std::shared_lock lock(o.state->mutex);
+    auto ledger = ledger_of(o.state->projections);
+    report = reconcile(o.state->projections.batches, ledger);
+    confirmations = pending_confirmations(o.state->projections.batches, ledger);
+  }
+  if (o.metrics) ++o.metrics->reconciliations;
+  const bool problems = !report.missing.empty() || !report.orphaned.empty() || !report.mismatched.empty();
+  for (const auto& id : report.orphaned) {
+    if (o.metrics) ++o.metrics->reconcile_alarms;
+    if (o.alarm) o.alarm("reconciliation ALARM: the ledger settles batch " + to_hex(id) + ", which our books do not know");
+  }
+  for (const auto& id : report.mismatched) {
+    if (o.metrics) ++o.metrics->reconcile_alarms;
+    if (o.alarm) o.alarm("reconciliation ALARM: batch " + to_hex(id) + " differs between the ledger and our books");
+  }
+  for (const auto& c : confirmations) self->send(o.submitter, confirm_atom::value, c.batch_id, c.height);
+  for (const auto& id : report.missing) self->send(o.submitter, settle_atom::value, id);
+  std::string summary = "confirmed " + std::to_string(report.confirmed.size()) + ", missing " +
+                        std::to_string(report.missing.size()) + ", orphaned " + std::to_string(report.orphaned.size()) +
+                        ", mismatched " + std::to_string(report.mismatched.size());
+  if (!st.reported_once || problems) {
+    st.reported_once = true;
+    self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{std::move(report)})
+        .then([](const Seqs&) {}, [](caf::error&) {});  // A failed journal stops the node.
+  }
+  return summary;
+}
+
+caf::behavior reconciler_behavior(reconciler_pointer self, ReconcilerOptions o) {
+  self->send(self, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        run(self, o);
+        self->delayed_send(self, o.interval, tick_atom::value);
+      },
+      [=](reconcile_atom) { return run(self, o); },
+      [=](stats_atom) { return "runs " + std::to_string(self->state.runs); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_reconciler(caf::actor_system& system, ReconcilerOptions options) {
+  return system.spawn(reconciler_behavior, std::move(options));
+}
+
+}  // namespace croupier::actors

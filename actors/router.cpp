@@ -1,0 +1,111 @@
+#include "actors/router.hpp"
+
+#include <cassert>
+#include <numeric>
+#include <random>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+namespace croupier::actors {
+
+namespace {
+
+using flush_queries_atom = caf::atom_constant<caf::atom("flushq")>;
+
+// The queries of one flush, shared by the replies of every validator asked.
+struct Round {
+  struct Slot {
+    caf::response_promise promise;
+    Votes votes;
+    int outstanding = 0;  // Validators asked that have not answered (or failed) yet.
+  };
+  std::vector<Slot> slots;
+};
+
+struct RouterState {
+  std::vector<std::pair<VoteQuery, caf::response_promise>> queued;
+  bool flush_queued = false;
+  std::mt19937_64 rng;
+  std::vector<std::size_t> order;  // Scratch for sampling.
+  static constexpr const char* name = "router";
+};
+
+using router_pointer = caf::stateful_actor<RouterState>*;
+
+void settle(Round::Slot& slot) {
+  if (--slot.outstanding == 0) slot.promise.deliver(std::move(slot.votes));
+}
+
+void flush(router_pointer self, const RouterOptions& o) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.queued.empty()) return;
+  auto queued = std::exchange(st.queued, {});
+  auto round = std::make_shared<Round>();
+  round->slots.resize(queued.size());
+  const std::size_t n = o.validators.size();
+  std::vector<VoteQueries> bundles(n);
+  std::vector<std::vector<std::size_t>> slots_of(n);
+  for (std::size_t q = 0; q < queued.size(); ++q) {
+    round->slots[q].promise = std::move(queued[q].second);
+    round->slots[q].outstanding = o.k;
+    // k of n validators: a partial Fisher-Yates shuffle driven by the node's PRNG.
+    for (std::size_t i = 0; i < static_cast<std::size_t>(o.k); ++i) {
+      std::size_t j = i;
+      if (static_cast<std::size_t>(o.k) < n) j = i + static_cast<std::size_t>(st.rng() % (n - i));
+      std::swap(st.order[i], st.order[j]);
+      bundles[st.order[i]].push_back(queued[q].first);
+      slots_of[st.order[i]].push_back(q);
+    }
+  }
+  for (std::size_t v = 0; v < n; ++v) {
+    if (bundles[v].empty()) continue;
+    if (o.metrics) ++o.metrics->router_bundles;
+    auto slots = std::make_shared<std::vector<std::size_t>>(std::move(slots_of[v]));
+    self->request(o.validators[v], o.timeout, query_atom::value, std::move(bundles[v]))
+        .then(
+            [round, slots](Votes& votes) {
+              for (std::size_t i = 0; i < slots->size(); ++i) {
+                auto& slot = round->slots[(*slots)[i]];
+                if (i < votes.size()) slot.votes.push_back(votes[i]);
+                settle(slot);
+              }
+            },
+            [round, slots](caf::error&) {
+              for (auto s : *slots) settle(round->slots[s]);
+            });
+  }
+}
+
+caf::behavior router_behavior(router_pointer self, RouterOptions o) {
+  assert(o.k >= 1 && static_cast<std::size_t>(o.k) <= o.validators.size());
+  self->state.rng.seed(o.seed);
+  self->state.order.resize(o.validators.size());
+  std::iota(self->state.order.begin(), self->state.order.end(), std::size_t{0});
+  return {
+      [=](query_atom, VoteQuery& q) -> caf::result<Votes> {
+        auto& st = self->state;
+        auto promise = self->make_response_promise();
+        st.queued.emplace_back(std::move(q), promise);
+        if (!st.flush_queued) {
+          st.flush_queued = true;
+          self->send(self, flush_queries_atom::value);  // Behind every query already queued.
+        }
+        return promise;
+      },
+      [=](flush_queries_atom) { flush(self, o); },
+      [=](forget_atom, const Decided& decided) {
+        for (const auto& v : o.validators) self->send(v, forget_atom::value, decided);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_router(caf::actor_system& system, RouterOptions options) {
+  return system.spawn(router_behavior, std::move(options));
+}
+
+}  // namespace croupier::actors

@@ -1,0 +1,33 @@
+#pragma once
+// The router: bundles the consensus queries of all voters. A query is answered with the
+// votes of k validators sampled by the node's seeded PRNG (all of them when k equals the
+// validator count). Queries that reach the router before its flush message are sent to
+// each validator as ONE message, as avalanchego polls blocks rather than single txs; at
+// low load a query goes out at once, under load bundles grow by themselves.
+//
+// Protocol:
+//   (query_atom, VoteQuery)    -> Votes    the answers that arrived within `timeout`
+//                                          (a silent validator is left out)
+//   (forget_atom, Decided)                 forwarded to every validator
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/validator.hpp"
+
+namespace croupier::actors {
+
+struct RouterOptions {
+  std::vector<caf::actor> validators;
+  int k = 1;                                 // Validators sampled per query; <= validators.
+  std::uint64_t seed = 1;                    // The node's PRNG seed for sampling.
+  std::chrono::milliseconds timeout{500};    // Per bundle.
+  Metrics* metrics = nullptr;
+};
+
+caf::actor spawn_router(caf::actor_system& system, RouterOptions options);
+
+}  // namespace croupier::actors

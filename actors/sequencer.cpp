@@ -1,0 +1,102 @@
+#include "actors/sequencer.hpp"
+
+#include <deque>
+#include <random>
+#include <shared_mutex>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "domain/blocks.hpp"
+
+namespace croupier::actors {
+
+namespace {
+
+struct SequencerState {
+  std::deque<settlement::Item> items;
+  bool in_flight = false;
+  bool paused = false;
+  std::mt19937_64 rng;
+  Id128 last_id{};
+  static constexpr const char* name = "sequencer";
+};
+
+using sequencer_pointer = caf::stateful_actor<SequencerState>*;
+
+// A time-ordered id greater than every id before it.
+Id128 next_batch_id(sequencer_pointer self, const SequencerOptions& o) {
+  auto& st = self->state;
+  std::array<std::uint8_t, 10> random{};
+  for (auto& b : random) b = static_cast<std::uint8_t>(st.rng());
+  Id128 id = make_time_ordered_id(o.clock_ms(), random);
+  if (!(st.last_id < id)) {
+    id = st.last_id;
+    for (int i = 15; i >= 0 && ++id[static_cast<std::size_t>(i)] == 0; --i) {
+    }
+  }
+  st.last_id = id;
+  return id;
+}
+
+void cut(sequencer_pointer self, const SequencerOptions& o) {
+  auto& st = self->state;
+  if (st.in_flight || st.paused || st.items.empty()) return;
+  const std::size_t n = std::min(st.items.size(), o.batch_max);
+  BatchCreated created{next_batch_id(self, o), {st.items.begin(), st.items.begin() + static_cast<std::ptrdiff_t>(n)},
+                       o.submit_attempts};
+  st.in_flight = true;
+  self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{created})
+      .then(
+          [=](const Seqs&) {
+            auto& st = self->state;
+            st.in_flight = false;
+            st.items.erase(st.items.begin(), st.items.begin() + static_cast<std::ptrdiff_t>(n));
+            if (o.metrics) ++o.metrics->batches_created;
+            self->send(o.prover, prove_atom::value, created.batch_id);
+            if (st.items.size() >= o.batch_max) cut(self, o);
+          },
+          [=](caf::error&) { self->state.in_flight = false; });  // The journal stopped: the node stops.
+}
+
+caf::behavior sequencer_behavior(sequencer_pointer self, SequencerOptions o) {
+  auto& st = self->state;
+  st.rng.seed(o.seed);
+  {
+    // Items committed before a restart and not yet in a batch; the last batch id.
+    std::shared_lock lock(o.state->mutex);
+    auto items = unbatched_items(o.state->projections);
+    st.items.assign(items.begin(), items.end());
+    if (!o.state->projections.batches.empty()) st.last_id = o.state->projections.batches.rbegin()->first;
+  }
+  self->delayed_send(self, o.batch_interval, tick_atom::value);
+  return {
+      [=](items_atom, const std::vector<settlement::Item>& items) {
+        auto& st = self->state;
+        st.items.insert(st.items.end(), items.begin(), items.end());
+        if (st.items.size() >= o.batch_max) cut(self, o);
+      },
+      [=](tick_atom) {
+        cut(self, o);
+        self->delayed_send(self, o.batch_interval, tick_atom::value);
+      },
+      [=](pause_atom) { self->state.paused = true; },
+      [=](resume_atom) {
+        self->state.paused = false;
+        cut(self, o);
+      },
+      [=](stats_atom) {
+        auto& st = self->state;
+        return std::string(st.paused ? "paused" : "running") + ", items waiting " + std::to_string(st.items.size()) +
+               (st.in_flight ? ", a batch being recorded" : "");
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_sequencer(caf::actor_system& system, SequencerOptions options) {
+  return system.spawn(sequencer_behavior, std::move(options));
+}
+
+}  // namespace croupier::actors

@@ -1,0 +1,44 @@
+#include "domain/consensus.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace croupier::consensus {
+
+snowball::Parameters parameters_for(std::size_t validators) {
+  assert(validators >= 1);
+  if (validators == 1) return snowball::Parameters{1, 1, {{1, 1}}};
+  const int k = static_cast<int>(std::min<std::size_t>(validators, 20));
+  const int alpha = std::max(k / 2 + 1, (3 * k + 3) / 4);
+  snowball::Parameters p{k, alpha, {{alpha, 20}}};
+  assert(!snowball::validate(p));
+  return p;
+}
+
+PollResult tally(const Hash32& tx_id, std::span<const Vote> votes, int alpha_preference) {
+  int yes = 0, no = 0;
+  for (const auto& v : votes) (v && *v == tx_id ? yes : no) += 1;
+  if (yes >= alpha_preference) return {true, kAccept, yes};
+  if (no >= alpha_preference) return {true, kReject, no};
+  return yes >= no ? PollResult{false, kAccept, yes} : PollResult{false, kReject, no};
+}
+
+void record(snowball::Snowball& instance, const PollResult& poll) {
+  if (!poll.successful) return instance.record_unsuccessful_poll();
+  instance.add(poll.choice);
+  instance.record_poll(poll.count, poll.choice);
+}
+
+Vote ValidatorView::prefer(const std::string& conflict_key, const Hash32& tx_id, bool valid) {
+  auto it = preferred_.find(conflict_key);
+  if (it != preferred_.end()) return it->second;
+  if (!valid) return std::nullopt;
+  preferred_.emplace(conflict_key, tx_id);
+  return tx_id;
+}
+
+void ValidatorView::decided(const std::string& conflict_key, const Hash32& winner) {
+  preferred_.insert_or_assign(conflict_key, winner);
+}
+
+}  // namespace croupier::consensus

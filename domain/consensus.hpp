@@ -1,0 +1,63 @@
+#pragma once
+// The consensus decisions of a node's voters and validators, pure and unit-tested here;
+// actors/voter.cpp, actors/validator.cpp and actors/router.cpp only move the messages.
+//
+// A voter runs one Snowball instance per transaction, over two choices: accept the tx
+// (kAccept) or not (kReject: a validator prefers another member of the tx's conflict set, or
+// no member because it found the tx invalid). Each round it asks k validators which tx they
+// prefer for the tx's conflict key and tallies the answers with tally().
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "domain/crypto.hpp"
+#include "domain/snowball.hpp"
+
+namespace croupier::consensus {
+
+inline constexpr snowball::Choice kAccept = 0;
+inline constexpr snowball::Choice kReject = 1;
+
+// Parameters for a network of `validators` validators: one validator is k = alpha = beta = 1;
+// more are avalanchego's defaults (k = 20, alpha = 15 of 20, beta = 20) with k = min(n, 20)
+// and alpha = max(floor(k/2) + 1, ceil(3k/4)), so that k/2 < alpha <= k holds for every n.
+// Requires validators >= 1. The result passes snowball::validate.
+snowball::Parameters parameters_for(std::size_t validators);
+
+// One validator's answer: the tx it prefers for the conflict key, or nullopt when it prefers
+// none (it found the asked tx invalid and knows no other). A validator that did not answer
+// (timeout, unreachable) is simply absent from the votes.
+using Vote = std::optional<Hash32>;
+
+struct PollResult {
+  bool successful = false;   // Some choice got at least alpha_preference votes.
+  snowball::Choice choice = kAccept;
+  int count = 0;             // Votes for `choice` (for an unsuccessful poll: the larger side).
+  friend bool operator==(const PollResult&, const PollResult&) = default;
+};
+
+// Votes for `tx_id` count for kAccept; votes for another tx or for none count for kReject.
+// The poll is successful for the side with at least alpha_preference votes (both sides
+// cannot reach it, since alpha_preference > k/2 and the votes are at most k).
+PollResult tally(const Hash32& tx_id, std::span<const Vote> votes, int alpha_preference);
+
+// Feeds a tallied poll to the voter's Snowball instance.
+void record(snowball::Snowball& instance, const PollResult& poll);
+
+// A validator's view: for each conflict key the first valid tx it was asked about wins, until
+// the node decides the key (decided() then pins the winner). Invalid txs are never preferred.
+class ValidatorView {
+ public:
+  // The validator's vote when asked about `tx_id` (valid = it passed the validator's checks).
+  Vote prefer(const std::string& conflict_key, const Hash32& tx_id, bool valid);
+  // The node decided the key: `winner` is the accepted tx (the view keeps it from now on).
+  void decided(const std::string& conflict_key, const Hash32& winner);
+  std::size_t size() const { return preferred_.size(); }
+
+ private:
+  std::unordered_map<std::string, Hash32> preferred_;
+};
+
+}  // namespace croupier::consensus

@@ -1,0 +1,188 @@
+// The whole node under CAF's deterministic test coordinator: a bet goes from submission to
+// a confirmed settlement batch; resends are idempotent; refusals create nothing; a restart
+// from the log resumes every unfinished piece of work; the live state equals a replay.
+#include <doctest/doctest.h>
+
+#include "eventlog/replay.hpp"
+#include "node_world.hpp"
+
+using namespace croupier;
+using actors::SubmitOutcome;
+using Kind = actors::SubmitOutcome::Kind;
+
+namespace {
+
+BatchStatus batch_status_of_bet(test::NodeWorld& w, const Id128& bet_id) {
+  return w.with_state([&](const Projections& p) {
+    auto& r = p.txs.at(p.bets.at(bet_id));
+    if (!r.batch_id) return BatchStatus::failed;
+    return p.batches.at(*r.batch_id).lifecycle.status();
+  });
+}
+
+eventlog::ReplayResult replay_of(const std::filesystem::path& dir) {
+  eventlog::Options o;
+  o.dir = dir;
+  o.create_if_missing = false;
+  o.audit = true;
+  auto log = eventlog::EventLog::open(o);
+  eventlog::ReplayOptions ro;
+  ro.from = 0;
+  ro.verify = true;
+  ro.threads = 1;
+  return eventlog::replay(*log, ro);
+}
+
+}  // namespace
+
+TEST_CASE("ABetGoesFromSubmissionToAConfirmedBatch") {
+  test::NodeWorld w;
+  w.start();
+  KeyPair player = keypair_from_seed(test::NodeWorld::seed_of(9));
+  auto d = w.submit(w.deposit(player.public_key, 1000));
+  CHECK(d.kind == Kind::admitted);
+  CHECK(d.final);
+  Bet b = w.bet(player, 1, 100);
+  auto r = w.submit(b);
+  REQUIRE(r.kind == Kind::admitted);
+  CHECK(r.final);
+  CHECK(r.tx_id == tx_id(b));
+  w.with_state([&](const Projections& p) {
+    auto& rec = p.txs.at(r.tx_id);
+    CHECK(rec.status == TxStatus::accepted);
+    CHECK(rec.block_height > 0);
+    CHECK(rec.outcome.has_value());
+    return 0;
+  });
+  CHECK(w.node->bet_proof(r.tx_id).has_value());
+  // The reconciler reported once at start (and found nothing wrong since).
+  CHECK(w.with_state([](const Projections& p) {
+    return p.event_counts[static_cast<std::size_t>(EventType::reconciliation_report) - 1];
+  }) == 1);
+  REQUIRE(w.run_until([&] { return batch_status_of_bet(w, b.bet_id) == BatchStatus::confirmed; }));
+  auto height = w.with_state([](const Projections& p) { return p.block_height; });
+  auto block = w.node->block(height);
+  REQUIRE(block);
+  CHECK(block->height == height);
+  CHECK_FALSE(w.node->block(height + 1));
+  w.stop();
+  auto replayed = replay_of(w.dir.path());
+  CHECK(replayed.clean());
+  CHECK(replayed.projections.accounts.find(player.public_key)->balance ==
+        1000 - 100 + replayed.projections.txs.at(r.tx_id).outcome->payout);
+}
+
+TEST_CASE("AResendIsAnsweredFromTheOriginalAndAChangedResendIsAConflict") {
+  test::NodeWorld w;
+  w.start();
+  KeyPair player = keypair_from_seed(test::NodeWorld::seed_of(9));
+  w.submit(w.deposit(player.public_key, 1000));
+  Bet b = w.bet(player, 1, 100);
+  auto first = w.submit(b);
+  auto again = w.submit(b);
+  CHECK(again.kind == Kind::duplicate);
+  CHECK(again.final);
+  CHECK(again.tx_id == first.tx_id);
+  Bet changed = b;
+  changed.wager = 101;
+  sign_tx(changed, player);
+  auto conflict = w.submit(changed);
+  CHECK(conflict.kind == Kind::conflict);
+  CHECK(conflict.tx_id == first.tx_id);
+  auto admitted = w.with_state([](const Projections& p) { return p.event_counts[1]; });
+  CHECK(admitted == 2);  // The deposit and the bet: nothing for the resend or the conflict.
+}
+
+TEST_CASE("RefusedTransactionsAreAnsweredWithTheirCodeAndNeverReachTheLog") {
+  test::NodeWorld w;
+  w.start();
+  KeyPair player = keypair_from_seed(test::NodeWorld::seed_of(9));
+  w.submit(w.deposit(player.public_key, 100));
+  auto head = w.node->state()->log_head.load();
+  auto wrong_nonce = w.submit(w.bet(player, 5, 10));
+  CHECK(wrong_nonce.kind == Kind::refused);
+  CHECK(wrong_nonce.code == "wrong_nonce");
+  auto too_much = w.submit(w.bet(player, 1, 1000));
+  CHECK(too_much.code == "insufficient_funds");
+  Bet forged = w.bet(player, 1, 10);
+  forged.wager = 20;
+  CHECK(w.submit(forged).code == "bad_signature");
+  KeyPair stranger = keypair_from_seed(test::NodeWorld::seed_of(42));
+  Deposit not_operator{w.fresh_id(), player.public_key, 5, stranger.public_key, {}};
+  sign_tx(not_operator, stranger);
+  CHECK(w.submit(not_operator).code == "not_operator");
+  CHECK(w.node->state()->log_head.load() == head);
+}
+
+TEST_CASE("AFullMempoolAnswersBusy") {
+  test::NodeWorld w;
+  auto o = w.options();
+  o.mempool_max = 1;
+  w.start(o);
+  KeyPair a = keypair_from_seed(test::NodeWorld::seed_of(9)), b = keypair_from_seed(test::NodeWorld::seed_of(10));
+  // Two deposits submitted together: the first is admitted and pending, the second finds
+  // the mempool full.
+  std::optional<SubmitOutcome> first, second;
+  w.node->submit(w.deposit(a.public_key, 5), std::chrono::milliseconds(0), [&](SubmitOutcome x) { first = x; });
+  w.node->submit(w.deposit(b.public_key, 5), std::chrono::milliseconds(0), [&](SubmitOutcome x) { second = x; });
+  w.run();
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->kind == Kind::admitted);
+  CHECK(second->kind == Kind::busy);
+  CHECK(second->retry_after_ms > 0);
+}
+
+TEST_CASE("ClientsWaitingAtShutdownAreAnsweredPending") {
+  test::NodeWorld w;
+  auto o = w.options();
+  o.block_interval = std::chrono::seconds(60);  // Decided txs wait a minute for their block.
+  w.start(o);
+  KeyPair a = keypair_from_seed(test::NodeWorld::seed_of(9));
+  std::optional<SubmitOutcome> out;
+  w.node->submit(w.deposit(a.public_key, 5), std::chrono::milliseconds(30000), [&](SubmitOutcome x) { out = x; });
+  w.run();
+  CHECK_FALSE(out);
+  w.stop();
+  REQUIRE(out);
+  CHECK(out->kind == Kind::admitted);
+  CHECK_FALSE(out->final);
+}
+
+TEST_CASE("ARestartResumesUndecidedTxsAndUnfinishedBatches") {
+  test::NodeWorld w;
+  auto o = w.options();
+  o.block_interval = std::chrono::seconds(60);
+  w.start(o);
+  KeyPair a = keypair_from_seed(test::NodeWorld::seed_of(9));
+  auto dep = w.submit(w.deposit(a.public_key, 500), std::chrono::milliseconds(0));
+  REQUIRE(dep.kind == Kind::admitted);
+  CHECK_FALSE(dep.final);
+  w.stop();  // The deposit is admitted, decided in memory, but not in a block.
+  w.start();  // Normal block interval: the respawned voter decides it again.
+  CHECK(w.node->recovered_undecided() == 1);
+  REQUIRE(w.run_until([&] {
+    return w.with_state([&](const Projections& p) {
+      auto& r = p.txs.at(dep.tx_id);
+      return r.block_height > 0 && r.batch_id && p.batches.at(*r.batch_id).lifecycle.status() == BatchStatus::confirmed;
+    });
+  }));
+  auto live = w.with_state([](const Projections& p) { return encode_snapshot(p); });
+  w.stop();
+  auto replayed = replay_of(w.dir.path());
+  CHECK(replayed.clean());
+  // NodeStarted of each start counts in the projections; the replay saw both starts too.
+  CHECK(encode_snapshot(replayed.projections) == live);
+}
+
+TEST_CASE("ManyLocalValidatorsDecideWithScaledParameters") {
+  test::NodeWorld w;
+  auto o = w.options();
+  o.local_validators = 5;
+  w.start(o);
+  KeyPair a = keypair_from_seed(test::NodeWorld::seed_of(9));
+  w.submit(w.deposit(a.public_key, 1000));
+  auto r = w.submit(w.bet(a, 1, 10));
+  CHECK(r.final);
+  CHECK(w.node->node_metrics().consensus_polls.load() >= 2 * 20);  // beta = 20 polls per tx.
+}
