@@ -19,6 +19,7 @@
 
 #include "domain/audit.hpp"
 #include "eventlog/replay.hpp"
+#include "tools/bench_report.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/ledger_generator.hpp"
@@ -40,22 +41,8 @@ const cli::CommandSpec kSpec{
      {"verify-bets", "N", "bets in the fully signed history for the verify figures (default 4000)"},
      {"seconds", "S", "time budget per group size (default 2)"}}};
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-struct Reporter {
-  bool json;
-  void figure(const std::string& metric, double value, const std::string& unit, const std::string& note = "") {
-    if (json) {
-      nlohmann::json j{{"metric", metric}, {"value", value}, {"unit", unit}};
-      std::cout << j.dump() << std::endl;
-    } else {
-      std::printf("%-44s %14.0f %s%s%s\n", metric.c_str(), value, unit.c_str(), note.empty() ? "" : "  ",
-                  note.c_str());
-      std::fflush(stdout);
-    }
-  }
-};
+using Clock = BenchClock;
+double since(Clock::time_point t0) { return seconds_since(t0); }
 
 void progress(const char* what) { std::fprintf(stderr, "bench: %s\n", what); }
 
@@ -211,8 +198,10 @@ void bench_verify(Reporter& rep, const std::filesystem::path& root, std::size_t 
 }  // namespace
 
 int run_bench(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "node") return run_bench_node({argv.begin() + 1, argv.end()});
   if (argv.empty() || (argv[0] != "log" && argv[0] != "--help" && argv[0] != "-h")) {
-    std::cerr << "croupier bench: which benchmark? available: log (see croupier bench log --help)\n";
+    std::cerr << "croupier bench: which benchmark? available: log, node (see croupier bench log --help, "
+                 "croupier bench node --help)\n";
     return 2;
   }
   std::vector<std::string> rest(argv.begin() + (argv[0] == "log" ? 1 : 0), argv.end());

@@ -23,6 +23,7 @@
 #include "domain/games.hpp"
 #include "domain/transactions.hpp"
 #include "domain/vrf.hpp"
+#include "tools/api_requests.hpp"
 #include "tools/cli.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -420,12 +421,7 @@ int deposit_command(const cli::Args& args) {
 
   sign_tx(d, op);
   const Hash32 txid = tx_id(d);
-  json body{{"deposit_id", to_hex(d.deposit_id)},
-            {"account", to_hex(d.account)},
-            {"amount", d.amount},
-            {"operator_key", to_hex(d.operator_key)},
-            {"signature", to_hex(d.signature)}};
-  if (wait) body["wait_ms"] = *wait;
+  json body = deposit_request_body(d, wait);
 
   HttpClient http(node);
   const std::string what = "the deposit";
@@ -510,15 +506,7 @@ int bet_command(const cli::Args& args) {
 
   sign_tx(b, player);
   const Hash32 txid = tx_id(b);
-  json body{{"bet_id", to_hex(b.bet_id)},
-            {"account", account},
-            {"nonce", b.nonce},
-            {"game", std::string(game_name(*game))},
-            {"wager", b.wager},
-            {"choice", b.choice},
-            {"client_seed", to_hex(b.client_seed)},
-            {"signature", to_hex(b.signature)}};
-  if (wait) body["wait_ms"] = *wait;
+  json body = bet_request_body(b, wait);
 
   const std::string what = "the bet";
   HttpResponse r = http.request("POST", "/v1/bets", body.dump());

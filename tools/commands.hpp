@@ -12,6 +12,7 @@ int run_node(const std::vector<std::string>& args);
 int run_replay(const std::vector<std::string>& args);
 int run_snowball(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_bench_node(const std::vector<std::string>& args);
 int run_keygen(const std::vector<std::string>& args);
 int run_client(const std::vector<std::string>& args);
 

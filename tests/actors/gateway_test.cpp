@@ -94,6 +94,10 @@ class FakeNode : public NodeApi {
     std::lock_guard lock(mutex_);
     return waits_;
   }
+  std::size_t in_flight() const {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+  }
   std::size_t max_in_flight() const {
     std::lock_guard lock(mutex_);
     return max_in_flight_;
@@ -773,4 +777,41 @@ TEST_CASE("1000 clients wait at once on two gateway threads") {
   CHECK(f.node.max_in_flight() == kClients);
   CHECK(f.node.submitted().size() == kClients);
   CHECK(took < 20s);
+}
+
+TEST_CASE("stopping while the node's answers stream in is safe") {
+  // Answers to 100 waiting clients are released at about the moment the gateway stops, a
+  // little before or after it in each round: each answer is either written or dropped.
+  constexpr std::size_t kClients = 100;
+  ApiWorld world;
+  FakeNode node(world);
+  std::string body = test::bet_json(world.bet_final).dump();
+  for (int round = 0; round < 6; ++round) {
+    CAPTURE(round);
+    auto idle = Clock::now() + 10s;
+    while (node.in_flight() != 0 && Clock::now() < idle) std::this_thread::sleep_for(1ms);  // The last round's.
+    GatewayOptions o;
+    o.port = 0;
+    auto gateway = std::make_unique<Gateway>(node, o);
+    gateway->start();
+    node.hold_until(kClients, 30s);
+    std::vector<unsigned> statuses(kClients, 0);
+    std::vector<std::string> errors(kClients);
+    net::io_context ioc;
+    tcp::endpoint ep(net::ip::address_v4::loopback(), gateway->port());
+    for (std::size_t i = 0; i < kClients; ++i)
+      std::make_shared<AsyncCall>(ioc, body, statuses[i], errors[i])->start(ep);
+    std::thread client([&] { ioc.run(); });
+    auto deadline = Clock::now() + 10s;
+    while (node.submitted().size() < kClients * static_cast<std::size_t>(round + 1) && Clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(std::chrono::microseconds(round * 150));
+    gateway->stop();
+    gateway.reset();
+    client.join();
+    for (std::size_t i = 0; i < kClients; ++i) {
+      CAPTURE(errors[i]);
+      CHECK((statuses[i] == 200 || statuses[i] == 0));  // Answered in full, or cut off: nothing else.
+    }
+  }
 }

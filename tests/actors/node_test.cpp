@@ -59,7 +59,9 @@ TEST_CASE("ABetGoesFromSubmissionToAConfirmedBatch") {
   CHECK(w.with_state([](const Projections& p) {
     return p.event_counts[static_cast<std::size_t>(EventType::reconciliation_report) - 1];
   }) == 1);
+  auto t_final = w.scheduler->clock().now();
   REQUIRE(w.run_until([&] { return batch_status_of_bet(w, b.bet_id) == BatchStatus::confirmed; }));
+  MESSAGE("lag ms: " << std::chrono::duration_cast<std::chrono::milliseconds>(w.scheduler->clock().now() - t_final).count());
   auto height = w.with_state([](const Projections& p) { return p.block_height; });
   auto block = w.node->block(height);
   REQUIRE(block);

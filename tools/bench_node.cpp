@@ -1,0 +1,270 @@
+// `croupier bench node`: the node's throughput and latency, measured over HTTP in one run.
+//
+//   ceiling:     cores x one core's rate of a bet's own crypto (Ed25519 verify of the bet +
+//                ECVRF proof of its outcome), measured here first;
+//   throughput:  bets/s finalized with `clients` closed-loop HTTP clients (each sends its
+//                next pre-signed bet, waits for the final answer, repeats);
+//   latency:     p50/p99/p999 of submission -> final answer at half that throughput (an
+//                open-loop schedule; latency counts from the scheduled send time, so a
+//                client that falls behind is charged for it);
+//   settlement:  p99 of final answer -> batch confirmed, for a sample of those bets.
+// The node runs in this process (its own actor system, journal thread and HTTP threads) on
+// a fresh durable log, and is stopped and removed at the end.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/gateway.hpp"
+#include "actors/node.hpp"
+#include "domain/blocks.hpp"
+#include "tools/api_requests.hpp"
+#include "tools/bench_report.hpp"
+#include "tools/command_runner.hpp"
+#include "tools/commands.hpp"
+#include "tools/http_client.hpp"
+
+namespace croupier::tools {
+
+namespace {
+
+const cli::CommandSpec kSpec{
+    "croupier bench node [--json] [--dir DIR] [--clients N] [--seconds S]",
+    "Starts a node on a fresh durable log and drives it over HTTP with concurrent clients sending\n"
+    "pre-signed bets. Prints the crypto ceiling (cores x one core's rate of a bet's signature\n"
+    "check + VRF proof), bets/s finalized, finalization latency p50/p99/p999 at half of that\n"
+    "throughput, and settlement lag p99 (final -> batch confirmed). Progress goes to stderr.",
+    {{"json", "", "one JSON line per figure: {\"metric\":...,\"value\":...,\"unit\":...}"},
+     {"dir", "DIR", "where to put the node's log (default ./.croupier-bench-node-PID; must not exist)"},
+     {"clients", "N", "concurrent HTTP clients (default 32)"},
+     {"seconds", "S", "duration of each measured phase (default 5)"}}};
+
+void progress(const std::string& what) { std::fprintf(stderr, "bench node: %s\n", what.c_str()); }
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+Id128 fresh_id(std::uint64_t n) {
+  std::array<std::uint8_t, 10> r{};
+  put_u64_le(r.data(), n);
+  r[8] = static_cast<std::uint8_t>(::getpid());
+  return make_time_ordered_id(wall_ms(), r);
+}
+
+// One core's rate of the crypto every bet costs, in bets/s.
+double crypto_rate_one_core() {
+  KeyPair player = random_keypair(), house = random_keypair();
+  std::vector<Bet> bets(400);
+  for (std::size_t i = 0; i < bets.size(); ++i) {
+    bets[i] = Bet{fresh_id(i), player.public_key, i + 1, static_cast<std::uint8_t>(Game::coinflip), 10, 0, {}, {}};
+    sign_tx(bets[i], player);
+  }
+  auto t0 = BenchClock::now();
+  std::size_t ok = 0;
+  for (const auto& b : bets) {
+    ok += verify_tx_signature(Tx{b});
+    ok += resolve_bet(tx_id(b), b, house).roll <= 1;
+  }
+  if (ok != 2 * bets.size()) throw std::runtime_error("crypto self-check failed");
+  return static_cast<double>(bets.size()) / seconds_since(t0);
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+struct Player {
+  KeyPair key;
+  std::uint64_t nonce = 0;
+  Bet next(std::uint64_t n) {
+    Bet b{fresh_id(n), key.public_key, ++nonce, static_cast<std::uint8_t>(Game::coinflip), 1, 0, {}, {}};
+    put_u64_le(b.client_seed.data(), n);
+    sign_tx(b, key);
+    return b;
+  }
+};
+
+struct Sample {
+  double latency_ms;
+  std::string bet_id;
+  BenchClock::time_point final_at;
+};
+
+}  // namespace
+
+int run_bench_node(const std::vector<std::string>& argv) {
+  return run_command("bench node", kSpec, argv, [](const cli::Args& args) {
+    Reporter rep{args.flag("json")};
+    const auto clients = static_cast<std::size_t>(args.unsigned_value("clients").value_or(32));
+    const double seconds = static_cast<double>(args.unsigned_value("seconds").value_or(5));
+    if (clients == 0 || clients > 1000) throw cli::UsageError("--clients must be 1..1000");
+    if (seconds < 1) throw cli::UsageError("--seconds must be at least 1");
+    std::filesystem::path dir =
+        args.value("dir").value_or(".croupier-bench-node-" + std::to_string(static_cast<long>(::getpid())));
+    if (std::filesystem::exists(dir)) throw cli::UsageError("--dir " + dir.string() + " already exists");
+    struct Cleanup {
+      std::filesystem::path p;
+      ~Cleanup() { std::filesystem::remove_all(p); }
+    } cleanup{dir};
+
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    progress("measuring the crypto ceiling");
+    const double one_core = crypto_rate_one_core();
+    const double ceiling = one_core * cores;
+    rep.figure("crypto_ceiling_bets_per_s", ceiling, "bets/s",
+               "(" + std::to_string(cores) + " cores x " + std::to_string(static_cast<long>(one_core)) +
+                   " bets/s: Ed25519 verify + ECVRF prove)");
+
+    caf::actor_system_config cc;
+    cc.set("scheduler.max-threads", static_cast<std::size_t>(cores));
+    cc.set("logger.verbosity", caf::atom("quiet"));
+    caf::actor_system system{cc};
+    actors::NodeOptions o;
+    o.data = dir;
+    o.keys = {random_keypair(), random_keypair(), random_keypair()};
+    o.node_id_if_new = fresh_id(0);
+    o.clock_ms = wall_ms;
+    o.log_line = progress;
+    actors::Node node(system, o);
+    actors::GatewayOptions g;
+    g.port = 0;
+    g.threads = 2;
+    actors::Gateway gateway(node, g);
+    gateway.start();
+    const std::uint16_t port = gateway.port();
+
+    progress("funding " + std::to_string(clients) + " players");
+    std::vector<Player> players(clients);
+    {
+      HttpClient http("127.0.0.1", port);
+      for (std::size_t i = 0; i < clients; ++i) {
+        players[i].key = random_keypair();
+        Deposit d{fresh_id(1'000'000 + i), players[i].key.public_key, 1'000'000'000, o.keys.operator_key.public_key, {}};
+        sign_tx(d, o.keys.operator_key);
+        auto r = http.request("POST", "/v1/deposits", deposit_request_body(d, 30000).dump());
+        if (r.status != 200) throw std::runtime_error("funding a player failed: HTTP " + std::to_string(r.status) + " " + r.body);
+      }
+    }
+
+    std::atomic<std::uint64_t> counter{0};
+    std::atomic<std::uint64_t> failures{0};
+    // Runs `clients` threads; each calls `one(client, http)` until it returns false.
+    auto run_clients = [&](const std::function<bool(std::size_t, HttpClient&)>& one) {
+      std::vector<std::thread> threads;
+      for (std::size_t c = 0; c < clients; ++c)
+        threads.emplace_back([&, c] {
+          HttpClient http("127.0.0.1", port);
+          try {
+            while (one(c, http)) {
+            }
+          } catch (const std::exception& e) {
+            ++failures;
+            progress(std::string("client failed: ") + e.what());
+          }
+        });
+      for (auto& t : threads) t.join();
+    };
+    auto post_bet = [&](std::size_t c, HttpClient& http) {
+      Bet b = players[c].next(counter++);
+      auto r = http.request("POST", "/v1/bets", bet_request_body(b, 30000).dump());
+      if (r.status != 200) throw std::runtime_error("bet not final: HTTP " + std::to_string(r.status) + " " + r.body);
+      return to_hex(b.bet_id);
+    };
+
+    // Phase 1: the most bets/s the node finalizes.
+    progress("phase 1: closed loop, " + std::to_string(clients) + " clients, " + std::to_string(seconds) + " s");
+    std::atomic<std::uint64_t> finals{0};
+    auto t0 = BenchClock::now();
+    auto end = t0 + std::chrono::duration_cast<BenchClock::duration>(std::chrono::duration<double>(seconds));
+    run_clients([&](std::size_t c, HttpClient& http) {
+      if (BenchClock::now() >= end) return false;
+      post_bet(c, http);
+      ++finals;
+      return true;
+    });
+    const double max_rate = static_cast<double>(finals.load()) / seconds_since(t0);
+    rep.figure("bets_finalized_per_s", max_rate, "bets/s", "(" + std::to_string(clients) + " closed-loop clients)");
+    rep.figure("throughput_fraction_of_ceiling_pct", 100.0 * max_rate / ceiling, "%");
+
+    // Phase 2: latency at half that rate, open loop. Every 10th bet's settlement is
+    // followed while the phase runs: a poller asks for it until its batch is confirmed.
+    const double rate = max_rate / 2;
+    progress("phase 2: open loop at " + std::to_string(static_cast<long>(rate)) + " bets/s");
+    std::mutex mutex;
+    std::vector<double> latencies;
+    std::vector<Sample> followed;  // Guarded by mutex.
+    std::atomic<bool> phase_done{false};
+    std::vector<double> lags;
+    std::thread poller([&] {
+      HttpClient http("127.0.0.1", port);
+      std::vector<Sample> mine;
+      auto deadline = BenchClock::time_point::max();
+      while (BenchClock::now() < deadline) {
+        {
+          std::lock_guard lock(mutex);
+          for (auto& s : followed) mine.push_back(std::move(s));
+          followed.clear();
+        }
+        if (phase_done && deadline == BenchClock::time_point::max()) deadline = BenchClock::now() + std::chrono::seconds(30);
+        if (phase_done && mine.empty()) break;
+        std::erase_if(mine, [&](const Sample& s) {
+          auto r = http.request("GET", "/v1/bets/" + s.bet_id);
+          auto j = nlohmann::json::parse(r.body, nullptr, false);
+          if (!j.is_object() || !j.contains("batch_status") || j["batch_status"] != "confirmed") return false;
+          lags.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - s.final_at).count());
+          return true;
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (!mine.empty()) progress(std::to_string(mine.size()) + " followed bets were not confirmed within 30 s");
+    });
+    std::atomic<std::uint64_t> slot{0};
+    const auto start = BenchClock::now() + std::chrono::milliseconds(100);
+    const auto total = static_cast<std::uint64_t>(rate * seconds);
+    run_clients([&](std::size_t c, HttpClient& http) {
+      const std::uint64_t i = slot++;
+      if (i >= total) return false;
+      auto due = start + std::chrono::duration_cast<BenchClock::duration>(
+                             std::chrono::duration<double>(static_cast<double>(i) / rate));
+      std::this_thread::sleep_until(due);
+      std::string id = post_bet(c, http);
+      auto now = BenchClock::now();
+      std::lock_guard lock(mutex);
+      latencies.push_back(std::chrono::duration<double, std::milli>(now - due).count());
+      if (i % 10 == 0) followed.push_back({0, std::move(id), now});
+      return true;
+    });
+    phase_done = true;
+    poller.join();
+    rep.figure("half_load_bets_per_s", rate, "bets/s");
+    rep.figure("finalization_latency_p50_ms", percentile(latencies, 0.50), "ms");
+    rep.figure("finalization_latency_p99_ms", percentile(latencies, 0.99), "ms");
+    rep.figure("finalization_latency_p999_ms", percentile(latencies, 0.999), "ms");
+    rep.figure("settlement_lag_p99_ms", percentile(lags, 0.99), "ms",
+               "(batch interval " + std::to_string(o.batch_interval.count()) + " ms; every 10th bet, polled every ~2 ms)");
+    rep.figure("settlement_lag_p99_batch_intervals", percentile(lags, 0.99) / static_cast<double>(o.batch_interval.count()),
+               "intervals");
+    progress("settlement retries during the run: " + std::to_string(node.node_metrics().submit_retries.load()) +
+             ", batches confirmed: " + std::to_string(node.node_metrics().batches_confirmed.load()) +
+             ", blocks: " + std::to_string(node.node_metrics().blocks.load()));
+    node.stop();
+    gateway.stop();
+    if (failures > 0) throw std::runtime_error(std::to_string(failures.load()) + " client(s) failed (see above)");
+    return 0;
+  });
+}
+
+}  // namespace croupier::tools
