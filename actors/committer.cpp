@@ -2,6 +2,7 @@
 
 #include <shared_mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -13,10 +14,15 @@ namespace croupier::actors {
 
 namespace {
 
+using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
+
 struct CommitterState {
   CommitterState() = default;  // Not an aggregate: see ReconcilerState in reconciler.cpp.
   CommitterPeers peers;
-  std::vector<ConsensusDecision> waiting;
+  std::vector<ConsensusDecision> waiting;  // In decision order.
+  std::unordered_map<Hash32, Tx, BytesHash> txs;  // Copies of the waiting decisions' txs.
+  std::unordered_set<Hash32, BytesHash> resolving;  // Accepted bets whose outcome is being computed.
+  std::unordered_map<Hash32, BetResolved, BytesHash> resolved;  // Outcomes ready.
   bool in_flight = false;
   bool timer_armed = false;
   std::uint64_t timer_generation = 0;
@@ -41,29 +47,30 @@ void cut(committer_pointer self, const CommitterOptions& o) {
   if (st.in_flight || st.waiting.empty()) return;
   st.timer_armed = false;
   ++st.timer_generation;
-  const std::size_t n = std::min(st.waiting.size(), o.block_max);
-  std::vector<ConsensusDecision> decisions(st.waiting.begin(), st.waiting.begin() + static_cast<std::ptrdiff_t>(n));
-  st.waiting.erase(st.waiting.begin(), st.waiting.begin() + static_cast<std::ptrdiff_t>(n));
-  // Copies of the txs, so that the VRF proofs below run without holding the read lock.
-  std::unordered_map<Hash32, Tx, BytesHash> txs;
-  {
-    std::shared_lock lock(o.state->mutex);
-    for (const auto& d : decisions) {
-      auto it = o.state->projections.txs.find(d.tx_id);
-      if (it != o.state->projections.txs.end()) txs.emplace(d.tx_id, it->second.tx);
-    }
-  }
-  // A decision about a tx the projections do not hold as admitted is a bug upstream: drop
-  // it rather than have the whole block refused.
-  std::erase_if(decisions, [&](const ConsensusDecision& d) { return !txs.contains(d.tx_id); });
+  // The decisions that are ready (every accepted bet's outcome computed), in order, up to
+  // block_max; the others wait for their outcome.
+  std::vector<ConsensusDecision> decisions, later;
+  for (const auto& d : st.waiting)
+    (decisions.size() < o.block_max && !st.resolving.contains(d.tx_id) ? decisions : later).push_back(d);
   if (decisions.empty()) return;
+  st.waiting = std::move(later);
+  std::unordered_map<Hash32, Tx, BytesHash> txs;
+  std::unordered_map<Hash32, BetResolved, BytesHash> outcomes;
+  for (const auto& d : decisions) {
+    txs.insert(st.txs.extract(d.tx_id));
+    if (auto node = st.resolved.extract(d.tx_id)) outcomes.insert(std::move(node));
+  }
   auto plan = std::make_shared<BlockPlan>(plan_block(
       decisions, st.height, st.head, o.clock_ms(),
       [&](const Hash32& id) -> const Tx* {
         auto it = txs.find(id);
         return it == txs.end() ? nullptr : &it->second;
       },
-      o.house_key));
+      o.house_key,
+      [&](const Hash32& id) -> const BetResolved* {
+        auto it = outcomes.find(id);
+        return it == outcomes.end() ? nullptr : &it->second;
+      }));
   Decided decided;
   for (const auto& d : decisions)
     if (d.accepted) {
@@ -96,7 +103,7 @@ void cut(committer_pointer self, const CommitterOptions& o) {
             if (st.peers.submitter && !report.settlements.empty()) self->send(st.peers.submitter, block_atom::value, report);
             if (st.peers.sequencer && !plan->items.empty()) self->send(st.peers.sequencer, items_atom::value, plan->items);
             if (st.peers.router && !decided.empty()) self->send(st.peers.router, forget_atom::value, decided);
-            if (st.waiting.size() >= o.block_max) cut(self, o);
+            if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
             else arm(self, o);
           },
           [=](caf::error&) {
@@ -116,8 +123,35 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
       [=](caf::put_atom, const CommitterPeers& peers) { self->state.peers = peers; },
       [=](decided_atom, const Hash32& tx_id, bool accepted) {
         auto& st = self->state;
+        std::optional<Tx> tx;
+        {
+          std::shared_lock lock(o.state->mutex);
+          auto it = o.state->projections.txs.find(tx_id);
+          if (it != o.state->projections.txs.end() && it->second.status == TxStatus::admitted) tx = it->second.tx;
+        }
+        // A decision about a tx that is not admitted and undecided is a bug upstream (or a
+        // duplicate decision): dropped rather than have a whole block refused.
+        if (!tx || st.txs.contains(tx_id)) return;
+        if (auto* bet = std::get_if<Bet>(&*tx); bet && accepted) {
+          // The outcome's ECVRF proof is the costly part of a bet: computed by a short-lived
+          // actor, so that the proofs of a block run on every scheduler thread.
+          st.resolving.insert(tx_id);
+          self->system().spawn([committer = caf::actor{self}, tx_id, b = *bet, house = o.house_key](
+                                   caf::event_based_actor* resolver) {
+            resolver->send(committer, resolved_atom::value, resolve_bet(tx_id, b, house));
+            resolver->quit();
+          });
+        }
+        st.txs.emplace(tx_id, std::move(*tx));
         st.waiting.push_back({tx_id, accepted});
-        if (st.waiting.size() >= o.block_max) cut(self, o);
+        if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
+        else arm(self, o);
+      },
+      [=](resolved_atom, BetResolved& r) {
+        auto& st = self->state;
+        st.resolving.erase(r.tx_id);
+        st.resolved.emplace(r.tx_id, std::move(r));
+        if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
         else arm(self, o);
       },
       [=](tick_atom, std::uint64_t generation) {

@@ -3,7 +3,9 @@
 // `block_interval` has passed since the first of them or `block_max` are waiting; then one
 // journal request appends TxFinalized for each, BlockCommitted over the accepted ones and
 // BetResolved for each accepted bet (its outcome by ECVRF with the house key; plan in
-// domain/blocks.hpp). One block is in flight at a time, so heights chain.
+// domain/blocks.hpp). The ECVRF proofs, a bet's costliest step, are made as decisions arrive
+// by short-lived resolver actors, so they run on every scheduler thread; a block takes the
+// decisions whose outcomes are ready. One block is in flight at a time, so heights chain.
 // Once the block is durable it tells: the waiters (committed_atom: accepted at the height,
 // rejected at 0), the mempool and the submitter (block_atom, BlockReport), the sequencer
 // (items_atom, the block's settlement items) and the router (forget_atom, decided keys).
@@ -44,3 +46,4 @@ caf::actor spawn_committer(caf::actor_system& system, CommitterOptions options);
 }  // namespace croupier::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::CommitterPeers)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::BetResolved)

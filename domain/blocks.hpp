@@ -35,9 +35,12 @@ struct BlockPlan {
 
 // `tx_of` finds an admitted tx by id (the projections); every decision must name one that
 // is still undecided. `prev` is the current head (height 0 and a zero hash when none).
+// `resolved_of`, when set, gives outcomes computed ahead (resolve_bet with the same house
+// key, e.g. on other cores); a bet it has none for is resolved here.
 BlockPlan plan_block(std::span<const ConsensusDecision> decisions, std::uint64_t prev_height,
                      const Hash32& prev_hash, std::uint64_t time_ms,
-                     const std::function<const Tx*(const Hash32&)>& tx_of, const KeyPair& house);
+                     const std::function<const Tx*(const Hash32&)>& tx_of, const KeyPair& house,
+                     const std::function<const BetResolved*(const Hash32&)>& resolved_of = {});
 
 // The settlement item of a committed tx record, when it makes one: an accepted deposit in a
 // block, or a resolved bet. nullopt for settlements, undecided or rejected txs.
