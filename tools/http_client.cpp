@@ -23,12 +23,13 @@ constexpr std::uint64_t kMaxAnswerBytes = 64ull << 20;
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
-std::uint16_t parse_port(std::string_view port, std::string_view whole) {
+std::uint16_t parse_port(std::string_view port, std::string_view whole, bool allow_zero) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || (value == 0 && !allow_zero) ||
+      value > 65535)
     throw std::invalid_argument("bad port " + quoted(port) + " in node address " + quoted(whole) +
-                                ": expected a number in 1..65535");
+                                (allow_zero ? ": expected a number in 0..65535" : ": expected a number in 1..65535"));
   return static_cast<std::uint16_t>(value);
 }
 
@@ -46,7 +47,7 @@ std::string Endpoint::to_string() const {
   return h + ":" + std::to_string(port);
 }
 
-Endpoint parse_endpoint(std::string_view text) {
+Endpoint parse_endpoint(std::string_view text, bool allow_port_zero) {
   const std::string_view whole = text;
   const std::string example = " (expected HOST:PORT or http://HOST:PORT, e.g. 127.0.0.1:8080)";
   if (text.empty()) throw std::invalid_argument("empty node address" + example);
@@ -81,7 +82,7 @@ Endpoint parse_endpoint(std::string_view text) {
     port = text.substr(colon + 1);
   }
   if (ep.host.empty()) throw std::invalid_argument("missing host in node address " + quoted(whole) + example);
-  ep.port = parse_port(port, whole);
+  ep.port = parse_port(port, whole, allow_port_zero);
   return ep;
 }
 

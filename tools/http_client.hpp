@@ -26,8 +26,8 @@ struct Endpoint {
 // Parses "HOST:PORT", "http://HOST:PORT" (an optional trailing "/" is allowed) and
 // "[IPv6]:PORT". Throws std::invalid_argument with a message naming what was wrong:
 // an empty string, a scheme other than http, a missing or malformed port (1..65535), an
-// empty host, a path.
-Endpoint parse_endpoint(std::string_view text);
+// empty host, a path. `allow_port_zero` is for listen addresses (0: any free port).
+Endpoint parse_endpoint(std::string_view text, bool allow_port_zero = false);
 
 // A transport failure: the server could not be reached, did not answer in time, or sent
 // something that is not HTTP. An answer with a 4xx/5xx status is not an HttpError: it is

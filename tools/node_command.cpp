@@ -58,7 +58,12 @@ int run_node(const std::vector<std::string>& argv) {
     if (auto n = args.unsigned_value("local-validators")) config.local_validators = *n;
     if (auto n = args.unsigned_value("seed")) config.seed = *n;
     validate_node_config(config);
-    Endpoint http = parse_endpoint(config.http);
+    Endpoint http;
+    try {
+      http = parse_endpoint(config.http, true);
+    } catch (const std::invalid_argument& e) {
+      throw cli::UsageError(std::string("--http / croupier.http: ") + e.what());
+    }
     const std::filesystem::path& dir = config.data;
     // Block the stop signals before any thread starts so that every thread inherits the
     // mask and sigwait below collects them. SIGUSR1 is the journal's failure.

@@ -152,6 +152,8 @@ TEST_CASE("bad bet bodies are refused with the right code and name the field") {
     expect_bet_error("\"bet\"", "bad_json", "object");
     expect_bet_error("null", "bad_json", "object");
     expect_bet_error("{\"account\": \"\xff\xfe\"}", "bad_json", "JSON");  // Invalid UTF-8.
+    expect_bet_error(std::string(30000, '[') + std::string(30000, ']'), "bad_json", "object");  // Deep, within 64 KiB.
+    expect_bet_error("{\"a\":" + std::string(30000, '['), "bad_json", "JSON");
   }
   SUBCASE("an unknown field") {
     expect_bet_error(with("wagre", 5), "bad_request", "unknown field \"wagre\"");

@@ -56,6 +56,17 @@ Seqs seq_range(std::uint64_t from, std::size_t count) {
   return out;
 }
 
+// Options of a journal without the node's state (the journal_state tests cover that).
+actors::JournalOptions journal_options(std::shared_ptr<eventlog::EventLog> log, std::function<std::uint64_t()> clock,
+                                       std::size_t max_group_events, bool detached) {
+  actors::JournalOptions o;
+  o.log = std::move(log);
+  o.clock_ms = std::move(clock);
+  o.max_group_events = max_group_events;
+  o.detached = detached;
+  return o;
+}
+
 // One requester's reply: its seqs, or the rendered error.
 struct Reply {
   bool acknowledged = false;
@@ -100,7 +111,7 @@ TEST_CASE("AppendsQueuedTogetherAreOneCommitAnsweredInOrder") {
   auto log = open_log(dir.path());
   auto events = history(20);
   test::CafFixture caf;
-  auto journal = actors::spawn_journal(*caf.system, {log, [] { return std::uint64_t{7}; }, 10000, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, [] { return std::uint64_t{7}; }, 10000, false));
   caf.run();
 
   // Three requesters, each with a slice of the history, all queued before the journal runs.
@@ -138,7 +149,7 @@ TEST_CASE("AGroupIsFlushedEarlyWhenItReachesItsBound") {
   auto log = open_log(dir.path());
   auto events = history(20);
   test::CafFixture caf;
-  auto journal = actors::spawn_journal(*caf.system, {log, [] { return std::uint64_t{1}; }, 10, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, [] { return std::uint64_t{1}; }, 10, false));
   caf.run();
   caf::scoped_actor client(*caf.system);
   for (std::size_t at = 0; at + 4 <= 24; at += 4)
@@ -157,7 +168,7 @@ TEST_CASE("ADuplicateInAGroupRefusesOnlyTheRequesterHoldingIt") {
   auto events = history(20);
   const std::size_t t = admitted_indices(events).front();
   test::CafFixture caf;
-  auto journal = actors::spawn_journal(*caf.system, {log, [] { return std::uint64_t{1}; }, 10000, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, [] { return std::uint64_t{1}; }, 10000, false));
   caf.run();
   caf::scoped_actor first(*caf.system), second(*caf.system), third(*caf.system);
   std::vector<Event> first_events(events.begin(), events.begin() + t + 1);  // Ends with a TxAdmitted.
@@ -195,7 +206,7 @@ TEST_CASE("EveryRefusedRequesterOfAGroupIsRefusedAloneAndTheRestIsAppendedInOrde
   REQUIRE(adm.size() >= 2);
   const std::size_t t = adm[0], u = adm[1];
   test::CafFixture caf;
-  auto journal = actors::spawn_journal(*caf.system, {log, [] { return std::uint64_t{1}; }, 10000, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, [] { return std::uint64_t{1}; }, 10000, false));
   caf.run();
   caf::scoped_actor a(*caf.system), b(*caf.system), c(*caf.system), d(*caf.system);
   std::vector<Event> a_events(events.begin(), events.begin() + t + 1);
@@ -232,7 +243,7 @@ TEST_CASE("ADuplicateOfAnEventAlreadyInTheLogRefusesOnlyItsRequester") {
   const std::size_t t = admitted_indices(events).front();
   REQUIRE(t < 10);
   test::CafFixture caf;
-  auto journal = actors::spawn_journal(*caf.system, {log, [] { return std::uint64_t{1}; }, 10000, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, [] { return std::uint64_t{1}; }, 10000, false));
   caf.run();
   caf::scoped_actor early(*caf.system), x(*caf.system), y(*caf.system), z(*caf.system);
   early->send(journal, append_atom::value, std::vector<Event>(events.begin(), events.begin() + 10));
@@ -267,7 +278,7 @@ TEST_CASE("AnAppendThatFailsForAnotherReasonFailsEveryRequesterOfTheGroup") {
   std::shared_ptr<eventlog::EventLog> log(eventlog::EventLog::open(o));
   auto events = history(5);
   test::CafFixture caf;
-  auto journal = actors::spawn_journal(*caf.system, {log, [] { return std::uint64_t{1}; }, 10000, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, [] { return std::uint64_t{1}; }, 10000, false));
   caf.run();
   caf::scoped_actor first(*caf.system), second(*caf.system);
   first->send(journal, append_atom::value, std::vector<Event>(events.begin(), events.begin() + 3));
@@ -294,7 +305,7 @@ TEST_CASE("AnyOtherExceptionFailsTheGroupAndTheJournalGoesOn") {
     if ((*calls)++ == 0) throw std::runtime_error("clock unavailable");
     return 1;
   };
-  auto journal = actors::spawn_journal(*caf.system, {log, clock, 10000, false});
+  auto journal = actors::spawn_journal(*caf.system, journal_options(log, clock, 10000, false));
   caf.run();
   caf::scoped_actor first(*caf.system), second(*caf.system);
   first->send(journal, append_atom::value, std::vector<Event>(events.begin(), events.begin() + 3));
@@ -320,7 +331,7 @@ TEST_CASE("DetachedJournalOnItsOwnThreadAnswersConcurrentRequesters") {
   auto events = history(200);
   caf::actor_system_config cfg;
   caf::actor_system system{cfg};
-  auto journal = actors::spawn_journal(system, {log, [] { return std::uint64_t{1}; }, 10000, true});
+  auto journal = actors::spawn_journal(system, journal_options(log, [] { return std::uint64_t{1}; }, 10000, true));
   caf::scoped_actor self{system};
   // One request per event, all sent before any reply is read, so many wait in the
   // journal's mailbox at once; the replies come back in any order.

@@ -478,14 +478,14 @@ TEST_CASE("ReplayOfADamagedLmdbPageReportsItAndNeverCrashes") {
   }
 }
 
-TEST_CASE("NodeStartsRecordsNodeStartedAndStopsOnSigterm") {
+TEST_CASE("NodeStartsServesHttpRecordsNodeStartedAndStopsOnSigterm") {
   TempDir dir("croupier-cmd");
   const fs::path data = dir.path() / "node-data";
-  const std::string kReady = "waiting for SIGINT/SIGTERM";
+  const std::string kReady = "ready; SIGINT/SIGTERM stops";
 
   // Starts the node, waits for it to be ready, stops it with `sig`; returns its stdout.
   auto start_stop = [&](int sig) {
-    test::Process node({kBinary, "node", "--data", data.string()});
+    test::Process node({kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:0"});
     bool ready = node.read_until(kReady);
     CAPTURE(node.out());
     CAPTURE(node.err());
@@ -566,7 +566,7 @@ TEST_CASE("NodeOverAFileSizeLimitFailsWithAnErrorInsteadOfDying") {
     small.rlim_cur = 16384;
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
     try {
-      node.emplace(std::vector<std::string>{kBinary, "node", "--data", data.string()});
+      node.emplace(std::vector<std::string>{kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:0"});
     } catch (...) {
       ::setrlimit(RLIMIT_FSIZE, &old);
       throw;
@@ -574,7 +574,7 @@ TEST_CASE("NodeOverAFileSizeLimitFailsWithAnErrorInsteadOfDying") {
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
   }
   // A node that somehow started is stopped; the one expected here has already failed.
-  if (node->read_until("waiting for SIGINT/SIGTERM", std::chrono::seconds(10))) node->send(SIGTERM);
+  if (node->read_until("ready; SIGINT/SIGTERM stops", std::chrono::seconds(10))) node->send(SIGTERM);
   auto r = node->wait();
   CAPTURE(describe(r));
   CHECK(r.signal == 0);

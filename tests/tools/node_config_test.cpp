@@ -19,7 +19,42 @@ std::filesystem::path write_file(const test::TempDir& dir, const std::string& te
 
 TEST_CASE("TheShippedConfigFileGivesTheEmbeddedDefaults") {
   auto config = tools::load_node_config(std::filesystem::path(CROUPIER_SOURCE_DIR) / "config/croupier.ini");
-  CHECK(config.data == tools::NodeConfig{}.data);
+  tools::NodeConfig defaults;
+  CHECK(config.data == defaults.data);
+  CHECK(config.http == defaults.http);
+  CHECK(config.http_threads == defaults.http_threads);
+  CHECK(config.workers == defaults.workers);
+  CHECK(config.max_body_bytes == defaults.max_body_bytes);
+  CHECK(config.local_validators == defaults.local_validators);
+  CHECK(config.seed == defaults.seed);
+  CHECK(config.block_interval == defaults.block_interval);
+  CHECK(config.block_max == defaults.block_max);
+  CHECK(config.batch_interval == defaults.batch_interval);
+  CHECK(config.batch_max == defaults.batch_max);
+  CHECK(config.submit_attempts == defaults.submit_attempts);
+  CHECK(config.submit_timeout == defaults.submit_timeout);
+  CHECK(config.retry_base == defaults.retry_base);
+  CHECK(config.retry_cap == defaults.retry_cap);
+  CHECK(config.reconcile_interval == defaults.reconcile_interval);
+  CHECK(config.mempool_max == defaults.mempool_max);
+  CHECK(config.max_waiters == defaults.max_waiters);
+  CHECK(config.snapshot_every == defaults.snapshot_every);
+}
+
+TEST_CASE("DurationsCountsAndAddressesAreReadAndRangeChecked") {
+  test::TempDir dir("croupier-config");
+  auto config = tools::load_node_config(write_file(
+      dir, "[croupier]\nhttp = \"0.0.0.0:9000\"\nbatch-interval = 250ms\nsubmit-timeout = 2s\nlocal-validators = 5\n"));
+  CHECK(config.http == "0.0.0.0:9000");
+  CHECK(config.batch_interval == std::chrono::milliseconds(250));
+  CHECK(config.submit_timeout == std::chrono::milliseconds(2000));
+  CHECK(config.local_validators == 5);
+  CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nbatch-interval = 5\n")),
+                       doctest::Contains("croupier.batch-interval must be a duration"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nlocal-validators = 0\n")),
+                       doctest::Contains("croupier.local-validators must be 1..100"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nblock-max = -3\n")),
+                       doctest::Contains("croupier.block-max must be a non-negative integer"), std::runtime_error);
 }
 
 TEST_CASE("AConfigFileOverridesTheDefaults") {

@@ -6,8 +6,8 @@
 //
 // Method: `croupier node` on a fresh durable data dir with fast batches, started through
 // /bin/sh so that its output goes to one log file per start (nothing has to drain pipes
-// while the load runs; the pid is the node's own, `exec` replaces the shell). HTTP on port
-// 0: the port is read from the "http:" line the node prints, so each start gets a free one.
+// while the load runs; the pid is the node's own, `exec` replaces the shell). Every restart
+// listens on the port of the previous start, like an operator's restart.
 // Client threads own two funded player accounts each and send signed bets (and now and
 // then an operator-signed deposit) with sequential nonces, wait_ms 0..1000 so that some
 // are answered pending and several bets of an account are undecided at once. A request
@@ -23,7 +23,10 @@
 // --json` is compared with the API.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,39 +101,22 @@ class NodeProcess {
       : work_(std::move(work)), data_(std::move(data)), config_(std::move(config)) {}
 
   // Starts the node and waits until it prints its ready line and /v1/health answers ready.
-  // Returns an empty string on success, else what went wrong (with the log).
+  // It listens on the port of the previous start (as an operator restarts a node), or on a
+  // free one for the first start or when that port is taken. Returns an empty string on
+  // success, else what went wrong (with the log).
   std::string start() {
-    ++starts_;
-    log_ = work_ / ("node-" + std::to_string(starts_) + ".log");
-    std::string cmd = "exec '" + kBinary + "' node --config '" + config_.string() + "' --data '" + data_.string() +
-                      "' --http 127.0.0.1:0 >'" + log_.string() + "' 2>&1";
-    proc_ = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sh", "-c", cmd});
-    auto deadline = Clock::now() + std::chrono::seconds(30);
-    std::string out;
-    while ((out = read_file(log_)).find(kReadyLine) == std::string::npos) {
-      if (Clock::now() > deadline) return "start " + std::to_string(starts_) + ": no ready line in 30 s:\n" + tail(out);
-      if (exited()) return "start " + std::to_string(starts_) + ": the node exited:\n" + tail(read_file(log_));
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::string failed;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (port_ == 0 || attempt > 0) port_ = free_port();
+      failed = start_on(port_);
+      if (failed.empty() || failed.find("Address already in use") == std::string::npos) return failed;
+      ++port_changes_;
     }
-    auto at = out.find("http://");
-    if (at == std::string::npos) return "no http:// line in the node's output:\n" + tail(out);
-    auto end = out.find('\n', at);
-    try {
-      port_ = tools::parse_endpoint(out.substr(at, end - at)).port;
-    } catch (const std::exception& e) {
-      return std::string("cannot parse the node's address: ") + e.what() + "\n" + tail(out);
-    }
-    tools::HttpClient client("127.0.0.1", port_);
-    while (true) {
-      try {
-        auto r = client.request("GET", "/v1/health", {}, std::chrono::seconds(5));
-        if (r.status == 200 && json::parse(r.body).at("ready").get<bool>()) return {};
-      } catch (const std::exception&) {
-      }
-      if (Clock::now() > deadline) return "the node's /v1/health is not ready after 30 s:\n" + tail(read_file(log_));
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    return failed;
   }
+
+  // Times a start could not listen on the port it wanted.
+  int port_changes() const { return port_changes_; }
 
   // SIGKILL; returns the result (signal should be SIGKILL).
   test::ProcessResult kill9() {
@@ -161,6 +147,56 @@ class NodeProcess {
   }
 
  private:
+  std::string start_on(std::uint16_t port) {
+    ++starts_;
+    log_ = work_ / ("node-" + std::to_string(starts_) + ".log");
+    // (`--http 127.0.0.1:0` would be simpler, but parse_endpoint refuses port 0.)
+    std::string cmd = "exec '" + kBinary + "' node --config '" + config_.string() + "' --data '" + data_.string() +
+                      "' --http 127.0.0.1:" + std::to_string(port) + " >'" + log_.string() + "' 2>&1";
+    proc_ = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sh", "-c", cmd});
+    auto deadline = Clock::now() + std::chrono::seconds(30);
+    std::string out;
+    while ((out = read_file(log_)).find(kReadyLine) == std::string::npos) {
+      if (Clock::now() > deadline) return "start " + std::to_string(starts_) + ": no ready line in 30 s:\n" + tail(out);
+      if (exited()) {
+        auto r = proc_->wait(std::chrono::seconds(5));
+        return "start " + std::to_string(starts_) + ": the node exited (" + std::to_string(r.exit_code) + "):\n" +
+               tail(read_file(log_));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (out.find("http://127.0.0.1:" + std::to_string(port) + "\n") == std::string::npos)
+      return "the node does not say it listens on port " + std::to_string(port) + ":\n" + tail(out);
+    tools::HttpClient client("127.0.0.1", port);
+    while (true) {
+      try {
+        auto r = client.request("GET", "/v1/health", {}, std::chrono::seconds(5));
+        if (r.status == 200 && json::parse(r.body).at("ready").get<bool>()) return {};
+      } catch (const std::exception&) {
+      }
+      if (Clock::now() > deadline) return "the node's /v1/health is not ready after 30 s:\n" + tail(read_file(log_));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  // A port no one listens on now (the kernel's pick for a socket bound to port 0).
+  static std::uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ::close(fd);
+      throw std::runtime_error("bind/getsockname failed");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
+  }
+
   // True when the child has exited (it is then reaped through Process::wait).
   bool exited() {
     siginfo_t info{};
@@ -173,6 +209,7 @@ class NodeProcess {
   std::unique_ptr<test::Process> proc_;
   std::uint16_t port_ = 0;
   int starts_ = 0;
+  int port_changes_ = 0;
 };
 
 // Where the node currently listens, shared by the client threads: down while the main
@@ -547,7 +584,7 @@ TEST_CASE("AcknowledgedBetsSurviveRepeatedSigkillUnderConcurrentHttpLoad") {
   MESSAGE(kills << " kills; " << bets.size() << " bets acknowledged (" << finals << " final, " << pendings
                 << " pending, " << resent_bets << " after a resend), " << deposits.size() << " deposits, "
                 << transport_failures << " transport failures, " << busy << " busy answers, load "
-                << load_seconds << " s");
+                << load_seconds << " s, " << node.port_changes() << " restarts had to change port");
   CHECK(kills == kKills);
   CHECK(bets.size() > 100);
 
