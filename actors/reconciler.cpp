@@ -1,5 +1,7 @@
 #include "actors/reconciler.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <shared_mutex>
 
 #include <caf/event_based_actor.hpp>
@@ -18,6 +20,7 @@ struct ReconcilerState {
   ReconcilerState() = default;
   bool reported_once = false;
   std::uint64_t runs = 0;
+  std::vector<Id128> missing_before;  // Missing at the previous run (sorted).
   static constexpr const char* name = "reconciler";
 };
 
@@ -47,7 +50,15 @@ std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
     confirmations = pending_confirmations(o.state->projections.batches, ledger);
   }
   if (o.metrics) ++o.metrics->reconciliations;
-  const bool problems = !report.missing.empty() || !report.orphaned.empty() || !report.mismatched.empty();
+  // A batch in flight (proved, its settlement not yet committed) is "missing" for a moment
+  // at every run under load; one still missing a whole interval later is stuck.
+  std::vector<Id128> stuck;
+  std::set_intersection(report.missing.begin(), report.missing.end(), st.missing_before.begin(),
+                        st.missing_before.end(), std::back_inserter(stuck));
+  st.missing_before = report.missing;
+  const bool problems = !stuck.empty() || !report.orphaned.empty() || !report.mismatched.empty();
+  for (const auto& id : stuck)
+    if (o.alarm) o.alarm("reconciliation: batch " + to_hex(id) + " is still not on the ledger after an interval; resubmitting");
   for (const auto& id : report.orphaned) {
     if (o.metrics) ++o.metrics->reconcile_alarms;
     if (o.alarm) o.alarm("reconciliation ALARM: the ledger settles batch " + to_hex(id) + ", which our books do not know");

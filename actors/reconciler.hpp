@@ -1,8 +1,9 @@
 #pragma once
 // The reconciler: at start and every `interval`, compares the local books (the batches)
 // with the ledger's finalized settlement txs (domain/reconcile.hpp). It appends a
-// ReconciliationReport at start and whenever the comparison finds something missing,
-// orphaned or mismatched; tells the submitter to record settlements the ledger has and our
+// ReconciliationReport at start and whenever the comparison finds something orphaned or
+// mismatched, or a batch missing from the ledger at two runs in a row (a batch in flight is
+// missing for a moment at every run under load, and is not worth a report); tells the submitter to record settlements the ledger has and our
 // books do not (confirm_atom) and to take up missing batches (settle_atom); and raises an
 // alarm (a log line and the reconcile_alarms metric) for orphaned and mismatched ones. It
 // never rewrites money.
