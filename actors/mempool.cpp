@@ -1,9 +1,11 @@
 #include "actors/mempool.hpp"
 
 #include <shared_mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -15,7 +17,11 @@ namespace {
 
 struct MempoolState {
   std::unordered_set<Hash32, BytesHash> pending;  // Admitted (durable), undecided.
-  std::size_t appending = 0;                      // Sent to the journal, not yet answered.
+  // Admissions sent to the journal, not yet answered, by request number. Kept so that a mempool
+  // told to stop answers them (CAF 0.17 drops an undelivered promise without a word, which left
+  // their clients waiting for the request timeout).
+  std::unordered_map<std::uint64_t, caf::response_promise> appending;
+  std::uint64_t next_append = 0;
   static constexpr const char* name = "mempool";
 };
 
@@ -67,6 +73,18 @@ void admitted(mempool_pointer self, const MempoolOptions& o, const Hash32& tx_id
 }
 
 caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::normal) return;  // A linked voter that has decided.
+    for (auto& [no, promise] : self->state.appending) {
+      SubmitReply r;
+      r.kind = SubmitReply::Kind::unavailable;
+      r.code = "unavailable";
+      r.message = "the node stopped while recording it; send it again (same id) to learn whether it was admitted";
+      promise.deliver(r);
+    }
+    self->state.appending.clear();
+    self->quit(msg.reason);
+  });
   return {
       [=](submit_atom, Tx& tx) -> caf::result<SubmitReply> {
         auto& st = self->state;
@@ -82,7 +100,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
           count(o.metrics, reply);
           return reply;
         }
-        if (st.pending.size() + st.appending >= o.max_pending) {
+        if (st.pending.size() + st.appending.size() >= o.max_pending) {
           reply.kind = SubmitReply::Kind::busy;
           reply.code = "busy";
           reply.message = "the mempool holds " + std::to_string(o.max_pending) + " undecided transactions";
@@ -91,12 +109,13 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         }
         const Hash32 tx_id = admit->tx_id;
         auto shared_tx = std::make_shared<const Tx>(std::move(tx));
+        const std::uint64_t append_no = st.next_append++;
         auto promise = self->make_response_promise<SubmitReply>();
-        ++st.appending;
+        st.appending.emplace(append_no, promise);
         self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{TxAdmitted{*shared_tx}})
             .then(
                 [=](const Seqs&) mutable {
-                  --self->state.appending;
+                  self->state.appending.erase(append_no);
                   admitted(self, o, tx_id, shared_tx);
                   SubmitReply r;
                   r.kind = SubmitReply::Kind::admitted;
@@ -105,7 +124,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
                   promise.deliver(r);
                 },
                 [=](caf::error& err) mutable {
-                  --self->state.appending;
+                  self->state.appending.erase(append_no);
                   std::string why = self->system().render(err);
                   SubmitReply r;
                   if (why.find("refused: ") != std::string::npos) {

@@ -220,13 +220,17 @@ TEST_CASE("NoReaderOfADetachedJournalsStateEverSeesAnEventThatIsNotDurable") {
   std::atomic<std::uint64_t> reads{0}, ahead{0}, max_seen{0};
   std::thread reader([&] {
     while (!stop.load()) {
-      std::shared_lock lock(state->mutex);
-      const auto applied = state->projections.last_seq;
-      if (applied > log->head_seq() || applied > state->log_head.load()) ++ahead;
-      max_seen = std::max<std::uint64_t>(max_seen.load(), applied);
+      {
+        std::shared_lock lock(state->mutex);
+        const auto applied = state->projections.last_seq;
+        if (applied > log->head_seq() || applied > state->log_head.load()) ++ahead;
+        max_seen = std::max<std::uint64_t>(max_seen.load(), applied);
+      }
       ++reads;
+      std::this_thread::yield();  // Lets the journal take the write lock.
     }
   });
+  while (reads.load() == 0) std::this_thread::yield();  // The reader runs before the first append.
   caf::scoped_actor self{system};
   for (const auto& e : events) self->send(journal, append_atom::value, std::vector<Event>{e});
   std::size_t answered = 0;
