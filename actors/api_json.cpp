@@ -211,7 +211,7 @@ bool needs_bet_proof(const TxView& v) {
   return std::holds_alternative<Bet>(v.record.tx) && tx_phase(v) == TxPhase::final;
 }
 
-Json render_bet(const TxView& v, const std::optional<vrf::Proof>& proof) {
+Json render_bet(const TxView& v, const std::optional<BetProof>& proof) {
   const Bet& b = std::get<Bet>(v.record.tx);
   TxPhase phase = tx_phase(v);
   std::string bet_id = to_hex(b.bet_id);
@@ -233,9 +233,8 @@ Json render_bet(const TxView& v, const std::optional<vrf::Proof>& proof) {
   j["outcome"] = Json{{"roll", o.roll}, {"win", o.win}};
   j["payout"] = o.payout;
   j["block_height"] = v.record.block_height;
-  std::optional<vrf::Output> beta = proof ? vrf::proof_to_hash(*proof) : std::nullopt;
-  j["vrf_proof"] = beta ? Json(to_hex(*proof)) : Json(nullptr);
-  j["vrf_output"] = beta ? Json(to_hex(*beta)) : Json(nullptr);
+  j["vrf_proof"] = proof ? Json(to_hex(proof->proof)) : Json(nullptr);
+  j["vrf_output"] = proof ? Json(to_hex(proof->output)) : Json(nullptr);
   j["house_key"] = to_hex(v.house_key);
   j["batch_id"] = hex_or_null(v.record.batch_id);
   j["batch_status"] = v.batch_status ? Json(std::string(batch_status_name(*v.batch_status))) : Json(nullptr);
@@ -260,7 +259,7 @@ Json render_deposit(const TxView& v) {
   return j;
 }
 
-Json render_tx(const TxView& v, const std::optional<vrf::Proof>& proof) {
+Json render_tx(const TxView& v, const std::optional<BetProof>& proof) {
   if (std::holds_alternative<Bet>(v.record.tx)) return render_bet(v, proof);
   return render_deposit(v);
 }
@@ -343,7 +342,7 @@ std::uint64_t retry_after_seconds(std::uint64_t retry_after_ms) {
 
 Reply error_reply(const ApiError& e) { return Reply{e.status(), error_json(e.code(), e.what()), 0}; }
 
-Reply tx_reply(const TxView& v, const std::optional<vrf::Proof>& proof, bool answering_post) {
+Reply tx_reply(const TxView& v, const std::optional<BetProof>& proof, bool answering_post) {
   unsigned status = answering_post && tx_phase(v) == TxPhase::pending ? 202 : 200;
   return Reply{status, render_tx(v, proof), 0};
 }

@@ -119,10 +119,10 @@ TxPhase tx_phase(const TxView& v);
 bool needs_bet_proof(const TxView& v);
 
 // The body for a bet or deposit (the spec's final / rejected / pending forms). For a final
-// bet, `proof` gives vrf_proof and vrf_output (both null when the proof is missing or does
-// not decode); it is ignored otherwise.
-Json render_tx(const TxView& v, const std::optional<vrf::Proof>& proof);
-Json render_bet(const TxView& v, const std::optional<vrf::Proof>& proof);  // Precondition: a bet.
+// bet, `proof` gives vrf_proof and vrf_output (both null when it is missing: a node whose
+// log lacks the bet's BetResolved); it is ignored otherwise.
+Json render_tx(const TxView& v, const std::optional<BetProof>& proof);
+Json render_bet(const TxView& v, const std::optional<BetProof>& proof);  // Precondition: a bet.
 Json render_deposit(const TxView& v);                                      // Precondition: a deposit.
 
 // --- other resources --------------------------------------------------------------------
@@ -153,7 +153,7 @@ struct Reply {
 Reply error_reply(const ApiError& e);
 
 // The reply for a bet or deposit: 200, except 202 for a pending tx answered to a POST.
-Reply tx_reply(const TxView& v, const std::optional<vrf::Proof>& proof, bool answering_post);
+Reply tx_reply(const TxView& v, const std::optional<BetProof>& proof, bool answering_post);
 
 // The reply for a SubmitOutcome that is not admitted/duplicate (those are rendered from the
 // projections with tx_reply): conflict 409 (with existing_tx_id), refused 400/402 with its

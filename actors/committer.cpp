@@ -4,16 +4,30 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/validator.hpp"
 #include "domain/blocks.hpp"
+#include "domain/vrf.hpp"
+
+namespace croupier::actors::committer_detail {
+// A bet's outcome as a resolver made it, with the ECVRF output that decided it (kept for
+// RecentProofs, so that answering the bet does not compute it again).
+struct ReadyOutcome {
+  BetResolved event;
+  vrf::Output output{};
+};
+}  // namespace croupier::actors::committer_detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::committer_detail::ReadyOutcome)
 
 namespace croupier::actors {
 
 namespace {
 
+using committer_detail::ReadyOutcome;
 using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
 
 struct CommitterState {
@@ -21,8 +35,11 @@ struct CommitterState {
   CommitterPeers peers;
   std::vector<ConsensusDecision> waiting;  // In decision order.
   std::unordered_map<Hash32, Tx, BytesHash> txs;  // Copies of the waiting decisions' txs.
+  // The txs of the block in flight: the projections still say admitted until it is durable,
+  // so a second decision about one of them must be recognised here.
+  std::unordered_set<Hash32, BytesHash> in_block;
   std::unordered_set<Hash32, BytesHash> resolving;  // Accepted bets whose outcome is being computed.
-  std::unordered_map<Hash32, BetResolved, BytesHash> resolved;  // Outcomes ready.
+  std::unordered_map<Hash32, ReadyOutcome, BytesHash> resolved;  // Outcomes ready.
   bool in_flight = false;
   bool timer_armed = false;
   std::uint64_t timer_generation = 0;
@@ -55,7 +72,7 @@ void cut(committer_pointer self, const CommitterOptions& o) {
   if (decisions.empty()) return;
   st.waiting = std::move(later);
   std::unordered_map<Hash32, Tx, BytesHash> txs;
-  std::unordered_map<Hash32, BetResolved, BytesHash> outcomes;
+  std::unordered_map<Hash32, ReadyOutcome, BytesHash> outcomes;
   for (const auto& d : decisions) {
     txs.insert(st.txs.extract(d.tx_id));
     if (auto node = st.resolved.extract(d.tx_id)) outcomes.insert(std::move(node));
@@ -69,8 +86,12 @@ void cut(committer_pointer self, const CommitterOptions& o) {
       o.house_key,
       [&](const Hash32& id) -> const BetResolved* {
         auto it = outcomes.find(id);
-        return it == outcomes.end() ? nullptr : &it->second;
+        return it == outcomes.end() ? nullptr : &it->second.event;
       }));
+  // Every bet of the block had its outcome ready (cut takes only those), so every proof and
+  // output is here for RecentProofs.
+  auto proofs = std::make_shared<std::vector<std::pair<Hash32, ReadyOutcome>>>(
+      std::make_move_iterator(outcomes.begin()), std::make_move_iterator(outcomes.end()));
   Decided decided;
   for (const auto& d : decisions)
     if (d.accepted) {
@@ -78,12 +99,16 @@ void cut(committer_pointer self, const CommitterOptions& o) {
       decided.emplace_back(std::string(key.begin(), key.end()), d.tx_id);
     }
   st.in_flight = true;
+  for (const auto& d : decisions) st.in_block.insert(d.tx_id);
   auto events = plan->events;
   self->request(o.journal, caf::infinite, append_atom::value, std::move(events))
       .then(
           [=](const Seqs&) {
             auto& st = self->state;
             st.in_flight = false;
+            st.in_block.clear();
+            for (const auto& [tx_id, ready] : *proofs)
+              o.state->recent_proofs.put(tx_id, ready.event.vrf_proof, ready.output);
             BlockReport report;
             if (plan->block) {
               st.height = plan->block->height;
@@ -110,6 +135,7 @@ void cut(committer_pointer self, const CommitterOptions& o) {
             // The journal stopped (it told the node, which is stopping): nothing more can be
             // recorded; the decisions are redone from the log after a restart.
             self->state.in_flight = false;
+            self->state.in_block.clear();
           });
 }
 
@@ -131,14 +157,16 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
         }
         // A decision about a tx that is not admitted and undecided is a bug upstream (or a
         // duplicate decision): dropped rather than have a whole block refused.
-        if (!tx || st.txs.contains(tx_id)) return;
+        if (!tx || st.txs.contains(tx_id) || st.in_block.contains(tx_id)) return;
         if (auto* bet = std::get_if<Bet>(&*tx); bet && accepted) {
           // The outcome's ECVRF proof is the costly part of a bet: computed by a short-lived
           // actor, so that the proofs of a block run on every scheduler thread.
           st.resolving.insert(tx_id);
           self->system().spawn([committer = caf::actor{self}, tx_id, b = *bet, house = o.house_key](
                                    caf::event_based_actor* resolver) {
-            resolver->send(committer, resolved_atom::value, resolve_bet(tx_id, b, house));
+            ReadyOutcome ready;
+            ready.event = resolve_bet(tx_id, b, house, &ready.output);
+            resolver->send(committer, resolved_atom::value, std::move(ready));
             resolver->quit();
           });
         }
@@ -147,10 +175,11 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
         if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
         else arm(self, o);
       },
-      [=](resolved_atom, BetResolved& r) {
+      [=](resolved_atom, ReadyOutcome& r) {
         auto& st = self->state;
-        st.resolving.erase(r.tx_id);
-        st.resolved.emplace(r.tx_id, std::move(r));
+        st.resolving.erase(r.event.tx_id);
+        const Hash32 tx_id = r.event.tx_id;
+        st.resolved.emplace(tx_id, std::move(r));
         if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
         else arm(self, o);
       },

@@ -268,7 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send_tx(const api::TxView& view, bool answering_post) {
-    std::optional<vrf::Proof> proof;
+    std::optional<BetProof> proof;
     if (api::needs_bet_proof(view)) proof = gw_.node.bet_proof(view.tx_id);  // Outside the read lock.
     send_reply(api::tx_reply(view, proof, answering_post));
   }

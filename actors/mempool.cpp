@@ -86,13 +86,13 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
     self->quit(msg.reason);
   });
   return {
-      [=](submit_atom, Tx& tx) -> caf::result<SubmitReply> {
+      [=](submit_atom, Tx& tx, const Prechecked& pre) -> caf::result<SubmitReply> {
         auto& st = self->state;
         AdmissionDecision decision;
         SubmitReply reply;
         {
           std::shared_lock lock(o.state->mutex);
-          decision = decide_admission(o.state->projections, tx);
+          decision = decide_admission(o.state->projections, tx, pre);
           reply = reply_for(o.state->projections, decision);
         }
         auto* admit = std::get_if<admission::Admit>(&decision);
@@ -130,7 +130,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
                   if (why.find("refused: ") != std::string::npos) {
                     // Another admission took the key (or the funds, or the nonce) first.
                     std::shared_lock lock(o.state->mutex);
-                    auto again = decide_admission(o.state->projections, *shared_tx);
+                    auto again = decide_admission(o.state->projections, *shared_tx, pre);
                     if (std::holds_alternative<admission::Admit>(again)) {
                       // Admit => apply() accepts it (admission.hpp); this is a bug.
                       r.kind = SubmitReply::Kind::refused;
@@ -148,6 +148,11 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
                   promise.deliver(r);
                 });
         return promise;
+      },
+      // Without a precheck (the submitter's settlements): made here.
+      [=](submit_atom a, Tx& tx) {
+        Prechecked pre = precheck(tx);
+        self->delegate(caf::actor{self}, a, std::move(tx), pre);
       },
       [=](block_atom, const BlockReport& report) {
         auto& st = self->state;

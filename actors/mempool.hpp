@@ -6,7 +6,10 @@
 // admitted and undecided it answers busy (HTTP 503 + Retry-After).
 //
 // Protocol:
-//   (submit_atom, Tx)          -> SubmitReply
+//   (submit_atom, Tx, Prechecked) -> SubmitReply   precheck(tx) made by the sender (the node
+//                                                 does it on the receiving thread, so the
+//                                                 Ed25519 checks run in parallel)
+//   (submit_atom, Tx)          -> SubmitReply      the same, the precheck made here
 //   (block_atom, BlockReport)     the committer decided these txs: they leave the mempool
 //   (recover_atom)                spawn voters for every admitted, undecided tx (at start)
 //   (stats_atom)               -> uint64 (txs admitted and undecided)

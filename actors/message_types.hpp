@@ -15,6 +15,7 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "domain/admission.hpp"
 #include "domain/events.hpp"
 
 namespace croupier::actors {
@@ -110,6 +111,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::VoteQueries)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::Votes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::BlockReport)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Tx)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Prechecked)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Id128)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<croupier::settlement::Item>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const croupier::Settlement>)

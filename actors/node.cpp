@@ -221,7 +221,9 @@ void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(Subm
       done(std::move(out));
       self->quit();
     };
-    self->request(mempool, std::chrono::seconds(60), submit_atom::value, std::move(tx))
+    // The signature check here, on this actor's thread, not in the mempool (one actor).
+    const Prechecked pre = precheck(tx);
+    self->request(mempool, std::chrono::seconds(60), submit_atom::value, std::move(tx), pre)
         .then(
             [=](SubmitReply& r) {
               bool waitable = r.kind == SubmitReply::Kind::admitted || r.kind == SubmitReply::Kind::duplicate;
@@ -279,7 +281,8 @@ std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
   return std::nullopt;
 }
 
-std::optional<vrf::Proof> Node::bet_proof(const Hash32& tx_id) const {
+std::optional<BetProof> Node::bet_proof(const Hash32& tx_id) const {
+  if (auto recent = state_->recent_proofs.find(tx_id)) return BetProof{recent->first, recent->second};
   std::uint64_t seq = 0;
   {
     std::shared_lock lock(state_->mutex);
@@ -290,8 +293,11 @@ std::optional<vrf::Proof> Node::bet_proof(const Hash32& tx_id) const {
   auto record = log_->read(seq);
   if (!record) return std::nullopt;
   auto e = decode_event(record->type, record->payload);
-  if (auto* r = std::get_if<BetResolved>(&e)) return r->vrf_proof;
-  return std::nullopt;
+  auto* r = std::get_if<BetResolved>(&e);
+  if (!r) return std::nullopt;
+  auto output = vrf::proof_to_hash(r->vrf_proof);
+  if (!output) return std::nullopt;  // Cannot be: the journal applied it; the audit would say.
+  return BetProof{r->vrf_proof, *output};
 }
 
 }  // namespace croupier::actors

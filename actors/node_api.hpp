@@ -36,6 +36,12 @@ struct SubmitOutcome {
   std::uint64_t retry_after_ms = 0;  // busy.
 };
 
+// A resolved bet's ECVRF proof and its output, beta = proof_to_hash(proof).
+struct BetProof {
+  vrf::Proof proof{};
+  vrf::Output output{};
+};
+
 struct NodeHealth {
   bool ready = false;        // Accepting transactions.
   std::string status;        // "ok", "starting", "stopping", "journal_failed: ...".
@@ -65,10 +71,11 @@ class NodeApi {
   // The committed block at `height` (1..head), read from the log; nullopt beyond the head.
   virtual std::optional<BlockCommitted> block(std::uint64_t height) const = 0;
 
-  // The VRF proof of a resolved bet (from its BetResolved event in the log: the projections
-  // keep only the outcome); nullopt when `tx_id` names no resolved bet. The gateway shows it
-  // as `vrf_proof` so that players can check their outcome.
-  virtual std::optional<vrf::Proof> bet_proof(const Hash32& tx_id) const = 0;
+  // The VRF proof of a resolved bet and its output (from the committer's recent outcomes, else
+  // from its BetResolved event in the log: the projections keep only the outcome); nullopt
+  // when `tx_id` names no resolved bet. The gateway shows them as `vrf_proof` and
+  // `vrf_output` so that players can check their outcome.
+  virtual std::optional<BetProof> bet_proof(const Hash32& tx_id) const = 0;
 };
 
 }  // namespace croupier::actors

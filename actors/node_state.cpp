@@ -1,5 +1,6 @@
 #include "actors/node_state.hpp"
 
+#include <cstdio>
 #include <cmath>
 #include <sstream>
 
@@ -24,9 +25,35 @@ std::string Histogram::render(const std::string& name, const std::string& help) 
   }
   cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
   out << name << "_bucket{le=\"+Inf\"} " << cumulative << "\n";
-  out << name << "_sum " << static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1000 << "\n";
+  // The sum exactly, in thousandths (a double through an ostream keeps only 6 digits).
+  const std::uint64_t sum = sum_micro_.load(std::memory_order_relaxed);
+  char fraction[8];
+  std::snprintf(fraction, sizeof fraction, ".%03u", static_cast<unsigned>(sum % 1000));
+  out << name << "_sum " << sum / 1000 << fraction << "\n";
   out << name << "_count " << cumulative << "\n";
   return out.str();
+}
+
+void RecentProofs::put(const Hash32& tx_id, const vrf::Proof& proof, const vrf::Output& output) {
+  std::lock_guard lock(mutex_);
+  if (!by_tx_.emplace(tx_id, std::make_pair(proof, output)).second) return;
+  order_.push_back(tx_id);
+  if (order_.size() > capacity_) {
+    by_tx_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+std::optional<std::pair<vrf::Proof, vrf::Output>> RecentProofs::find(const Hash32& tx_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_tx_.find(tx_id);
+  if (it == by_tx_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t RecentProofs::size() const {
+  std::lock_guard lock(mutex_);
+  return by_tx_.size();
 }
 
 void NodeState::index_event(std::uint64_t seq, const Event& e) {

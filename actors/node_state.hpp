@@ -7,6 +7,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <optional>
+#include <utility>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -15,6 +18,7 @@
 
 #include "domain/crypto.hpp"
 #include "domain/projections.hpp"
+#include "domain/vrf.hpp"
 
 namespace croupier::actors {
 
@@ -50,6 +54,24 @@ struct Metrics {
   Histogram finalization_wait_duration_ms;  // Submit -> final answer (final answers only).
 };
 
+// The ECVRF proof and output of the bets resolved most recently (put by the committer once
+// their block is durable), so that answering a bet the moment it is final costs neither a log
+// read nor a proof_to_hash (a point decompression: about a fifth of a proof's cost). Bounded:
+// the oldest are dropped, and the node reads those from the log.
+class RecentProofs {
+ public:
+  explicit RecentProofs(std::size_t capacity) : capacity_(capacity) {}
+  void put(const Hash32& tx_id, const vrf::Proof& proof, const vrf::Output& output);
+  std::optional<std::pair<vrf::Proof, vrf::Output>> find(const Hash32& tx_id) const;
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  const std::size_t capacity_;
+  std::unordered_map<Hash32, std::pair<vrf::Proof, vrf::Output>, BytesHash> by_tx_;
+  std::deque<Hash32> order_;  // Oldest first.
+};
+
 struct NodeState {
   mutable std::shared_mutex mutex;
   Projections projections;
@@ -58,6 +80,7 @@ struct NodeState {
   std::vector<std::uint64_t> block_seqs;  // [height - 1]
   std::unordered_map<Hash32, std::uint64_t, BytesHash> resolved_seqs;
   std::atomic<std::uint64_t> log_head{0};
+  RecentProofs recent_proofs{16384};  // ≈ 4 MB; a few seconds of bets at full load.
 
   // Notes where `e` (applied at `seq`) lives in the log. Caller holds the write lock.
   void index_event(std::uint64_t seq, const Event& e);

@@ -51,10 +51,11 @@ std::optional<AdmissionDecision> idempotency(const Index& index, const Key& key,
 struct Decider {
   const Projections& p;
   const Hash32& id;
+  bool signature_valid;
 
   AdmissionDecision operator()(const Deposit& d) const {
     if (auto known = idempotency(p.deposits, d.deposit_id, id)) return *known;
-    if (!verify_tx_signature(d)) return bad_signature("deposit " + to_hex(d.deposit_id));
+    if (!signature_valid) return bad_signature("deposit " + to_hex(d.deposit_id));
     if (d.operator_key != p.keys.operator_key)
       return Refuse{RefusalCode::not_operator, "deposit " + to_hex(d.deposit_id) + " is signed by " +
                                                    to_hex(d.operator_key) + ", not the operator key in force"};
@@ -64,7 +65,7 @@ struct Decider {
 
   AdmissionDecision operator()(const Bet& b) const {
     if (auto known = idempotency(p.bets, b.bet_id, id)) return *known;
-    if (!verify_tx_signature(b)) return bad_signature("bet " + to_hex(b.bet_id));
+    if (!signature_valid) return bad_signature("bet " + to_hex(b.bet_id));
     // The rules live in Accounts (the same check admit_bet runs), so they cannot drift apart.
     if (auto bad = p.accounts.check_bet(b)) return Refuse{refusal_code_from_rule(bad->code), bad->message};
     return Admit{id};
@@ -78,7 +79,7 @@ struct Decider {
     }
     std::string what = "settlement of batch " + to_hex(s.inputs.batch_id);
     if (auto known = idempotency(p.settlements, s.inputs.batch_id, id)) return *known;
-    if (!verify_tx_signature(s)) return bad_signature(what);
+    if (!signature_valid) return bad_signature(what);
     // The same checks apply() makes (projections.cpp), so an Admit always applies.
     if (s.sequencer_key != p.keys.sequencer_key)
       return Refuse{RefusalCode::not_sequencer, what + " is signed by " + to_hex(s.sequencer_key) +
@@ -103,14 +104,22 @@ struct Decider {
 
 }  // namespace
 
+Prechecked precheck(const Tx& tx) { return Prechecked{tx_id(tx), verify_tx_signature(tx)}; }
+
 AdmissionDecision decide_admission(const Projections& p, const Tx& tx) {
+  if (!p.keys.known) return decide_admission(p, tx, Prechecked{tx_id(tx), false});  // Never reads the flag.
+  return decide_admission(p, tx, precheck(tx));
+}
+
+AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre) {
+  assert(pre.tx_id == tx_id(tx));
   if (!p.keys.known) {
     // apply() refuses every event before NodeStarted, so no tx can have been admitted.
     assert(p.txs.empty());
     return Refuse{RefusalCode::no_keys, "the node has not started (no NodeStarted event): no keys in force"};
   }
-  const Hash32 id = tx_id(tx);
-  AdmissionDecision d = std::visit(Decider{p, id}, tx);
+  const Hash32& id = pre.tx_id;
+  AdmissionDecision d = std::visit(Decider{p, id, pre.signature_valid}, tx);
   // A Duplicate names the incoming tx itself; a Conflict never does.
   assert(!std::holds_alternative<Duplicate>(d) || std::get<Duplicate>(d).tx_id == id);
   assert(!std::holds_alternative<Conflict>(d) || std::get<Conflict>(d).existing_tx_id != id);

@@ -105,4 +105,17 @@ using AdmissionDecision = admission::Decision;
 // refused with bad_proof); may throw std::bad_alloc.
 [[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx);
 
+// The part of a decision that needs no state: the tx's id and whether its signature
+// verifies. It is the costly part (an Ed25519 verification), so the node makes it before it
+// takes the state's read lock, on the thread that received the tx, and the mempool (one
+// actor) only looks things up. Same decision: decide_admission(p, tx, precheck(tx)) ==
+// decide_admission(p, tx) (tested).
+struct Prechecked {
+  Hash32 tx_id{};
+  bool signature_valid = false;
+};
+[[nodiscard]] Prechecked precheck(const Tx& tx);
+// Precondition: `pre` is precheck(tx) (its tx_id is asserted).
+[[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre);
+
 }  // namespace croupier

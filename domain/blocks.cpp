@@ -8,7 +8,7 @@
 
 namespace croupier {
 
-BetResolved resolve_bet(const Hash32& tx_id, const Bet& bet, const KeyPair& house) {
+BetResolved resolve_bet(const Hash32& tx_id, const Bet& bet, const KeyPair& house, vrf::Output* beta_out) {
   assert(!check_bet_terms(bet.game, bet.choice, bet.wager));
   BetResolved r;
   r.tx_id = tx_id;
@@ -20,6 +20,7 @@ BetResolved resolve_bet(const Hash32& tx_id, const Bet& bet, const KeyPair& hous
   r.roll = o.roll;
   r.win = o.win;
   r.payout = o.payout;
+  if (beta_out) *beta_out = *beta;
   return r;
 }
 

@@ -13,7 +13,8 @@ namespace croupier {
 
 // A bet's outcome: proof = ECVRF(house, alpha = tx_id), roll/win/payout from its beta
 // (games.hpp). Requires playable terms (admission checked them).
-BetResolved resolve_bet(const Hash32& tx_id, const Bet& bet, const KeyPair& house);
+// `beta_out`, when given, receives the proof's output (proof_to_hash), which decided the outcome.
+BetResolved resolve_bet(const Hash32& tx_id, const Bet& bet, const KeyPair& house, vrf::Output* beta_out = nullptr);
 
 struct ConsensusDecision {
   Hash32 tx_id{};

@@ -253,7 +253,7 @@ TEST_CASE("a final bet renders with its outcome, VRF proof and batch") {
   CHECK(api::tx_phase(*view) == api::TxPhase::final);
   CHECK(api::needs_bet_proof(*view));
 
-  const vrf::Proof& proof = w.proofs.at(id);
+  const BetProof proof{w.proofs.at(id), *vrf::proof_to_hash(w.proofs.at(id))};
   api::Json j = api::render_tx(*view, proof);
   CHECK(keys(j) == std::vector<std::string>{"status", "bet_id", "tx_id", "account", "nonce", "game", "wager",
                                             "choice", "outcome", "payout", "block_height", "vrf_proof",

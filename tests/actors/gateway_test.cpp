@@ -156,10 +156,10 @@ class FakeNode : public NodeApi {
     return world_.blocks[height - 1];
   }
 
-  std::optional<vrf::Proof> bet_proof(const Hash32& id) const override {
+  std::optional<BetProof> bet_proof(const Hash32& id) const override {
     auto it = world_.proofs.find(id);
     if (it == world_.proofs.end()) return std::nullopt;
-    return it->second;
+    return BetProof{it->second, *vrf::proof_to_hash(it->second)};
   }
 
  private:

@@ -54,7 +54,15 @@ TEST_CASE("ABetGoesFromSubmissionToAConfirmedBatch") {
     CHECK(rec.outcome.has_value());
     return 0;
   });
-  CHECK(w.node->bet_proof(r.tx_id).has_value());
+  // The proof the API shows comes from the committer's recent outcomes: it verifies under the
+  // house key for alpha = tx_id and its output is the one that decided the outcome.
+  auto proof = w.node->bet_proof(r.tx_id);
+  REQUIRE(proof);
+  auto beta = vrf::verify(w.keys.house_key.public_key, ByteView{r.tx_id.data(), r.tx_id.size()}, proof->proof);
+  REQUIRE(beta);
+  CHECK(*beta == proof->output);
+  CHECK(resolve_game(Game::coinflip, b.choice, b.wager, *beta) ==
+        w.with_state([&](const Projections& p) { return *p.txs.at(r.tx_id).outcome; }));
   // The reconciler reported once at start (and found nothing wrong since).
   CHECK(w.with_state([](const Projections& p) {
     return p.event_counts[static_cast<std::size_t>(EventType::reconciliation_report) - 1];
@@ -67,6 +75,13 @@ TEST_CASE("ABetGoesFromSubmissionToAConfirmedBatch") {
   REQUIRE(block);
   CHECK(block->height == height);
   CHECK_FALSE(w.node->block(height + 1));
+  w.stop();
+  // After a restart the recent outcomes are gone: the same proof and output, from the log.
+  w.start();
+  auto from_log = w.node->bet_proof(r.tx_id);
+  REQUIRE(from_log);
+  CHECK(from_log->proof == proof->proof);
+  CHECK(from_log->output == proof->output);
   w.stop();
   auto replayed = replay_of(w.dir.path());
   CHECK(replayed.clean());

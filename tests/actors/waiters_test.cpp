@@ -27,7 +27,7 @@ struct WaitersFixture : test::CafFixture {
   std::vector<std::unique_ptr<caf::scoped_actor>> clients;
 
   explicit WaitersFixture(std::size_t max_waiters = 1000) {
-    waiters = actors::spawn_waiters(*system, {max_waiters});
+    waiters = actors::spawn_waiters(*system, {max_waiters, {}});
     run();
   }
   ~WaitersFixture() {

@@ -440,3 +440,45 @@ TEST_CASE("ForSignedBetsAdmitHoldsExactlyWhenApplyAccepts") {
   CHECK(refused > 20);
   CHECK(check_invariants(node.p).empty());
 }
+
+TEST_CASE("APrecheckMadeElsewhereGivesTheSameDecision") {
+  // The node checks signatures before it takes the state lock (precheck) and the mempool
+  // decides with it: every outcome must be what the one-step decision gives.
+  Node node = funded();
+  Bet ok = node.bet(1, 0, 100);
+  Bet tampered = node.bet(1, 0, 100);
+  tampered.wager = 101;  // After signing.
+  Deposit deposit = node.deposit(7, 1, 50);
+  Deposit tampered_deposit = node.deposit(8, 1, 50);
+  tampered_deposit.amount = 51;
+  Bet stale = node.bet(5, 0, 100, 7);  // Wrong nonce.
+  Bet taken = node.bet(6, 1, 10);
+  Hash32 held = node.admit(taken);  // Sending it again is a duplicate.
+  Bet conflicting = taken;  // Same bet id, other content, valid signature.
+  conflicting.wager = 11;
+  sign_tx(conflicting, node.players[1]);
+  Bet conflicting_unsigned = conflicting;
+  conflicting_unsigned.wager = 12;  // Same bet id, signature broken.
+  std::vector<std::pair<const char*, Tx>> txs{
+      {"valid bet", ok},
+      {"tampered bet", tampered},
+      {"valid deposit", deposit},
+      {"tampered deposit", tampered_deposit},
+      {"wrong nonce", stale},
+      {"duplicate", taken},
+      {"conflict", conflicting},
+      {"conflict with a broken signature", conflicting_unsigned},
+      {"settlement", node.proved_batch(id(0xba, 9), 9)},
+  };
+  for (const auto& [name, tx] : txs) {
+    CAPTURE(name);
+    Prechecked pre = precheck(tx);
+    CHECK(pre.tx_id == tx_id(tx));
+    CHECK(pre.signature_valid == verify_tx_signature(tx));
+    CHECK(decide_admission(node.p, tx, pre) == decide_admission(node.p, tx));
+  }
+  CHECK_FALSE(precheck(tampered).signature_valid);
+  CHECK(precheck(ok).signature_valid);
+  CHECK(summary(decide_admission(node.p, conflicting_unsigned, precheck(conflicting_unsigned))) == "Conflict");
+  CHECK(held == tx_id(taken));
+}
