@@ -56,7 +56,10 @@ void arm(committer_pointer self, const CommitterOptions& o) {
   auto& st = self->state;
   if (st.timer_armed || st.waiting.empty()) return;
   st.timer_armed = true;
-  self->delayed_send(self, o.block_interval, tick_atom::value, ++st.timer_generation);
+  if (o.block_interval.count() == 0)
+    self->send(self, tick_atom::value, ++st.timer_generation);  // Behind every decision already queued.
+  else
+    self->delayed_send(self, o.block_interval, tick_atom::value, ++st.timer_generation);
 }
 
 void cut(committer_pointer self, const CommitterOptions& o) {

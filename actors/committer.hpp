@@ -1,6 +1,8 @@
 #pragma once
 // The committer: turns the voters' decisions into blocks. Decisions gather until
-// `block_interval` has passed since the first of them or `block_max` are waiting; then one
+// `block_interval` has passed since the first of them (0: until the decisions already in its
+// mailbox are in, so a block is cut as soon as the previous one is durable and blocks grow
+// with the load, as the journal's groups do) or `block_max` are waiting; then one
 // journal request appends TxFinalized for each, BlockCommitted over the accepted ones and
 // BetResolved for each accepted bet (its outcome by ECVRF with the house key; plan in
 // domain/blocks.hpp). The ECVRF proofs, a bet's costliest step, are made as decisions arrive
@@ -32,7 +34,7 @@ struct CommitterOptions {
   waiters_actor waiters;
   KeyPair house_key;
   std::function<std::uint64_t()> clock_ms;  // Block timestamps.
-  std::chrono::milliseconds block_interval{2};
+  std::chrono::milliseconds block_interval{0};
   std::size_t block_max = 1000;
 };
 

@@ -166,6 +166,8 @@ class Session : public std::enable_shared_from_this<Session> {
       route(req);
     } catch (const api::ApiError& e) {
       send_error(e);
+    } catch (const NodeUnavailable& e) {
+      send_error(api::ApiError(503, "unavailable", e.what()));
     } catch (const std::exception& e) {
       gw_.log(std::string("gateway: internal error on ") + std::string(req.method_string()) + " " +
               std::string(req.target()) + ": " + e.what());
@@ -247,6 +249,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!view)
         throw std::runtime_error("the node answered with tx " + to_hex(o.tx_id) + ", which its projections do not hold");
       send_tx(*view, true);
+    } catch (const NodeUnavailable& e) {
+      send_error(api::ApiError(503, "unavailable", e.what()));
     } catch (const std::exception& e) {
       gw_.log(std::string("gateway: internal error answering a submission: ") + e.what());
       send_error(api::ApiError(500, "internal", e.what()));

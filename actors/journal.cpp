@@ -1,6 +1,7 @@
 #include "actors/journal.hpp"
 
 #include <cassert>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -40,6 +41,8 @@ void break_journal(journal_pointer self, const std::string& why) {
   auto& st = self->state;
   if (st.broken) return;
   st.broken = "journal stopped: " + why;
+  // The memory may hold a group that is not on disk: nobody may tell the outside world from it.
+  if (st.options.state) st.options.state->journal_failed = true;
   if (st.options.on_failure) st.options.on_failure(*st.broken);
 }
 
@@ -48,6 +51,7 @@ void maybe_snapshot(journal_pointer self) {
   auto& o = st.options;
   if (o.snapshot_every == 0 || st.since_snapshot < o.snapshot_every) return;
   st.since_snapshot = 0;
+  std::unique_lock durable(o.state->durable);
   std::unique_lock lock(o.state->mutex);
   auto& p = o.state->projections;
   Bytes blob = encode_snapshot(p);
@@ -64,7 +68,11 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
   auto& st = self->state;
   auto& o = st.options;
   if (st.broken) return fail_all(requesters, *st.broken);
+  std::unique_lock durable(o.state->durable);
   std::unique_lock lock(o.state->mutex);
+  // Measured for the metric only (no decision depends on it): how long the outside world's
+  // readers are held off.
+  const auto locked_at = std::chrono::steady_clock::now();
   auto& p = o.state->projections;
   const eventlog::Seq first_seq = o.log->head_seq() + 1;
   assert(p.last_seq + 1 == first_seq || p.last_seq == 0);
@@ -99,19 +107,23 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
     at += count;
   }
   if (accepted.empty()) return;
+  // The actors may read the group now; the outside world waits for `durable`.
+  lock.unlock();
   std::vector<eventlog::Seq> seqs;
   try {
     seqs = o.log->append(accepted, o.clock_ms());
   } catch (const std::exception& err) {
-    lock.unlock();
-    break_journal(self, err.what());
+    break_journal(self, err.what());  // Before `durable` is released.
+    durable.unlock();
     fail_all(kept, *st.broken);
     return;
   }
   assert(seqs.size() == accepted.size() && seqs.front() == first_seq);
   o.state->log_head.store(seqs.back());
-  lock.unlock();
+  durable.unlock();
   if (o.metrics) {
+    o.metrics->journal_commit_duration_ms.observe(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - locked_at).count());
     ++o.metrics->commits;
     o.metrics->events_appended += accepted.size();
     o.metrics->group_commit_size.observe(static_cast<double>(accepted.size()));

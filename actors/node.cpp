@@ -23,6 +23,18 @@ namespace croupier::actors {
 
 namespace {
 
+// Both read locks, for what the node tells the outside world (NodeState::durable).
+struct DurableRead {
+  std::shared_lock<std::shared_mutex> durable, memory;
+  explicit DurableRead(const NodeState& s) : durable(s.durable), memory(s.mutex) {
+    if (s.journal_failed) throw NodeUnavailable("the node's journal failed and the node is stopping");
+  }
+};
+
+}  // namespace
+
+namespace {
+
 bool is_final(const TxRecord& r) {
   return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
 }
@@ -89,6 +101,8 @@ void Node::recover() {
 void Node::spawn_actors() {
   auto& a = actors_;
   auto lookup_final = [state = state_](const Hash32& tx_id) -> std::optional<WaitAnswer> {
+    std::shared_lock durable(state->durable);  // "Final" is said only of what is on disk.
+    if (state->journal_failed) return std::nullopt;
     std::shared_lock lock(state->mutex);
     auto it = state->projections.txs.find(tx_id);
     if (it == state->projections.txs.end() || !is_final(it->second)) return std::nullopt;
@@ -161,6 +175,9 @@ void Node::spawn_actors() {
 
 std::optional<Settlement> Node::load_settlement(const Id128& batch_id) const {
   {
+    // Durable state only: the BatchProved seq it may find below must be in the log.
+    std::shared_lock durable(state_->durable);
+    if (state_->journal_failed) return std::nullopt;
     std::shared_lock lock(state_->mutex);
     auto& p = state_->projections;
     auto b = p.batches.find(batch_id);
@@ -243,7 +260,7 @@ void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(Subm
 }
 
 void Node::read(const std::function<void(const Projections&)>& reader) const {
-  std::shared_lock lock(state_->mutex);
+  DurableRead lock(*state_);
   reader(state_->projections);
 }
 
@@ -270,7 +287,7 @@ NodeHealth Node::health() const {
 std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
   std::uint64_t seq = 0;
   {
-    std::shared_lock lock(state_->mutex);
+    DurableRead lock(*state_);  // A durable seq: its record is in the log.
     if (height == 0 || height > state_->block_seqs.size()) return std::nullopt;
     seq = state_->block_seqs[height - 1];
   }
@@ -285,7 +302,7 @@ std::optional<BetProof> Node::bet_proof(const Hash32& tx_id) const {
   if (auto recent = state_->recent_proofs.find(tx_id)) return BetProof{recent->first, recent->second};
   std::uint64_t seq = 0;
   {
-    std::shared_lock lock(state_->mutex);
+    DurableRead lock(*state_);  // A durable seq: its record is in the log.
     auto it = state_->resolved_seqs.find(tx_id);
     if (it == state_->resolved_seqs.end()) return std::nullopt;
     seq = it->second;

@@ -38,7 +38,7 @@ struct NodeOptions {
   Id128 node_id_if_new{};                       // For a new log.
   bool durable = true;                          // false only for simulations and benchmarks.
   std::size_t local_validators = 1;             // Validator actors (consensus parameters scale).
-  std::chrono::milliseconds block_interval{2};
+  std::chrono::milliseconds block_interval{0};
   std::size_t block_max = 1000;
   std::chrono::milliseconds batch_interval{100};
   std::size_t batch_max = 1000;

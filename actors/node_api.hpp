@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "domain/projections.hpp"
@@ -34,6 +35,12 @@ struct SubmitOutcome {
   std::string code;     // refused: stable code; unavailable: "unavailable".
   std::string message;  // For people.
   std::uint64_t retry_after_ms = 0;  // busy.
+};
+
+// Thrown by the reads of a node whose journal failed (it is stopping): its memory may hold
+// what never reached the disk. The gateway answers 503.
+struct NodeUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // A resolved bet's ECVRF proof and its output, beta = proof_to_hash(proof).

@@ -28,6 +28,7 @@ class Histogram {
   static constexpr std::array<double, 14> kBounds{0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 1000, 5000};
   void observe(double value);
   std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  double sum() const { return static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1000; }
   // Prometheus text lines for a histogram named `name`.
   std::string render(const std::string& name, const std::string& help) const;
 
@@ -51,6 +52,7 @@ struct Metrics {
   Counter reconciliations{0}, reconcile_alarms{0};
   Counter finalization_success{0}, finalization_timeouts{0};
   Histogram group_commit_size;            // Events per commit.
+  Histogram journal_commit_duration_ms;   // Apply + append + durable commit: the write lock held.
   Histogram finalization_wait_duration_ms;  // Submit -> final answer (final answers only).
 };
 
@@ -73,7 +75,21 @@ class RecentProofs {
 };
 
 struct NodeState {
+  // Two locks, always taken in this order (durable, then mutex):
+  //  - `mutex` guards the memory: the journal holds it exclusively while it applies a group
+  //    (microseconds); the actors read under it and may see a group whose commit is still
+  //    under way. That is safe for their decisions: the journal appends in order, so anything
+  //    they append lands after that group, and if its commit fails the journal refuses
+  //    everything after it and the node stops.
+  //  - `durable` is held exclusively by the journal from applying a group until its commit is
+  //    durable. Whoever tells the outside world (the API's reads, the waiters' "already
+  //    final") or reads the log by a seq found here reads under it too, so what they say is
+  //    on disk.
+  mutable std::shared_mutex durable;
   mutable std::shared_mutex mutex;
+  // Set (under `durable`) when the journal fails: the memory may then hold a group that never
+  // reached the disk, so durable readers refuse from then on.
+  std::atomic<bool> journal_failed{false};
   Projections projections;
   // Where each block's BlockCommitted and each bet's BetResolved are in the log (for
   // GET /v1/blocks/{h} and the VRF proof of a bet), filled by the journal as it applies.

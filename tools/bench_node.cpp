@@ -37,14 +37,16 @@ namespace croupier::tools {
 namespace {
 
 const cli::CommandSpec kSpec{
-    "croupier bench node [--json] [--dir DIR] [--clients N] [--seconds S]",
+    "croupier bench node [--json] [--dir DIR] [--clients N] [--latency-clients N] [--seconds S]",
     "Starts a node on a fresh durable log and drives it over HTTP with concurrent clients sending\n"
     "pre-signed bets. Prints the crypto ceiling (cores x one core's rate of a bet's signature\n"
     "check + VRF proof), bets/s finalized, finalization latency p50/p99/p999 at half of that\n"
     "throughput, and settlement lag p99 (final -> batch confirmed). Progress goes to stderr.",
     {{"json", "", "one JSON line per figure: {\"metric\":...,\"value\":...,\"unit\":...}"},
      {"dir", "DIR", "where to put the node's log (default ./.croupier-bench-node-PID; must not exist)"},
-     {"clients", "N", "concurrent HTTP clients (default 32)"},
+     {"clients", "N", "closed-loop HTTP clients of the throughput phase (default 128)"},
+     {"latency-clients", "N", "HTTP clients sharing the open-loop schedule of the latency phase (default 32;\n"
+                              "enough to keep the schedule, fewer threads competing with the node)"},
      {"seconds", "S", "duration of each measured phase (default 5)"}}};
 
 void progress(const std::string& what) { std::fprintf(stderr, "bench node: %s\n", what.c_str()); }
@@ -123,14 +125,14 @@ struct Player {
 };
 
 // Signs bets until every player has `per_player` ready, on every core.
-void prepare_bets(std::vector<Player>& players, std::size_t per_player, std::atomic<std::uint64_t>& counter) {
+void prepare_bets(const std::vector<Player*>& players, std::size_t per_player, std::atomic<std::uint64_t>& counter) {
   const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> threads;
   for (unsigned w = 0; w < workers; ++w)
     threads.emplace_back([&] {
       for (std::size_t i; (i = next++) < players.size();)
-        if (players[i].ready.size() < per_player) players[i].prepare(per_player - players[i].ready.size(), counter);
+        if (players[i]->ready.size() < per_player) players[i]->prepare(per_player - players[i]->ready.size(), counter);
     });
   for (auto& t : threads) t.join();
 }
@@ -146,9 +148,12 @@ struct Sample {
 int run_bench_node(const std::vector<std::string>& argv) {
   return run_command("bench node", kSpec, argv, [](const cli::Args& args) {
     Reporter rep{args.flag("json")};
-    const auto clients = static_cast<std::size_t>(args.unsigned_value("clients").value_or(32));
+    const auto clients = static_cast<std::size_t>(args.unsigned_value("clients").value_or(128));
+    const auto latency_clients = static_cast<std::size_t>(args.unsigned_value("latency-clients").value_or(32));
     const double seconds = static_cast<double>(args.unsigned_value("seconds").value_or(5));
     if (clients == 0 || clients > 1000) throw cli::UsageError("--clients must be 1..1000");
+    if (latency_clients == 0 || latency_clients > clients)
+      throw cli::UsageError("--latency-clients must be 1..--clients (" + std::to_string(clients) + ")");
     if (seconds < 1) throw cli::UsageError("--seconds must be at least 1");
     std::filesystem::path dir =
         args.value("dir").value_or(".croupier-bench-node-" + std::to_string(static_cast<long>(::getpid())));
@@ -200,10 +205,10 @@ int run_bench_node(const std::vector<std::string>& argv) {
     std::atomic<std::uint64_t> counter{0};
     std::atomic<std::uint64_t> failures{0};
     std::atomic<std::uint64_t> signed_late{0};
-    // Runs `clients` threads; each calls `one(client, http)` until it returns false.
-    auto run_clients = [&](const std::function<bool(std::size_t, HttpClient&)>& one) {
+    // Runs `count` client threads; each calls `one(client, http)` until it returns false.
+    auto run_clients = [&](std::size_t count, const std::function<bool(std::size_t, HttpClient&)>& one) {
       std::vector<std::thread> threads;
-      for (std::size_t c = 0; c < clients; ++c)
+      for (std::size_t c = 0; c < count; ++c)
         threads.emplace_back([&, c] {
           HttpClient http("127.0.0.1", port);
           try {
@@ -223,19 +228,21 @@ int run_bench_node(const std::vector<std::string>& argv) {
       return bet.bet_id;
     };
     // Enough for every client to send at the ceiling's rate for the whole phase, twice over.
-    auto prepare_phase = [&](double rate) {
-      const auto per_player = static_cast<std::size_t>(2 * rate * seconds / static_cast<double>(clients)) + 16;
+    auto prepare_phase = [&](double rate, std::size_t count) {
+      const auto per_player = static_cast<std::size_t>(2 * rate * seconds / static_cast<double>(count)) + 16;
       progress("signing bets ahead: " + std::to_string(per_player) + " ready per client");
-      prepare_bets(players, per_player, counter);
+      std::vector<Player*> senders;
+      for (std::size_t c = 0; c < count; ++c) senders.push_back(&players[c]);
+      prepare_bets(senders, per_player, counter);
     };
 
     // Phase 1: the most bets/s the node finalizes.
-    prepare_phase(ceiling);
+    prepare_phase(ceiling, clients);
     progress("phase 1: closed loop, " + std::to_string(clients) + " clients, " + std::to_string(seconds) + " s");
     std::atomic<std::uint64_t> finals{0};
     auto t0 = BenchClock::now();
     auto end = t0 + std::chrono::duration_cast<BenchClock::duration>(std::chrono::duration<double>(seconds));
-    run_clients([&](std::size_t c, HttpClient& http) {
+    run_clients(clients, [&](std::size_t c, HttpClient& http) {
       if (BenchClock::now() >= end) return false;
       post_bet(c, http);
       ++finals;
@@ -248,8 +255,9 @@ int run_bench_node(const std::vector<std::string>& argv) {
     // Phase 2: latency at half that rate, open loop. Every 10th bet's settlement is
     // followed while the phase runs: a poller asks for it until its batch is confirmed.
     const double rate = max_rate / 2;
-    prepare_phase(rate);  // Tops up phase 1's leftovers (sent first: their nonces come first).
-    progress("phase 2: open loop at " + std::to_string(static_cast<long>(rate)) + " bets/s");
+    prepare_phase(rate, latency_clients);  // Tops up phase 1's leftovers (sent first: their nonces come first).
+    progress("phase 2: open loop at " + std::to_string(static_cast<long>(rate)) + " bets/s, " +
+             std::to_string(latency_clients) + " clients");
     std::mutex mutex;
     std::vector<double> latencies;
     std::vector<Sample> followed;  // Guarded by mutex.
@@ -281,7 +289,7 @@ int run_bench_node(const std::vector<std::string>& argv) {
     std::atomic<std::uint64_t> slot{0};
     const auto start = BenchClock::now() + std::chrono::milliseconds(100);
     const auto total = static_cast<std::uint64_t>(rate * seconds);
-    run_clients([&](std::size_t c, HttpClient& http) {
+    run_clients(latency_clients, [&](std::size_t c, HttpClient& http) {
       const std::uint64_t i = slot++;
       if (i >= total) return false;
       auto due = start + std::chrono::duration_cast<BenchClock::duration>(
@@ -304,6 +312,15 @@ int run_bench_node(const std::vector<std::string>& argv) {
                "(batch interval " + std::to_string(o.batch_interval.count()) + " ms; every 10th bet, polled every ~2 ms)");
     rep.figure("settlement_lag_p99_batch_intervals", percentile(lags, 0.99) / static_cast<double>(o.batch_interval.count()),
                "intervals");
+    {
+      const auto& m = node.node_metrics();
+      auto mean = [](const actors::Histogram& h) { return h.count() ? h.sum() / static_cast<double>(h.count()) : 0.0; };
+      char line[200];
+      std::snprintf(line, sizeof line, "journal: %llu commits, %.1f events and %.2f ms (write lock held) per commit on average",
+                    static_cast<unsigned long long>(m.commits.load()), mean(m.group_commit_size),
+                    mean(m.journal_commit_duration_ms));
+      progress(line);
+    }
     if (signed_late > 0) progress(std::to_string(signed_late.load()) + " bets had to be signed during a phase");
     progress("settlement retries during the run: " + std::to_string(node.node_metrics().submit_retries.load()) +
              ", batches confirmed: " + std::to_string(node.node_metrics().batches_confirmed.load()) +

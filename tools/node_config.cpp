@@ -95,7 +95,7 @@ void validate_node_config(const NodeConfig& c) {
   require(c.workers >= 1 && c.workers <= 64, "workers", "must be 1..64");
   require(c.max_body_bytes >= 1024, "max-body-bytes", "must be at least 1024");
   require(c.local_validators >= 1 && c.local_validators <= 100, "local-validators", "must be 1..100");
-  require(c.block_interval.count() >= 1, "block-interval", "must be at least 1ms");
+  require(c.block_interval <= std::chrono::seconds(60), "block-interval", "must be 0ms..60s");
   require(c.block_max >= 1, "block-max", "must be at least 1");
   require(c.batch_interval.count() >= 1, "batch-interval", "must be at least 1ms");
   require(c.batch_max >= 1, "batch-max", "must be at least 1");

@@ -18,7 +18,7 @@ struct NodeConfig {
   std::uint64_t max_body_bytes = 65536;          // croupier.max-body-bytes
   std::uint64_t local_validators = 1;            // croupier.local-validators
   std::uint64_t seed = 0;                        // croupier.seed: 0 = derived from the node id.
-  std::chrono::milliseconds block_interval{2};   // croupier.block-interval
+  std::chrono::milliseconds block_interval{0};   // croupier.block-interval
   std::uint64_t block_max = 1000;                // croupier.block-max
   std::chrono::milliseconds batch_interval{100}; // croupier.batch-interval
   std::uint64_t batch_max = 1000;                // croupier.batch-max

@@ -399,3 +399,32 @@ TEST_CASE("CommitterDropsASecondDecisionAboutATxWhoseBlockIsInFlight") {
   CHECK(blocks[1].tx_ids == ids({d2}));
   CHECK(w.p().txs.at(tx_id(d2)).block_height == 2);
 }
+
+TEST_CASE("CommitterWithIntervalZeroCutsAsSoonAsThePreviousBlockIsDurable") {
+  // block_interval 0 (the node's default): no timer; a block is cut once the decisions queued
+  // in the mailbox are in, and decisions that arrive while a block is in flight make the next
+  // block the moment it is durable. No time passes in this test.
+  World w;
+  Tx d1 = w.deposit(w.alice.public_key, 10), d2 = w.deposit(w.alice.public_key, 20),
+     d3 = w.deposit(w.alice.public_key, 30);
+  w.admit({d1, d2, d3});
+  auto [journal, gate] = w.gate(GateMode::hold);
+  auto c = w.committer(journal, 0ms, 1000);
+  w.decide(c, d1);
+  w.drain();
+  REQUIRE(gate->held.size() == 1);  // Cut at once.
+  w.decide(c, d2);
+  w.decide(c, d3);
+  w.drain();
+  CHECK(gate->held.size() == 1);  // One block in flight at a time.
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::release_atom::value);
+  w.drain();
+  REQUIRE(gate->held.size() == 1);  // The next block, cut when the first was durable.
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::release_atom::value);
+  w.drain();
+  auto blocks = w.blocks();
+  REQUIRE(blocks.size() == 2);
+  CHECK(blocks[0].tx_ids == ids({d1}));
+  CHECK(blocks[1].tx_ids == ids({d2, d3}));
+  CHECK(blocks[1].time_ms == w.start_ms);  // No time passed.
+}

@@ -72,11 +72,12 @@ Projections replay_events(const std::vector<Event>& events) {
 }
 
 // Whether a thread other than the caller can take the state's read lock right now.
-bool another_thread_can_read(const actors::NodeState& state) {
+// Whether another thread could take `lock` shared right now.
+bool another_thread_can_read(std::shared_mutex& lock) {
   bool got = false;
   std::thread t([&] {
-    got = state.mutex.try_lock_shared();
-    if (got) state.mutex.unlock_shared();
+    got = lock.try_lock_shared();
+    if (got) lock.unlock_shared();
   });
   t.join();
   return got;
@@ -153,10 +154,10 @@ void check_log_holds(const eventlog::EventLog& log, const std::vector<Event>& ex
 
 }  // namespace
 
-TEST_CASE("EventsAreAppliedBeforeTheCommitAndTheWriteLockIsHeldUntilItIsDurable") {
+TEST_CASE("EventsAreAppliedBeforeTheCommitAndDurableReadersWaitUntilItIsDurable") {
   struct Probe {
     std::uint64_t applied = 0, durable = 0, published = 0;
-    bool readable = true;
+    bool actors_can_read = false, outside_can_read = true;
   };
   auto probes = std::make_shared<std::vector<Probe>>();
   std::shared_ptr<actors::NodeState> watched;
@@ -164,7 +165,7 @@ TEST_CASE("EventsAreAppliedBeforeTheCommitAndTheWriteLockIsHeldUntilItIsDurable"
   // The journal reads the clock for the records' timestamps right before it appends.
   JournalWorld w(0, [&]() -> std::uint64_t {
     probes->push_back({watched->projections.last_seq, watched_log->head_seq(), watched->log_head.load(),
-                       another_thread_can_read(*watched)});
+                       another_thread_can_read(watched->mutex), another_thread_can_read(watched->durable)});
     return 1;
   });
   watched = w.state;
@@ -183,14 +184,18 @@ TEST_CASE("EventsAreAppliedBeforeTheCommitAndTheWriteLockIsHeldUntilItIsDurable"
   CHECK(during.applied == 12);   // Both requests applied to the projections ...
   CHECK(during.durable == 0);    // ... before anything was written,
   CHECK(during.published == 0);
-  CHECK_FALSE(during.readable);  // and no reader could look while the commit was under way.
+  // While the commit is under way the actors may read (the memory lock is free), but not
+  // whoever tells the outside world (the durable lock is held).
+  CHECK(during.actors_can_read);
+  CHECK_FALSE(during.outside_can_read);
 
   CHECK(w.reply(a).seqs == seq_range(1, 5));
   CHECK(w.reply(b).seqs == seq_range(6, 7));
   CHECK(w.log->head_seq() == 12);
   CHECK(w.p().last_seq == 12);
   CHECK(w.state->log_head.load() == 12);
-  CHECK(another_thread_can_read(*w.state));  // Released once durable.
+  CHECK(another_thread_can_read(w.state->durable));  // Released once durable.
+  CHECK(another_thread_can_read(w.state->mutex));
   check_log_holds(*w.log, range(events, 0, 12));
   CHECK(encode_snapshot(w.p()) == encode_snapshot(replay_events(range(events, 0, 12))));
   CHECK(w.metrics.commits.load() == 1);
@@ -200,7 +205,7 @@ TEST_CASE("EventsAreAppliedBeforeTheCommitAndTheWriteLockIsHeldUntilItIsDurable"
   CHECK(w.failures.empty());
 }
 
-TEST_CASE("NoReaderOfADetachedJournalsStateEverSeesAnEventThatIsNotDurable") {
+TEST_CASE("NoDurableReaderOfADetachedJournalsStateEverSeesAnEventThatIsNotDurable") {
   test::TempDir dir("croupier-jstate");
   auto log = open_log(dir.path());
   auto state = std::make_shared<actors::NodeState>();
@@ -221,6 +226,7 @@ TEST_CASE("NoReaderOfADetachedJournalsStateEverSeesAnEventThatIsNotDurable") {
   std::thread reader([&] {
     while (!stop.load()) {
       {
+        std::shared_lock durable(state->durable);  // As the API and the waiters read.
         std::shared_lock lock(state->mutex);
         const auto applied = state->projections.last_seq;
         if (applied > log->head_seq() || applied > state->log_head.load()) ++ahead;

@@ -53,6 +53,10 @@ TEST_CASE("DurationsCountsAndAddressesAreReadAndRangeChecked") {
                        doctest::Contains("croupier.batch-interval must be a duration"), std::runtime_error);
   CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nlocal-validators = 0\n")),
                        doctest::Contains("croupier.local-validators must be 1..100"), std::runtime_error);
+  CHECK(tools::load_node_config(write_file(dir, "[croupier]\nblock-interval = 5ms\n")).block_interval ==
+        std::chrono::milliseconds(5));
+  CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nblock-interval = 61s\n")),
+                       doctest::Contains("croupier.block-interval must be 0ms..60s"), std::runtime_error);
   CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nblock-max = -3\n")),
                        doctest::Contains("croupier.block-max must be a non-negative integer"), std::runtime_error);
 }
