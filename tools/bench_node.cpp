@@ -316,7 +316,7 @@ int run_bench_node(const std::vector<std::string>& argv) {
       const auto& m = node.node_metrics();
       auto mean = [](const actors::Histogram& h) { return h.count() ? h.sum() / static_cast<double>(h.count()) : 0.0; };
       char line[200];
-      std::snprintf(line, sizeof line, "journal: %llu commits, %.1f events and %.2f ms (write lock held) per commit on average",
+      std::snprintf(line, sizeof line, "journal: %llu commits, %.1f events and %.2f ms (durable lock held) per commit on average",
                     static_cast<unsigned long long>(m.commits.load()), mean(m.group_commit_size),
                     mean(m.journal_commit_duration_ms));
       progress(line);
