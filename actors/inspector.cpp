@@ -43,7 +43,7 @@ std::string render_metrics(const Metrics& m, const WaitersStats& w, const std::a
   metric(out, "log_head_seq", "gauge", "Sequence number of the log's last event.", log_head);
   out << m.group_commit_size.render("group_commit_size", "Events per journal commit.");
   out << m.journal_commit_duration_ms.render("journal_commit_duration_ms",
-                                             "Milliseconds the journal holds the state write-locked per commit (apply, append, fsync).");
+                                             "Milliseconds per journal commit (apply, append, fsync), during which the API's reads wait.");
   out << "# HELP batches Settlement batches by status.\n# TYPE batches gauge\n";
   const char* names[] = {"created", "proved", "submitted", "confirmed", "failed"};
   for (std::size_t i = 0; i < 5; ++i) out << "batches{status=\"" << names[i] << "\"} " << batches[i] << "\n";

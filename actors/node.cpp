@@ -31,10 +31,6 @@ struct DurableRead {
   }
 };
 
-}  // namespace
-
-namespace {
-
 bool is_final(const TxRecord& r) {
   return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
 }
@@ -279,7 +275,8 @@ NodeHealth Node::health() const {
   h.status = !failure_->empty() ? *failure_ : accepting_ ? "ok" : "stopping";
   h.log_head = state_->log_head.load();
   h.mempool_size = metrics_->mempool_size.load();
-  std::shared_lock lock(state_->mutex);
+  std::shared_lock durable(state_->durable);  // A height the log holds (health answers even
+  std::shared_lock lock(state_->mutex);       // after a journal failure: it says so).
   h.block_height = state_->projections.block_height;
   return h;
 }
