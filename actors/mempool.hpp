@@ -35,7 +35,6 @@ struct MempoolOptions {
   journal_actor journal;
   VoterOptions voter;                      // For the voters it spawns.
   std::size_t max_pending = 100'000;
-  std::chrono::milliseconds retry_after{1000};  // Told to clients when full.
 };
 
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);

@@ -131,8 +131,7 @@ void Node::spawn_actors() {
   a.committer = spawn_committer(system_, co);
   VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
                   metrics_.get()};
-  a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max,
-                                                    std::chrono::milliseconds(1000)});
+  a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max});
   SubmitterOptions so;
   so.state = state_;
   so.metrics = metrics_.get();
@@ -227,6 +226,7 @@ void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(Subm
       out.final = final;
       out.code = std::move(r.code);
       out.message = std::move(r.message);
+      // A full mempool empties as blocks commit (milliseconds); a second is Retry-After's unit.
       if (r.kind == SubmitReply::Kind::busy) out.retry_after_ms = 1000;
       if (final && (r.kind == SubmitReply::Kind::admitted || r.kind == SubmitReply::Kind::duplicate))
         metrics->finalization_wait_duration_ms.observe(

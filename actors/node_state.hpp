@@ -50,7 +50,6 @@ struct Metrics {
   Counter batches_created{0}, batches_proved{0}, batches_submitted{0}, batches_confirmed{0}, batches_failed{0};
   Counter submit_retries{0};
   Counter reconciliations{0}, reconcile_alarms{0};
-  Counter finalization_success{0}, finalization_timeouts{0};
   Histogram group_commit_size;            // Events per commit.
   Histogram journal_commit_duration_ms;   // Apply + append + durable commit: the write lock held.
   Histogram finalization_wait_duration_ms;  // Submit -> final answer (final answers only).

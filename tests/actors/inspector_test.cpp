@@ -116,8 +116,6 @@ void number_every_counter(actors::Metrics& m) {
   m.submit_retries = 121;
   m.reconciliations = 122;
   m.reconcile_alarms = 123;
-  m.finalization_success = 124;
-  m.finalization_timeouts = 125;
 }
 
 // The histogram bounds as the exposition writes them.
