@@ -1,5 +1,6 @@
 #include "actors/node.hpp"
 
+#include <cassert>
 #include <shared_mutex>
 #include <sstream>
 
@@ -30,10 +31,6 @@ struct DurableRead {
     if (s.journal_failed) throw NodeUnavailable("the node's journal failed and the node is stopping");
   }
 };
-
-bool is_final(const TxRecord& r) {
-  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
-}
 
 std::string describe_problems(const eventlog::ReplayResult& result) {
   std::ostringstream out;
@@ -97,12 +94,9 @@ void Node::recover() {
 void Node::spawn_actors() {
   auto& a = actors_;
   auto lookup_final = [state = state_](const Hash32& tx_id) -> std::optional<WaitAnswer> {
-    std::shared_lock durable(state->durable);  // "Final" is said only of what is on disk.
-    if (state->journal_failed) return std::nullopt;
-    std::shared_lock lock(state->mutex);
-    auto it = state->projections.txs.find(tx_id);
-    if (it == state->projections.txs.end() || !is_final(it->second)) return std::nullopt;
-    return WaitAnswer{true, it->second.block_height};
+    auto f = durable_final(*state, tx_id);
+    if (!f) return std::nullopt;
+    return WaitAnswer{f->final, f->block_height};
   };
   a.journal = spawn_journal(system_, JournalOptions{log_, options_.clock_ms, 10'000, options_.detached_journal, state_,
                                                     metrics_.get(),

@@ -1,6 +1,9 @@
 #include "actors/node_state.hpp"
 
+#include <cassert>
 #include <cstdio>
+#include <mutex>
+#include <shared_mutex>
 #include <cmath>
 #include <sstream>
 
@@ -54,6 +57,34 @@ std::optional<std::pair<vrf::Proof, vrf::Output>> RecentProofs::find(const Hash3
 std::size_t RecentProofs::size() const {
   std::lock_guard lock(mutex_);
   return by_tx_.size();
+}
+
+namespace {
+
+bool is_final(const TxRecord& r) {
+  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
+}
+
+}  // namespace
+
+std::optional<DurableFinal> durable_final(const NodeState& state, const Hash32& tx_id) {
+  {
+    std::shared_lock lock(state.mutex);
+    auto it = state.projections.txs.find(tx_id);
+    if (it == state.projections.txs.end() || !is_final(it->second)) return std::nullopt;
+    if (it->second.status == TxStatus::accepted) {
+      const std::uint64_t h = it->second.block_height;
+      assert(h >= 1 && h <= state.block_seqs.size());
+      if (state.block_seqs[h - 1] > state.log_head.load()) return std::nullopt;
+      return DurableFinal{true, h};
+    }
+  }
+  std::shared_lock durable(state.durable);
+  if (state.journal_failed) return std::nullopt;
+  std::shared_lock lock(state.mutex);
+  auto it = state.projections.txs.find(tx_id);
+  if (it == state.projections.txs.end() || !is_final(it->second)) return std::nullopt;
+  return DurableFinal{true, it->second.block_height};
 }
 
 void NodeState::index_event(std::uint64_t seq, const Event& e) {

@@ -101,6 +101,19 @@ struct NodeState {
   void index_event(std::uint64_t seq, const Event& e);
 };
 
+// Whether `tx_id` is final *on disk*, and at which height (0: rejected); nullopt when it is
+// not, or not yet durably. For the waiters' "already final" lookup, which runs for every
+// client that registers on a scheduler thread, so it must not wait out a commit: an accepted
+// tx is final once its block's seq is durable (log_head is published after the commit and
+// before the committer hears of it, so a block the waiters were told of always passes); a tx
+// final in memory only is "not yet" (the committer's committed_atom will answer it).
+// Rejections (rare, no block) are read under the durable lock; none after a journal failure.
+struct DurableFinal {
+  bool final = false;
+  std::uint64_t block_height = 0;
+};
+std::optional<DurableFinal> durable_final(const NodeState& state, const Hash32& tx_id);
+
 // The node's three keys (secrets included): only the actors that sign get them.
 struct NodeSecrets {
   KeyPair operator_key, house_key, sequencer_key;
