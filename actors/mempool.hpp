@@ -7,7 +7,7 @@
 //
 // Protocol:
 //   (submit_atom, Tx, Prechecked) -> SubmitReply   precheck(tx) made by the sender (the node
-//                                                 does it on the receiving thread, so the
+//                                                 does it on the caller's thread, so the
 //                                                 Ed25519 checks run in parallel)
 //   (submit_atom, Tx)          -> SubmitReply      the same, the precheck made here
 //   (block_atom, BlockReport)     the committer decided these txs: they leave the mempool

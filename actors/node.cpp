@@ -209,6 +209,9 @@ void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(Subm
     return done(std::move(out));
   }
   auto started = std::chrono::steady_clock::now();
+  // The signature check on the caller's thread (the gateway's), not on a scheduler thread and
+  // not in the mempool (one actor).
+  const Prechecked pre = precheck(tx);
   auto mempool = actors_.mempool;
   auto waiters = actors_.waiters;
   Metrics* metrics = metrics_.get();
@@ -228,8 +231,6 @@ void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(Subm
       done(std::move(out));
       self->quit();
     };
-    // The signature check here, on this actor's thread, not in the mempool (one actor).
-    const Prechecked pre = precheck(tx);
     self->request(mempool, std::chrono::seconds(60), submit_atom::value, std::move(tx), pre)
         .then(
             [=](SubmitReply& r) {
