@@ -25,6 +25,7 @@
 #include "domain/vrf.hpp"
 #include "tools/api_requests.hpp"
 #include "tools/cli.hpp"
+#include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
 #include "tools/node_keys.hpp"
@@ -132,32 +133,24 @@ const cli::CommandSpec kMetricsSpec{
 
 // --- running a subcommand --------------------------------------------------------------
 
+// run_command's handling, plus the client's own: input it cannot use is a usage error (exit 2,
+// with the pointer to --help); a node that answers wrongly or a failed check exits 1.
 int run_sub(const std::string& sub, const cli::CommandSpec& spec, const std::vector<std::string>& argv,
             const std::function<int(const cli::Args&)>& body) {
   const std::string name = "client " + sub;
-  try {
-    cli::Args args(spec, argv);
-    if (args.help()) {
-      std::cout << cli::help_text(spec);
-      return 0;
+  return run_command(name, spec, argv, [&](const cli::Args& args) {
+    try {
+      return body(args);
+    } catch (const InputError& e) {
+      throw cli::UsageError(e.what());
+    } catch (const HttpError& e) {
+      std::cerr << "croupier " << name << ": " << e.what() << "\n";
+      return 1;
+    } catch (const Failure& e) {
+      std::cerr << "croupier " << name << ": " << e.what() << "\n";
+      return 1;
     }
-    return body(args);
-  } catch (const cli::UsageError& e) {
-    std::cerr << "croupier " << name << ": " << e.what() << " (see croupier " << name << " --help)\n";
-    return 2;
-  } catch (const InputError& e) {
-    std::cerr << "croupier " << name << ": " << e.what() << " (see croupier " << name << " --help)\n";
-    return 2;
-  } catch (const HttpError& e) {
-    std::cerr << "croupier " << name << ": " << e.what() << "\n";
-    return 1;
-  } catch (const Failure& e) {
-    std::cerr << "croupier " << name << ": " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "croupier " << name << ": " << e.what() << "\n";
-    return 2;
-  }
+  });
 }
 
 Endpoint node_endpoint(const cli::Args& args) {

@@ -4,13 +4,15 @@
 
 #include <functional>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "eventlog/event_log.hpp"
 #include "tools/cli.hpp"
 
 namespace croupier::tools {
 
-inline int run_command(const char* name, const cli::CommandSpec& spec, const std::vector<std::string>& argv,
+inline int run_command(const std::string& name, const cli::CommandSpec& spec, const std::vector<std::string>& argv,
                        const std::function<int(const cli::Args&)>& body) {
   try {
     cli::Args args(spec, argv);
