@@ -27,12 +27,6 @@ struct MempoolState {
 
 using mempool_pointer = caf::stateful_actor<MempoolState>*;
 
-// Final: decided, and when accepted, committed (a bet also resolved, which the committer
-// records in the same commit as its block).
-bool is_final(const TxRecord& r) {
-  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
-}
-
 SubmitReply reply_for(const Projections& p, const AdmissionDecision& d) {
   SubmitReply r;
   if (auto* dup = std::get_if<admission::Duplicate>(&d)) {

@@ -59,14 +59,6 @@ std::size_t RecentProofs::size() const {
   return by_tx_.size();
 }
 
-namespace {
-
-bool is_final(const TxRecord& r) {
-  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
-}
-
-}  // namespace
-
 std::optional<DurableFinal> durable_final(const NodeState& state, const Hash32& tx_id) {
   {
     std::shared_lock lock(state.mutex);

@@ -38,6 +38,12 @@ struct TxRecord {
   template <class A> void serialize(A& ar) { ar(tx, status, block_height, outcome, batch_id); }
 };
 
+// Final: decided, and when accepted, committed (a bet also resolved, which the committer
+// records in the same commit as its block).
+inline bool is_final(const TxRecord& r) {
+  return r.status == TxStatus::rejected || (r.status == TxStatus::accepted && r.block_height > 0);
+}
+
 struct BatchRecord {
   BatchLifecycle lifecycle;
   std::vector<settlement::Item> items;
