@@ -29,6 +29,7 @@
 
 #include "actors/journal.hpp"
 #include "caf_fixture.hpp"
+#include "journal_support.hpp"
 #include "eventlog/replay.hpp"
 #include "test_support.hpp"
 #include "tools/ledger_generator.hpp"
@@ -39,6 +40,10 @@ using actors::Seqs;
 
 namespace {
 
+using test::check_log_holds;
+using test::open_log;
+using test::seq_range;
+
 tools::LedgerOptions fake_crypto() {
   tools::LedgerOptions lo;
   lo.real_crypto = false;
@@ -47,21 +52,8 @@ tools::LedgerOptions fake_crypto() {
   return lo;
 }
 
-std::shared_ptr<eventlog::EventLog> open_log(const std::filesystem::path& dir) {
-  eventlog::Options o;
-  o.dir = dir;
-  o.durable = false;
-  return std::shared_ptr<eventlog::EventLog>(eventlog::EventLog::open(o));
-}
-
 std::vector<Event> range(const std::vector<Event>& v, std::size_t from, std::size_t to) {
   return {v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(to)};
-}
-
-Seqs seq_range(std::uint64_t from, std::size_t count) {
-  Seqs out(count);
-  for (std::size_t i = 0; i < count; ++i) out[i] = from + i;
-  return out;
 }
 
 Projections replay_events(const std::vector<Event>& events) {
@@ -71,7 +63,6 @@ Projections replay_events(const std::vector<Event>& events) {
   return p;
 }
 
-// Whether a thread other than the caller can take the state's read lock right now.
 // Whether another thread could take `lock` shared right now.
 bool another_thread_can_read(std::shared_mutex& lock) {
   bool got = false;
@@ -140,17 +131,6 @@ struct JournalWorld : test::CafFixture {
 
   Projections& p() { return state->projections; }
 };
-
-// The log holds exactly `expected`, from seq 1.
-void check_log_holds(const eventlog::EventLog& log, const std::vector<Event>& expected) {
-  REQUIRE(log.head_seq() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    auto rec = log.read(i + 1);
-    REQUIRE(rec);
-    CHECK(rec->type == static_cast<std::uint16_t>(event_type(expected[i])));
-    CHECK(rec->payload == encode_event(expected[i]));
-  }
-}
 
 }  // namespace
 

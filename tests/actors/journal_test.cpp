@@ -16,6 +16,7 @@
 
 #include "actors/journal.hpp"
 #include "caf_fixture.hpp"
+#include "journal_support.hpp"
 #include "test_support.hpp"
 #include "tools/ledger_generator.hpp"
 
@@ -24,6 +25,10 @@ using actors::append_atom;
 using actors::Seqs;
 
 namespace {
+
+using test::check_log_holds;
+using test::open_log;
+using test::seq_range;
 
 std::vector<Event> history(std::size_t bets) {
   tools::LedgerOptions lo;
@@ -34,25 +39,12 @@ std::vector<Event> history(std::size_t bets) {
   return events;
 }
 
-std::shared_ptr<eventlog::EventLog> open_log(const std::filesystem::path& dir) {
-  eventlog::Options o;
-  o.dir = dir;
-  o.durable = false;
-  return std::shared_ptr<eventlog::EventLog>(eventlog::EventLog::open(o));
-}
-
 // Positions of the TxAdmitted events (the ones with a tx index entry).
 std::vector<std::size_t> admitted_indices(const std::vector<Event>& events) {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < events.size(); ++i)
     if (std::holds_alternative<TxAdmitted>(events[i])) out.push_back(i);
   REQUIRE_FALSE(out.empty());
-  return out;
-}
-
-Seqs seq_range(std::uint64_t from, std::size_t count) {
-  Seqs out(count);
-  for (std::size_t i = 0; i < count; ++i) out[i] = from + i;
   return out;
 }
 
@@ -91,17 +83,6 @@ Reply reply(caf::scoped_actor& client, test::CafFixture& caf) {
       caf::after(std::chrono::seconds(0)) >> [] {});
   REQUIRE_MESSAGE(got, "no reply");
   return r;
-}
-
-// The log holds exactly `expected`, from seq 1.
-void check_log_holds(const eventlog::EventLog& log, const std::vector<Event>& expected) {
-  REQUIRE(log.head_seq() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    auto rec = log.read(i + 1);
-    REQUIRE(rec);
-    CHECK(rec->type == static_cast<std::uint16_t>(event_type(expected[i])));
-    CHECK(rec->payload == encode_event(expected[i]));
-  }
 }
 
 }  // namespace
