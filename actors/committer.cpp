@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
 #include "actors/validator.hpp"
 #include "domain/blocks.hpp"
 #include "domain/vrf.hpp"
@@ -49,6 +50,11 @@ struct CommitterState {
 };
 
 using committer_pointer = caf::stateful_actor<CommitterState>*;
+
+std::string summary(const CommitterState& st) {
+  return "height " + std::to_string(st.height) + ", decisions waiting " + std::to_string(st.waiting.size()) +
+         (st.in_flight ? ", a block in flight" : "");
+}
 
 void cut(committer_pointer self, const CommitterOptions& o);
 
@@ -192,10 +198,19 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
         st.timer_armed = false;
         cut(self, o);
       },
-      [=](stats_atom) {
+      [=](stats_atom) { return summary(self->state); },
+      [=](inspect_atom) {
         auto& st = self->state;
-        return "height " + std::to_string(st.height) + ", decisions waiting " + std::to_string(st.waiting.size()) +
-               (st.in_flight ? ", a block in flight" : "");
+        nlohmann::json state{{"height", st.height},
+                             {"head", to_hex(st.head)},
+                             {"decisions_waiting", st.waiting.size()},
+                             {"resolving", st.resolving.size()},
+                             {"outcomes_ready", st.resolved.size()},
+                             {"block_in_flight", st.in_flight},
+                             {"block_in_flight_txs", st.in_block.size()},
+                             {"block_interval_ms", o.block_interval.count()},
+                             {"block_max", o.block_max}};
+        return describe_actor(self, "committer", summary(st), std::move(state));
       },
   };
 }
@@ -203,7 +218,8 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
 }  // namespace
 
 caf::actor spawn_committer(caf::actor_system& system, CommitterOptions options) {
-  return system.spawn(committer_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<CommitterState>>(
+      system, [o = std::move(options)](committer_pointer self) { return committer_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

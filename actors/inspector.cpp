@@ -1,10 +1,20 @@
 #include "actors/inspector.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <shared_mutex>
 #include <sstream>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/api_json.hpp"
+#include "actors/introspection.hpp"
+#include "actors/inspector_views.hpp"
+#include "actors/mempool.hpp"
+#include "actors/sequencer.hpp"
 
 namespace croupier::actors {
 
@@ -14,9 +24,6 @@ void metric(std::ostringstream& out, const char* name, const char* type, const c
   out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << name << " " << value << "\n";
 }
 
-struct InspectorState {
-  static constexpr const char* name = "inspector";
-};
 
 }  // namespace
 
@@ -61,26 +68,388 @@ std::string render_metrics(const Metrics& m, const WaitersStats& w, const std::a
   return out.str();
 }
 
+const std::vector<ShellCommandHelp> kShellCommands = {
+    {"status", "status", "node id, version, uptime, log head (seq and hash), block height, validators, peers"},
+    {"actors", "actors", "every live actor: name, id, kind, mailbox length, messages handled, state in one line"},
+    {"inspect", "inspect NAME|ID", "the full state of one actor (names and ids as `actors` lists them)"},
+    {"tx", "tx TX_ID|BET_ID|DEPOSIT_ID", "a transaction: its record, and its voter's Snowball state while undecided"},
+    {"mempool", "mempool", "undecided transactions (the first 100 by tx id) and admissions being recorded"},
+    {"batches", "batches [STATUS] [N]", "the newest N (default 50) settlement batches, optionally of one status"},
+    {"batch", "batch ID", "one settlement batch"},
+    {"account", "account ID", "an account's balance, reserved funds and nonce (ID: the player's public key)"},
+    {"events", "events tail [N] | events follow | events since SEQ [MAX]",
+     "the last N (default 20) events of the log; follow prints new ones until Ctrl-C"},
+    {"metrics", "metrics", "the metrics, as GET /metrics serves them"},
+    {"config", "config", "the node's effective configuration (secrets left out)"},
+    {"sequencer", "sequencer pause|resume",
+     "stop or restart cutting settlement batches (items keep collecting; a restart resumes)"},
+    {"reconcile", "reconcile now", "compare the books with the ledger now, resubmit missing batches"},
+    {"snapshot", "snapshot now", "store a snapshot of the projections now (bounds recovery time)"},
+    {"help", "help [COMMAND]", "this list, or one command's help"},
+    {"quit", "quit", "leave the shell (also Ctrl-D)"},
+};
+
+namespace {
+
+using json = nlohmann::json;
+
+struct InspectorState {
+  caf::actor_clock::time_point started;
+  static constexpr const char* name = "inspector";
+};
+using inspector_pointer = caf::stateful_actor<InspectorState>*;
+
+// How long the inspector waits for an actor's answer; a busy actor shows as not answering.
+constexpr auto kAskTimeout = std::chrono::seconds(2);
+constexpr std::size_t kMaxEvents = 1000;
+
+caf::error bad_command(const std::string& message) { return caf::make_error(caf::sec::invalid_argument, message); }
+
+std::string text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::uint64_t number_arg(const std::vector<std::string>& w, std::size_t i, std::uint64_t fallback, const char* what) {
+  if (w.size() <= i) return fallback;
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(w[i].data(), w[i].data() + w[i].size(), v);
+  if (ec != std::errc{} || end != w[i].data() + w[i].size())
+    throw std::invalid_argument(std::string(what) + " must be a non-negative integer, not '" + w[i] + "'");
+  return v;
+}
+
+void expect_args(const std::vector<std::string>& w, std::size_t min, std::size_t max, const char* usage) {
+  if (w.size() < min + 1 || w.size() > max + 1) throw std::invalid_argument(std::string("usage: ") + usage);
+}
+
+std::string voter_name(const Hash32& tx_id) { return "voter-" + to_hex(tx_id).substr(0, 16); }
+
+// Both read locks: what the outside world may be told (the log holds it). The inspector
+// also answers after a journal failure (an operator wants to look then): `status` says so.
+struct StateRead {
+  std::shared_lock<std::shared_mutex> durable, memory;
+  explicit StateRead(const NodeState& s) : durable(s.durable), memory(s.mutex) {}
+};
+
+// Asks every target (inspect_atom) and calls `done` with the answers, in target order
+// (nullopt: no answer within kAskTimeout, or the actor is gone).
+void ask_all(inspector_pointer self, std::vector<NamedActor> targets,
+             std::function<void(const std::vector<NamedActor>&, std::vector<std::optional<json>>&)> done) {
+  struct Gather {
+    std::vector<NamedActor> targets;
+    std::vector<std::optional<json>> answers;
+    std::size_t remaining = 0;
+    std::function<void(const std::vector<NamedActor>&, std::vector<std::optional<json>>&)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->targets = std::move(targets);
+  g->answers.resize(g->targets.size());
+  g->remaining = g->targets.size();
+  g->done = std::move(done);
+  if (g->remaining == 0) return g->done(g->targets, g->answers);
+  for (std::size_t i = 0; i < g->targets.size(); ++i) {
+    self->request(g->targets[i].actor, kAskTimeout, inspect_atom::value)
+        .then(
+            [g, i](const std::string& answer) {
+              g->answers[i] = json::parse(answer, nullptr, false);
+              if (--g->remaining == 0) g->done(g->targets, g->answers);
+            },
+            [g](caf::error&) {
+              if (--g->remaining == 0) g->done(g->targets, g->answers);
+            });
+  }
+}
+
+// The node's actors, the inspector, and every voter (the mempool knows them), then `next`.
+void with_all_actors(inspector_pointer self, const InspectorOptions& o,
+                     std::function<void(std::vector<NamedActor>)> next) {
+  auto named = o.actors;
+  named.push_back({"inspector", caf::actor{self}});
+  if (!o.mempool) return next(std::move(named));
+  self->request(o.mempool, kAskTimeout, voters_atom::value)
+      .then(
+          [=](const VoterList& voters) mutable {
+            for (const auto& [tx_id, voter] : voters) named.push_back({voter_name(tx_id), voter});
+            next(std::move(named));
+          },
+          [=](caf::error&) mutable { next(std::move(named)); });
+}
+
+json actor_row(const NamedActor& a, const std::optional<json>& answer) {
+  json row{{"name", a.name}, {"id", a.actor.id()}};
+  if (answer && answer->is_object()) {
+    for (const char* key : {"kind", "mailbox", "handled", "summary"}) row[key] = answer->value(key, json());
+  } else {
+    row["kind"] = "?";
+    row["mailbox"] = nullptr;
+    row["handled"] = nullptr;
+    row["summary"] = "no answer (busy for over 2 s, or gone)";
+  }
+  return row;
+}
+
+void metrics_text(inspector_pointer self, const InspectorOptions& o, caf::typed_response_promise<std::string> promise,
+                  bool as_json) {
+  self->request(o.waiters, std::chrono::seconds(5), stats_atom::value)
+      .then(
+          [=](const WaitersStats& w) mutable {
+            std::array<std::uint64_t, 5> batches{};
+            std::uint64_t height = 0;
+            {
+              std::shared_lock lock(o.state->mutex);
+              for (const auto& [id, b] : o.state->projections.batches)
+                ++batches[static_cast<std::size_t>(b.lifecycle.status()) - 1];
+              height = o.state->projections.block_height;
+            }
+            auto rendered = render_metrics(*o.metrics, w, batches, o.state->log_head.load(), height);
+            promise.deliver(as_json ? text(json(rendered)) : rendered);
+          },
+          [=](caf::error& e) mutable { promise.deliver(e); });
+}
+
+json events_after(const InspectorOptions& o, std::uint64_t after, std::uint64_t max) {
+  if (!o.log) throw std::runtime_error("this inspector has no event log");
+  const std::uint64_t head = o.log->head_seq();
+  json list = json::array();
+  for (std::uint64_t seq = after + 1; seq <= head && list.size() < max; ++seq) {
+    auto r = o.log->read(seq);
+    if (!r) break;
+    if (r->type == 0) {  // A snapshot record carries no event.
+      list.push_back({{"seq", seq}, {"time_ms", r->time_ms}, {"type", "Snapshot"}, {"summary", "projections snapshot"}});
+      continue;
+    }
+    try {
+      list.push_back(views::event_json(seq, r->time_ms, decode_event(r->type, r->payload)));
+    } catch (const std::exception& e) {
+      list.push_back({{"seq", seq}, {"time_ms", r->time_ms}, {"type", r->type}, {"summary", std::string("undecodable: ") + e.what()}});
+    }
+  }
+  return {{"head", head}, {"events", std::move(list)}};
+}
+
+json status_json(inspector_pointer self, const InspectorOptions& o) {
+  json j{{"node_id", o.node_id}, {"version", o.version}};
+  j["uptime_s"] =
+      std::chrono::duration_cast<std::chrono::seconds>(self->clock().now() - self->state.started).count();
+  j["log_head_seq"] = o.log ? o.log->head_seq() : o.state->log_head.load();
+  j["log_head_hash"] = o.log ? json(to_hex(o.log->head_hash())) : json(nullptr);
+  {
+    StateRead lock(*o.state);
+    j["block_height"] = o.state->projections.block_height;
+    j["batches"] = o.state->projections.batches.size();
+  }
+  j["journal_failed"] = o.state->journal_failed.load();
+  j["mempool_size"] = o.metrics ? o.metrics->mempool_size.load() : 0;
+  j["validators"] = o.validators;
+  // One node: validators are local actors; there is no peer to list (multi-node clusters are
+  // not built yet: README "Not built yet").
+  j["peers"] = json::array();
+  return j;
+}
+
+// A tx id from TX_ID (64 hex), or from a bet or deposit id (32 hex) through the projections.
+Hash32 resolve_tx(const InspectorOptions& o, const std::string& id) {
+  if (id.size() == 64) return fixed_from_hex<32>(id, "tx id");
+  if (id.size() != 32) throw std::invalid_argument("expected a tx id (64 hex digits) or a bet or deposit id (32)");
+  const auto key = fixed_from_hex<16>(id, "bet or deposit id");
+  StateRead lock(*o.state);
+  const auto& p = o.state->projections;
+  if (auto it = p.bets.find(key); it != p.bets.end()) return it->second;
+  if (auto it = p.deposits.find(key); it != p.deposits.end()) return it->second;
+  throw std::invalid_argument("no bet or deposit " + id + " in this node");
+}
+
+// The handlers of the shell commands; each either answers at once (a JSON text) or takes
+// the promise and delivers later.
+caf::result<std::string> run_command(inspector_pointer self, const InspectorOptions& o,
+                                     const std::vector<std::string>& w) {
+  if (w.empty()) return bad_command("an empty command; `help` lists them");
+  const std::string& cmd = w[0];
+  if (cmd == "status") {
+    expect_args(w, 0, 0, "status");
+    return text(status_json(self, o));
+  }
+  if (cmd == "actors" || cmd == "inspect") {
+    if (cmd == "actors") expect_args(w, 0, 0, "actors");
+    else expect_args(w, 1, 1, "inspect NAME|ID");
+    auto promise = self->make_response_promise<std::string>();
+    const std::string wanted = cmd == "inspect" ? w[1] : "";
+    with_all_actors(self, o, [=](std::vector<NamedActor> all) mutable {
+      if (!wanted.empty()) {
+        auto it = std::find_if(all.begin(), all.end(), [&](const NamedActor& a) {
+          return a.name == wanted || std::to_string(a.actor.id()) == wanted;
+        });
+        if (it == all.end()) {
+          promise.deliver(bad_command("no live actor named or numbered '" + wanted + "'; `actors` lists them"));
+          return;
+        }
+        all = {*it};
+      }
+      ask_all(self, std::move(all), [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
+        if (!wanted.empty()) {
+          if (!answers[0]) {
+          promise.deliver(bad_command(targets[0].name + " did not answer within 2 s (busy, or gone)"));
+          return;
+        }
+          json j = std::move(*answers[0]);
+          j["name"] = targets[0].name;
+          j["id"] = targets[0].actor.id();
+          {
+          promise.deliver(text(j));
+          return;
+        }
+        }
+        json rows = json::array();
+        std::vector<std::size_t> order(targets.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](auto a, auto b) { return targets[a].actor.id() < targets[b].actor.id(); });
+        for (auto i : order) rows.push_back(actor_row(targets[i], answers[i]));
+        promise.deliver(text(rows));
+      });
+    });
+    return promise;
+  }
+  if (cmd == "tx") {
+    expect_args(w, 1, 1, "tx TX_ID|BET_ID|DEPOSIT_ID");
+    const Hash32 id = resolve_tx(o, w[1]);
+    json record;
+    {
+      StateRead lock(*o.state);
+      auto it = o.state->projections.txs.find(id);
+      if (it == o.state->projections.txs.end()) return bad_command("no tx " + to_hex(id) + " in this node");
+      record = views::tx_json(id, it->second);
+    }
+    auto promise = self->make_response_promise<std::string>();
+    self->request(o.mempool, kAskTimeout, voters_atom::value)
+        .then(
+            [=](const VoterList& voters) mutable {
+              auto it = std::find_if(voters.begin(), voters.end(), [&](const auto& v) { return v.first == id; });
+              if (it == voters.end()) {
+                record["voter"] = nullptr;
+                {
+          promise.deliver(text(record));
+          return;
+        }
+              }
+              ask_all(self, {{voter_name(id), it->second}},
+                      [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
+                        // No answer: the voter decided and quit in the meantime.
+                        record["voter"] = answers[0] ? json(answers[0]->value("state", json())) : json(nullptr);
+                        if (answers[0]) record["voter"]["actor"] = {{"name", targets[0].name}, {"id", targets[0].actor.id()}};
+                        promise.deliver(text(record));
+                      });
+            },
+            [=](caf::error& e) mutable { promise.deliver(e); });
+    return promise;
+  }
+  if (cmd == "mempool") {
+    expect_args(w, 0, 0, "mempool");
+    auto promise = self->make_response_promise<std::string>();
+    self->request(o.mempool, kAskTimeout, inspect_atom::value)
+        .then([=](const std::string& answer) mutable { promise.deliver(answer); },
+              [=](caf::error& e) mutable { promise.deliver(e); });
+    return promise;
+  }
+  if (cmd == "batches") {
+    expect_args(w, 0, 2, "batches [STATUS] [N]");
+    std::optional<BatchStatus> status;
+    std::size_t next = 1;
+    if (w.size() > 1 && !std::isdigit(static_cast<unsigned char>(w[1][0]))) {
+      status = views::parse_batch_status(w[1]);
+      if (!status) return bad_command("unknown batch status '" + w[1] + "': created, proved, submitted, confirmed or failed");
+      next = 2;
+    } else if (w.size() > 2) {
+      return bad_command("usage: batches [STATUS] [N]");
+    }
+    const auto limit = number_arg(w, next, 50, "N");
+    StateRead lock(*o.state);
+    return text(views::batches_json(o.state->projections, status, limit));
+  }
+  if (cmd == "batch") {
+    expect_args(w, 1, 1, "batch ID");
+    const auto id = fixed_from_hex<16>(w[1], "batch id");
+    StateRead lock(*o.state);
+    auto it = o.state->projections.batches.find(id);
+    if (it == o.state->projections.batches.end()) return bad_command("no batch " + w[1] + " in this node");
+    return text(api::render_batch(id, it->second));
+  }
+  if (cmd == "account") {
+    expect_args(w, 1, 1, "account ID");
+    const auto key = fixed_from_hex<32>(w[1], "account (a public key)");
+    StateRead lock(*o.state);
+    const auto* a = o.state->projections.accounts.find(key);
+    if (!a) return bad_command("no account " + w[1] + " in this node (no deposit reached it)");
+    return text(api::render_account(key, *a));
+  }
+  if (cmd == "events") {
+    if (w.size() >= 2 && w[1] == "tail") {
+      expect_args(w, 1, 2, "events tail [N]");
+      const auto n = std::min<std::uint64_t>(number_arg(w, 2, 20, "N"), kMaxEvents);
+      const std::uint64_t head = o.log ? o.log->head_seq() : 0;
+      return text(events_after(o, head > n ? head - n : 0, n));
+    }
+    if (w.size() >= 3 && w[1] == "since") {
+      expect_args(w, 2, 3, "events since SEQ [MAX]");
+      return text(events_after(o, number_arg(w, 2, 0, "SEQ"),
+                               std::min<std::uint64_t>(number_arg(w, 3, 100, "MAX"), kMaxEvents)));
+    }
+    return bad_command("usage: events tail [N] | events follow | events since SEQ [MAX]");
+  }
+  if (cmd == "metrics") {
+    expect_args(w, 0, 0, "metrics");
+    auto promise = self->make_response_promise<std::string>();
+    metrics_text(self, o, promise, true);
+    return promise;
+  }
+  if (cmd == "config") {
+    expect_args(w, 0, 0, "config");
+    return o.config_json;
+  }
+  if (cmd == "sequencer" || cmd == "reconcile" || cmd == "snapshot") {
+    auto promise = self->make_response_promise<std::string>();
+    auto deliver_as = [=](const char* key) mutable {
+      return [=](const std::string& answer) mutable { promise.deliver(text(json{{key, answer}})); };
+    };
+    auto fail = [=](caf::error& e) mutable { promise.deliver(e); };
+    if (cmd == "sequencer") {
+      expect_args(w, 1, 1, "sequencer pause|resume");
+      if (w[1] == "pause") self->request(o.sequencer, kAskTimeout, pause_atom::value).then(deliver_as("sequencer"), fail);
+      else if (w[1] == "resume")
+        self->request(o.sequencer, kAskTimeout, resume_atom::value).then(deliver_as("sequencer"), fail);
+      else return bad_command("usage: sequencer pause|resume");
+    } else if (cmd == "reconcile") {
+      if (w.size() != 2 || w[1] != "now") return bad_command("usage: reconcile now");
+      self->request(o.reconciler, std::chrono::seconds(10), reconcile_atom::value).then(deliver_as("reconciliation"), fail);
+    } else {
+      if (w.size() != 2 || w[1] != "now") return bad_command("usage: snapshot now");
+      // A snapshot encodes the whole state: give it time on a big node.
+      self->request(o.journal, std::chrono::minutes(5), snapshot_atom::value)
+          .then([=](std::uint64_t seq) mutable { promise.deliver(text(json{{"snapshot_seq", seq}})); }, fail);
+    }
+    return promise;
+  }
+  return bad_command("unknown command '" + cmd + "'; `help` lists them");
+}
+
+}  // namespace
+
 caf::actor spawn_inspector(caf::actor_system& system, InspectorOptions o) {
-  return system.spawn([o](caf::stateful_actor<InspectorState>* self) -> caf::behavior {
+  return spawn_counted<caf::stateful_actor<InspectorState>>(system, [o](inspector_pointer self) -> caf::behavior {
+    self->state.started = self->clock().now();
     return {
         [=](metrics_atom) {
           auto promise = self->make_response_promise<std::string>();
-          self->request(o.waiters, std::chrono::seconds(5), stats_atom::value)
-              .then(
-                  [=](const WaitersStats& w) mutable {
-                    std::array<std::uint64_t, 5> batches{};
-                    std::uint64_t height = 0;
-                    {
-                      std::shared_lock lock(o.state->mutex);
-                      for (const auto& [id, b] : o.state->projections.batches)
-                        ++batches[static_cast<std::size_t>(b.lifecycle.status()) - 1];
-                      height = o.state->projections.block_height;
-                    }
-                    promise.deliver(render_metrics(*o.metrics, w, batches, o.state->log_head.load(), height));
-                  },
-                  [=](caf::error& e) mutable { promise.deliver(e); });
+          metrics_text(self, o, promise, false);
           return promise;
+        },
+        [=](shell_atom, const std::vector<std::string>& words) -> caf::result<std::string> {
+          try {
+            return run_command(self, o, words);
+          } catch (const std::exception& e) {  // Bad input (hex, numbers, usage).
+            return bad_command(e.what());
+          }
+        },
+        [=](inspect_atom) {
+          return describe_actor(self, "inspector", "answers the debug shell and GET /metrics",
+                                {{"actors_known", o.actors.size()}});
         },
     };
   });

@@ -25,6 +25,7 @@ struct JournalState {
   bool flush_queued = false;
   std::optional<std::string> broken;  // Why the journal stopped (with a state only).
   std::uint64_t since_snapshot = 0;
+  std::uint64_t groups = 0;  // Flushes, for the inspector.
   static constexpr const char* name = "journal";
 };
 
@@ -46,10 +47,11 @@ void break_journal(journal_pointer self, const std::string& why) {
   if (st.options.on_failure) st.options.on_failure(*st.broken);
 }
 
-void maybe_snapshot(journal_pointer self) {
+// Stores a snapshot of the projections and appends SnapshotTaken; returns its seq. Between
+// flushes the projections are exactly the log (every applied group is durable).
+std::uint64_t take_snapshot(journal_pointer self) {
   auto& st = self->state;
   auto& o = st.options;
-  if (o.snapshot_every == 0 || st.since_snapshot < o.snapshot_every) return;
   st.since_snapshot = 0;
   std::unique_lock durable(o.state->durable);
   std::unique_lock lock(o.state->mutex);
@@ -60,6 +62,13 @@ void maybe_snapshot(journal_pointer self) {
   apply(p, seq, Event{SnapshotTaken{covered, blake2b256(blob)}});
   o.state->log_head.store(seq);
   if (o.metrics) ++o.metrics->commits;
+  return seq;
+}
+
+void maybe_snapshot(journal_pointer self) {
+  auto& st = self->state;
+  if (st.options.snapshot_every == 0 || st.since_snapshot < st.options.snapshot_every) return;
+  take_snapshot(self);
 }
 
 // The flush of a journal that owns the node's state (see JournalOptions::state).
@@ -146,6 +155,7 @@ void flush(journal_pointer self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.pending.empty()) return;
+  ++st.groups;
   if (st.options.state) {
     auto requesters = std::exchange(st.requesters, {});
     auto events = std::exchange(st.pending, {});
@@ -215,6 +225,35 @@ journal_actor::behavior_type journal_behavior(journal_pointer self, JournalOptio
         return promise;
       },
       [=](flush_atom) { flush(self); },
+      [=](snapshot_atom) -> caf::result<std::uint64_t> {
+        auto& st = self->state;
+        if (!st.options.state) return caf::make_error(caf::sec::invalid_argument, "this journal keeps no state");
+        if (st.broken) return caf::make_error(caf::sec::runtime_error, *st.broken);
+        flush(self);  // Whatever is gathered goes first, so the snapshot covers it.
+        if (st.broken) return caf::make_error(caf::sec::runtime_error, *st.broken);
+        try {
+          return take_snapshot(self);
+        } catch (const std::exception& err) {
+          break_journal(self, std::string("snapshot: ") + err.what());
+          return caf::make_error(caf::sec::runtime_error, *st.broken);
+        }
+      },
+      [=](inspect_atom) {
+        auto& st = self->state;
+        auto head = st.options.log->head_seq();
+        return describe_actor(self, "journal",
+                              "log head seq " + std::to_string(head) + ", events gathered " +
+                                  std::to_string(st.pending.size()) + (st.broken ? ", STOPPED: " + *st.broken : ""),
+                              {{"log_head_seq", head},
+                               {"log_head_hash", to_hex(st.options.log->head_hash())},
+                               {"events_gathered", st.pending.size()},
+                               {"requesters_waiting", st.requesters.size()},
+                               {"groups_flushed", st.groups},
+                               {"events_since_snapshot", st.since_snapshot},
+                               {"snapshot_every", st.options.snapshot_every},
+                               {"max_group_events", st.options.max_group_events},
+                               {"broken", st.broken ? nlohmann::json(*st.broken) : nlohmann::json(nullptr)}});
+      },
   };
 }
 
@@ -222,8 +261,11 @@ journal_actor::behavior_type journal_behavior(journal_pointer self, JournalOptio
 
 journal_actor spawn_journal(caf::actor_system& system, JournalOptions options) {
   assert(options.log && options.clock_ms && options.max_group_events > 0);
-  if (options.detached) return system.spawn<caf::detached>(journal_behavior, std::move(options));
-  return system.spawn(journal_behavior, std::move(options));
+  using Base = caf::stateful_actor<JournalState, journal_actor::base>;
+  const bool detached = options.detached;
+  auto init = [o = std::move(options)](Base* self) { return journal_behavior(self, o); };
+  if (detached) return spawn_counted<Base, caf::detached>(system, std::move(init));
+  return spawn_counted<Base>(system, std::move(init));
 }
 
 }  // namespace croupier::actors

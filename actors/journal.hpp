@@ -25,14 +25,22 @@
 #include <caf/typed_actor.hpp>
 #include <caf/replies_to.hpp>
 
+#include "actors/introspection.hpp"
 #include "actors/message_types.hpp"
 #include "actors/node_state.hpp"
 #include "eventlog/event_log.hpp"
 
 namespace croupier::actors {
 
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+
+// (append_atom, events) -> seqs   the group commit (below)
+// (snapshot_atom) -> seq          a snapshot now (operator action; needs JournalOptions::state):
+//                                 the SnapshotTaken's seq
+// (inspect_atom) -> JSON text     for the inspector (actors/introspection.hpp)
 using journal_actor = caf::typed_actor<caf::replies_to<append_atom, std::vector<Event>>::with<Seqs>,
-                                       caf::reacts_to<flush_atom>>;
+                                       caf::reacts_to<flush_atom>, caf::replies_to<snapshot_atom>::with<std::uint64_t>,
+                                       caf::replies_to<inspect_atom>::with<std::string>>;
 
 struct JournalOptions {
   std::shared_ptr<eventlog::EventLog> log;

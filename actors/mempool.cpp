@@ -9,6 +9,8 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 #include "domain/admission.hpp"
 
 namespace croupier::actors {
@@ -16,7 +18,9 @@ namespace croupier::actors {
 namespace {
 
 struct MempoolState {
-  std::unordered_set<Hash32, BytesHash> pending;  // Admitted (durable), undecided.
+  // Admitted (durable), undecided, with its voter (which quits once it has decided, a little
+  // before the tx's block takes it out of here).
+  std::unordered_map<Hash32, caf::actor, BytesHash> pending;
   // Admissions sent to the journal, not yet answered, by request number. Kept so that a mempool
   // told to stop answers them (CAF 0.17 drops an undelivered promise without a word, which left
   // their clients waiting for the request timeout).
@@ -26,6 +30,8 @@ struct MempoolState {
 };
 
 using mempool_pointer = caf::stateful_actor<MempoolState>*;
+
+constexpr std::size_t kInspectShown = 100;  // Undecided txs listed by inspect (by tx id).
 
 SubmitReply reply_for(const Projections& p, const AdmissionDecision& d) {
   SubmitReply r;
@@ -60,10 +66,11 @@ void count(Metrics* m, const SubmitReply& r) {
 }
 
 void admitted(mempool_pointer self, const MempoolOptions& o, const Hash32& tx_id, std::shared_ptr<const Tx> tx) {
-  self->state.pending.insert(tx_id);
-  if (o.metrics) o.metrics->mempool_size.store(self->state.pending.size());
+  auto voter = spawn_voter(self->system(), o.voter, tx_id, std::move(tx));
   // Linked: a mempool that stops (node shutdown) takes its voters with it.
-  self->link_to(spawn_voter(self->system(), o.voter, tx_id, std::move(tx)));
+  self->link_to(voter);
+  self->state.pending.emplace(tx_id, std::move(voter));
+  if (o.metrics) o.metrics->mempool_size.store(self->state.pending.size());
 }
 
 caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
@@ -167,13 +174,38 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         return static_cast<std::uint64_t>(undecided.size());
       },
       [=](stats_atom) { return static_cast<std::uint64_t>(self->state.pending.size()); },
+      [=](voters_atom) {
+        VoterList voters;
+        voters.reserve(self->state.pending.size());
+        for (const auto& [id, voter] : self->state.pending) voters.emplace_back(id, voter);
+        std::sort(voters.begin(), voters.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        return voters;
+      },
+      [=](inspect_atom) {
+        auto& st = self->state;
+        std::vector<Hash32> ids;
+        ids.reserve(st.pending.size());
+        for (const auto& [id, voter] : st.pending) ids.push_back(id);
+        std::sort(ids.begin(), ids.end());
+        nlohmann::json shown = nlohmann::json::array();
+        for (std::size_t i = 0; i < ids.size() && i < kInspectShown; ++i) shown.push_back(to_hex(ids[i]));
+        return describe_actor(self, "mempool",
+                              "undecided " + std::to_string(st.pending.size()) + ", being recorded " +
+                                  std::to_string(st.appending.size()),
+                              {{"undecided", st.pending.size()},
+                               {"being_recorded", st.appending.size()},
+                               {"max_pending", o.max_pending},
+                               {"undecided_txs", std::move(shown)},
+                               {"undecided_txs_shown", std::min(ids.size(), kInspectShown)}});
+      },
   };
 }
 
 }  // namespace
 
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options) {
-  return system.spawn(mempool_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<MempoolState>>(
+      system, [o = std::move(options)](mempool_pointer self) { return mempool_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

@@ -13,6 +13,9 @@
 //   (block_atom, BlockReport)     the committer decided these txs: they leave the mempool
 //   (recover_atom)                spawn voters for every admitted, undecided tx (at start)
 //   (stats_atom)               -> uint64 (txs admitted and undecided)
+//   (voters_atom)              -> VoterList (each undecided tx and its voter, by tx id; a
+//                                 voter that has decided may have quit already)
+//   (inspect_atom)             -> JSON text (introspection.hpp)
 // Races with a concurrent admission of the same key are settled by the journal (it applies
 // before it commits): a refused append is decided again and answered as a duplicate,
 // conflict or refusal.
@@ -28,6 +31,8 @@
 namespace croupier::actors {
 
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using voters_atom = caf::atom_constant<caf::atom("voters")>;
+using VoterList = std::vector<std::pair<Hash32, caf::actor>>;
 
 struct MempoolOptions {
   std::shared_ptr<NodeState> state;
@@ -40,3 +45,5 @@ struct MempoolOptions {
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);
 
 }  // namespace croupier::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::VoterList)

@@ -124,7 +124,7 @@ void Node::spawn_actors() {
   co.block_max = options_.block_max;
   a.committer = spawn_committer(system_, co);
   VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
-                  metrics_.get()};
+                  metrics_.get(), options_.round_interval};
   a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max});
   SubmitterOptions so;
   so.state = state_;
@@ -159,7 +159,32 @@ void Node::spawn_actors() {
   caf::anon_send(a.mempool, recover_atom::value);
   a.reconciler = spawn_reconciler(system_, ReconcilerOptions{state_, metrics_.get(), a.journal, a.submitter,
                                                              options_.reconcile_interval, options_.log_line});
-  a.inspector = spawn_inspector(system_, InspectorOptions{state_, metrics_.get(), a.waiters});
+  InspectorOptions io;
+  io.state = state_;
+  io.metrics = metrics_.get();
+  io.waiters = a.waiters;
+  io.log = log_;
+  io.actors = {{"journal", caf::actor_cast<caf::actor>(a.journal)},
+               {"waiters", caf::actor_cast<caf::actor>(a.waiters)},
+               {"mempool", a.mempool},
+               {"router", a.router},
+               {"committer", a.committer},
+               {"sequencer", a.sequencer},
+               {"prover", a.prover},
+               {"submitter", a.submitter},
+               {"reconciler", a.reconciler}};
+  for (std::size_t i = 0; i < a.validators.size(); ++i) {
+    io.actors.push_back({"validator-" + std::to_string(i), a.validators[i]});
+    io.validators.push_back("validator-" + std::to_string(i));
+  }
+  io.mempool = a.mempool;
+  io.sequencer = a.sequencer;
+  io.reconciler = a.reconciler;
+  io.journal = a.journal;
+  io.node_id = to_hex(log_->node_id());
+  io.version = options_.version;
+  io.config_json = options_.config_json;
+  a.inspector = spawn_inspector(system_, std::move(io));
 }
 
 std::optional<Settlement> Node::load_settlement(const Id128& batch_id) const {

@@ -47,11 +47,13 @@ struct NodeOptions {
   std::chrono::milliseconds submit_timeout{5000};
   std::chrono::milliseconds reconcile_interval{10'000};
   std::chrono::milliseconds round_timeout{1000};  // A voter's poll.
+  std::chrono::milliseconds round_interval{0};    // Between a voter's successful polls.
   std::size_t mempool_max = 100'000;
   std::size_t max_waiters = 100'000;
   std::uint64_t seed = 1;                       // The node's PRNG (sampling, ids, jitter).
   std::uint64_t snapshot_every = 100'000;       // Events between snapshots; 0 = never.
   std::function<std::uint64_t()> clock_ms;      // Unix ms for records, blocks and batch ids.
+  std::string config_json = "{}";               // The effective configuration, for the shell.
   bool detached_journal = true;                 // false under the deterministic scheduler.
   std::function<void(const std::string&)> log_line;      // Lines for people (alarms, failures).
   std::function<void(const std::string&)> on_failure;    // The journal stopped: stop the node.

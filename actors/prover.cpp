@@ -6,6 +6,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 namespace croupier::actors {
 
 namespace {
@@ -17,6 +19,10 @@ struct ProverState {
 };
 
 using prover_pointer = caf::stateful_actor<ProverState>*;
+
+std::string summary(const ProverState& st) {
+  return "batches queued " + std::to_string(st.queue.size()) + (st.busy ? ", proving" : "");
+}
 
 void next(prover_pointer self, const ProverOptions& o) {
   auto& st = self->state;
@@ -61,8 +67,12 @@ caf::behavior prover_behavior(prover_pointer self, ProverOptions o) {
         self->state.queue.push_back(batch_id);
         next(self, o);
       },
-      [=](stats_atom) {
-        return "batches queued " + std::to_string(self->state.queue.size()) + (self->state.busy ? ", proving" : "");
+      [=](stats_atom) { return summary(self->state); },
+      [=](inspect_atom) {
+        nlohmann::json queued = nlohmann::json::array();
+        for (const auto& id : self->state.queue) queued.push_back(to_hex(id));
+        return describe_actor(self, "prover", summary(self->state),
+                              {{"proving", self->state.busy}, {"queued_batches", std::move(queued)}});
       },
   };
 }
@@ -70,7 +80,8 @@ caf::behavior prover_behavior(prover_pointer self, ProverOptions o) {
 }  // namespace
 
 caf::actor spawn_prover(caf::actor_system& system, ProverOptions options) {
-  return system.spawn(prover_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<ProverState>>(
+      system, [o = std::move(options)](prover_pointer self) { return prover_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

@@ -7,6 +7,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 #include "domain/reconcile.hpp"
 
 namespace croupier::actors {
@@ -21,6 +23,7 @@ struct ReconcilerState {
   bool reported_once = false;
   std::uint64_t runs = 0;
   std::vector<Id128> missing_before;  // Missing at the previous run (sorted).
+  std::string last_summary;           // Of the latest run, for the inspector.
   static constexpr const char* name = "reconciler";
 };
 
@@ -72,6 +75,7 @@ std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
   std::string summary = "confirmed " + std::to_string(report.confirmed.size()) + ", missing " +
                         std::to_string(report.missing.size()) + ", orphaned " + std::to_string(report.orphaned.size()) +
                         ", mismatched " + std::to_string(report.mismatched.size());
+  st.last_summary = summary;
   if (!st.reported_once || problems) {
     st.reported_once = true;
     self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{std::move(report)})
@@ -89,13 +93,24 @@ caf::behavior reconciler_behavior(reconciler_pointer self, ReconcilerOptions o) 
       },
       [=](reconcile_atom) { return run(self, o); },
       [=](stats_atom) { return "runs " + std::to_string(self->state.runs); },
+      [=](inspect_atom) {
+        auto& st = self->state;
+        nlohmann::json missing = nlohmann::json::array();
+        for (const auto& id : st.missing_before) missing.push_back(to_hex(id));
+        return describe_actor(self, "reconciler", "runs " + std::to_string(st.runs) + "; last: " + st.last_summary,
+                              {{"runs", st.runs},
+                               {"last_run", st.last_summary},
+                               {"missing_at_last_run", std::move(missing)},
+                               {"interval_ms", o.interval.count()}});
+      },
   };
 }
 
 }  // namespace
 
 caf::actor spawn_reconciler(caf::actor_system& system, ReconcilerOptions options) {
-  return system.spawn(reconciler_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<ReconcilerState>>(
+      system, [o = std::move(options)](reconciler_pointer self) { return reconciler_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

@@ -8,6 +8,8 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 namespace croupier::actors {
 
 namespace {
@@ -96,6 +98,14 @@ caf::behavior router_behavior(router_pointer self, RouterOptions o) {
         return promise;
       },
       [=](flush_queries_atom) { flush(self, o); },
+      [=](inspect_atom) {
+        auto& st = self->state;
+        return describe_actor(self, "router",
+                              std::to_string(o.validators.size()) + " validators, k " + std::to_string(o.k) +
+                                  ", queries queued " + std::to_string(st.queued.size()),
+                              {{"validators", o.validators.size()}, {"k", o.k}, {"queries_queued", st.queued.size()},
+                               {"timeout_ms", o.timeout.count()}});
+      },
       [=](forget_atom, const Decided& decided) {
         for (const auto& v : o.validators) self->send(v, forget_atom::value, decided);
       },
@@ -105,7 +115,8 @@ caf::behavior router_behavior(router_pointer self, RouterOptions o) {
 }  // namespace
 
 caf::actor spawn_router(caf::actor_system& system, RouterOptions options) {
-  return system.spawn(router_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<RouterState>>(
+      system, [o = std::move(options)](router_pointer self) { return router_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

@@ -7,6 +7,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 #include "domain/blocks.hpp"
 
 namespace croupier::actors {
@@ -23,6 +25,11 @@ struct SequencerState {
 };
 
 using sequencer_pointer = caf::stateful_actor<SequencerState>*;
+
+std::string summary(const SequencerState& st) {
+  return std::string(st.paused ? "paused" : "running") + ", items waiting " + std::to_string(st.items.size()) +
+         (st.in_flight ? ", a batch being recorded" : "");
+}
 
 // A time-ordered id greater than every id before it.
 Id128 next_batch_id(sequencer_pointer self, const SequencerOptions& o) {
@@ -80,15 +87,25 @@ caf::behavior sequencer_behavior(sequencer_pointer self, SequencerOptions o) {
         cut(self, o);
         self->delayed_send(self, o.batch_interval, tick_atom::value);
       },
-      [=](pause_atom) { self->state.paused = true; },
+      [=](pause_atom) {
+        self->state.paused = true;
+        return summary(self->state);
+      },
       [=](resume_atom) {
         self->state.paused = false;
         cut(self, o);
+        return summary(self->state);
       },
-      [=](stats_atom) {
+      [=](stats_atom) { return summary(self->state); },
+      [=](inspect_atom) {
         auto& st = self->state;
-        return std::string(st.paused ? "paused" : "running") + ", items waiting " + std::to_string(st.items.size()) +
-               (st.in_flight ? ", a batch being recorded" : "");
+        return describe_actor(self, "sequencer", summary(st),
+                              {{"paused", st.paused},
+                               {"items_waiting", st.items.size()},
+                               {"batch_being_recorded", st.in_flight},
+                               {"last_batch_id", to_hex(st.last_id)},
+                               {"batch_interval_ms", o.batch_interval.count()},
+                               {"batch_max", o.batch_max}});
       },
   };
 }
@@ -96,7 +113,8 @@ caf::behavior sequencer_behavior(sequencer_pointer self, SequencerOptions o) {
 }  // namespace
 
 caf::actor spawn_sequencer(caf::actor_system& system, SequencerOptions options) {
-  return system.spawn(sequencer_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<SequencerState>>(
+      system, [o = std::move(options)](sequencer_pointer self) { return sequencer_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

@@ -8,7 +8,8 @@
 //
 // Protocol:
 //   (items_atom, vector<Item>)     items to batch, in commit order
-//   (pause_atom) / (resume_atom)   operator actions
+//   (pause_atom) / (resume_atom) -> std::string   operator actions; answer the new state (not
+//                                  recorded in the log: a restarted node's sequencer runs)
 //   (stats_atom) -> std::string
 #include <chrono>
 #include <functional>

@@ -7,6 +7,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 namespace croupier::actors {
 
 namespace {
@@ -216,13 +218,28 @@ caf::behavior submitter_behavior(submitter_pointer self, SubmitterOptions o) {
         }
       },
       [=](stats_atom) { return "batches followed " + std::to_string(self->state.jobs.size()); },
+      [=](inspect_atom) {
+        nlohmann::json jobs = nlohmann::json::array();
+        for (const auto& [id, job] : self->state.jobs) {
+          jobs.push_back({{"batch_id", to_hex(id)},
+                          {"settlement_tx_id", to_hex(job.tx_id)},
+                          {"attempt", job.attempt},
+                          {"recorded", job.recorded},
+                          {"busy", job.busy},
+                          {"committed_height", job.committed_height ? nlohmann::json(*job.committed_height)
+                                                                    : nlohmann::json(nullptr)}});
+        }
+        return describe_actor(self, "submitter", "batches followed " + std::to_string(self->state.jobs.size()),
+                              {{"jobs", std::move(jobs)}});
+      },
   };
 }
 
 }  // namespace
 
 caf::actor spawn_submitter(caf::actor_system& system, SubmitterOptions options) {
-  return system.spawn(submitter_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<SubmitterState>>(
+      system, [o = std::move(options)](submitter_pointer self) { return submitter_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

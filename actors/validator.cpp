@@ -5,6 +5,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 #include "domain/consensus.hpp"
 
 namespace croupier::actors {
@@ -18,6 +20,10 @@ struct ValidatorState {
 };
 
 using validator_pointer = caf::stateful_actor<ValidatorState>*;
+
+std::string summary(const ValidatorState& st) {
+  return "queries " + std::to_string(st.queries) + ", conflict keys held " + std::to_string(st.view.size());
+}
 
 bool valid_settlement(const NodeState& state, const Settlement& s) {
   PublicKey sequencer;
@@ -46,9 +52,11 @@ caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
       [=](forget_atom, const Decided& decided) {
         for (const auto& [key, winner] : decided) self->state.view.decided(key, winner);
       },
-      [=](stats_atom) {
-        return "queries " + std::to_string(self->state.queries) + ", conflict keys held " +
-               std::to_string(self->state.view.size());
+      [=](stats_atom) { return summary(self->state); },
+      [=](inspect_atom) {
+        return describe_actor(self, "validator", summary(self->state),
+                              {{"name", o.name}, {"queries", self->state.queries},
+                               {"conflict_keys_held", self->state.view.size()}});
       },
   };
 }
@@ -56,7 +64,8 @@ caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
 }  // namespace
 
 caf::actor spawn_validator(caf::actor_system& system, ValidatorOptions options) {
-  return system.spawn(validator_behavior, std::move(options));
+  return spawn_counted<caf::stateful_actor<ValidatorState>>(
+      system, [o = std::move(options)](validator_pointer self) { return validator_behavior(self, o); });
 }
 
 }  // namespace croupier::actors

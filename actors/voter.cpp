@@ -5,6 +5,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/introspection.hpp"
+
 #include "domain/consensus.hpp"
 
 namespace croupier::actors {
@@ -51,7 +53,8 @@ caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, s
                   }
                   if (poll.successful) {
                     if (o.metrics) ++o.metrics->consensus_rounds_successful;
-                    self->send(self, round_atom::value);
+                    if (o.round_interval.count() == 0) self->send(self, round_atom::value);
+                    else self->delayed_send(self, o.round_interval, round_atom::value);
                   } else {
                     self->delayed_send(self, o.backoff, round_atom::value);
                   }
@@ -61,6 +64,34 @@ caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, s
                   self->state.instance->record_unsuccessful_poll();
                   self->delayed_send(self, o.backoff, round_atom::value);
                 });
+      },
+      [=](inspect_atom) {
+        auto& st = self->state;
+        auto choice = [&](snowball::Choice c) { return c == consensus::kAccept ? "accept" : "reject"; };
+        nlohmann::json votes = nlohmann::json::array();
+        for (const auto& v : st.last_votes) votes.push_back(!v ? "none" : *v == tx_id ? "yes" : "other:" + to_hex(*v));
+        nlohmann::json terminations = nlohmann::json::array();
+        for (const auto& t : o.parameters.terminations)
+          terminations.push_back({{"alpha_confidence", t.alpha_confidence}, {"beta", t.beta}});
+        const auto& sb = *st.instance;
+        std::ostringstream summary;
+        summary << "tx " << to_hex(tx_id).substr(0, 16) << ": prefers " << choice(sb.preference()) << ", confidence "
+                << (sb.confidence().empty() ? 0 : sb.confidence().front()) << "/"
+                << o.parameters.terminations.front().beta << ", polls " << st.polls;
+        return describe_actor(self, "voter", summary.str(),
+                              {{"tx_id", to_hex(tx_id)},
+                               {"conflict_key", to_hex(ByteView{reinterpret_cast<const std::uint8_t*>(query.conflict_key.data()), query.conflict_key.size()})},
+                               {"preference", choice(sb.preference())},
+                               {"snowflake_preference", choice(sb.snowflake().preference())},
+                               {"confidence", sb.confidence()},
+                               {"strength_accept", sb.strength(consensus::kAccept)},
+                               {"strength_reject", sb.strength(consensus::kReject)},
+                               {"finalized", sb.finalized()},
+                               {"polls", st.polls},
+                               {"last_votes", std::move(votes)},
+                               {"k", o.parameters.k},
+                               {"alpha_preference", o.parameters.alpha_preference},
+                               {"terminations", std::move(terminations)}});
       },
       [=](stats_atom) {
         std::ostringstream out;
@@ -74,7 +105,8 @@ caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, s
 
 caf::actor spawn_voter(caf::actor_system& system, const VoterOptions& options, const Hash32& tx_id,
                        std::shared_ptr<const Tx> tx) {
-  return system.spawn(voter_behavior, options, tx_id, std::move(tx));
+  return spawn_counted<caf::stateful_actor<VoterState>>(
+      system, [options, tx_id, tx = std::move(tx)](voter_pointer self) { return voter_behavior(self, options, tx_id, tx); });
 }
 
 }  // namespace croupier::actors

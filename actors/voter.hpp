@@ -8,7 +8,7 @@
 //
 // Protocol (what it sends): router (query_atom, VoteQuery) -> Votes;
 // committer (decided_atom, Hash32 tx_id, bool accepted). It answers (stats_atom) with a
-// one-line summary of its Snowball state, for the inspector.
+// one-line summary of its Snowball state, and (inspect_atom) with all of it (introspection.hpp).
 #include <chrono>
 
 #include <caf/actor.hpp>
@@ -27,6 +27,9 @@ struct VoterOptions {
   std::chrono::milliseconds round_timeout{1000};
   std::chrono::milliseconds backoff{10};
   Metrics* metrics = nullptr;
+  // Pause between a successful round and the next; 0 = at once. Spaces out the queries of a
+  // long vote (and lets an operator watch one in the debug shell).
+  std::chrono::milliseconds round_interval{0};
 };
 
 caf::actor spawn_voter(caf::actor_system& system, const VoterOptions& options, const Hash32& tx_id,

@@ -54,7 +54,8 @@ void arm_timer(waiters_pointer self) {
 }  // namespace
 
 waiters_actor spawn_waiters(caf::actor_system& system, WaitersOptions options) {
-  return system.spawn([options](waiters_pointer self) -> waiters_actor::behavior_type {
+  using Base = caf::stateful_actor<WaitersState, waiters_actor::base>;
+  return spawn_counted<Base>(system, [options](waiters_pointer self) -> waiters_actor::behavior_type {
     self->state.waiters = FinalizationWaiters(options.max_waiters);
     self->set_exit_handler([self](caf::exit_msg& msg) {
       for (auto& [token, promise] : self->state.promises) promise.deliver(WaitAnswer{false, 0});
@@ -95,6 +96,18 @@ waiters_actor spawn_waiters(caf::actor_system& system, WaitersOptions options) {
           auto s = self->state.stats;
           s.waiting = self->state.waiters.size();
           return s;
+        },
+        [self, options](inspect_atom) {
+          auto& st = self->state;
+          return describe_actor(self, "waiters",
+                                "clients waiting " + std::to_string(st.waiters.size()) + ", answered final " +
+                                    std::to_string(st.stats.finalized_total) + ", pending at deadline " +
+                                    std::to_string(st.stats.timeouts_total),
+                                {{"waiting", st.waiters.size()},
+                                 {"max_waiters", options.max_waiters},
+                                 {"answered_final_total", st.stats.finalized_total},
+                                 {"answered_pending_total", st.stats.timeouts_total},
+                                 {"deadline_timer_armed", st.armed.has_value()}});
         },
     };
   });

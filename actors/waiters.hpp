@@ -22,6 +22,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/introspection.hpp"
 #include "actors/message_types.hpp"
 
 namespace croupier::actors {
@@ -29,7 +30,8 @@ namespace croupier::actors {
 using waiters_actor = caf::typed_actor<caf::replies_to<wait_atom, Hash32, caf::timespan>::with<WaitAnswer>,
                                        caf::reacts_to<committed_atom, TxIds, std::uint64_t>,
                                        caf::reacts_to<expire_atom, std::uint64_t>,
-                                       caf::replies_to<stats_atom>::with<WaitersStats>>;
+                                       caf::replies_to<stats_atom>::with<WaitersStats>,
+                                       caf::replies_to<inspect_atom>::with<std::string>>;
 
 struct WaitersOptions {
   std::size_t max_waiters = 100'000;

@@ -256,8 +256,13 @@ struct World : test::CafFixture {
   actors::Metrics metrics;
   std::shared_ptr<WaitersFake> waiters = std::make_shared<WaitersFake>();
   caf::actor waiters_actor = system->spawn(fake_waiters, waiters);
-  caf::actor inspector = actors::spawn_inspector(
-      *system, actors::InspectorOptions{state, &metrics, caf::actor_cast<actors::waiters_actor>(waiters_actor)});
+  caf::actor inspector = actors::spawn_inspector(*system, [&] {
+    actors::InspectorOptions o;
+    o.state = state;
+    o.metrics = &metrics;
+    o.waiters = caf::actor_cast<actors::waiters_actor>(waiters_actor);
+    return o;
+  }());
   caf::scoped_actor client{*system};
 
   ~World() {

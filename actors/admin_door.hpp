@@ -1,0 +1,22 @@
+#pragma once
+// The admin door: the one actor the node publishes on its admin port (CAF's io middleman),
+// for `croupier shell`. It accepts only (shell_atom, token, words): it checks the token in
+// constant time and hands the words to the inspector, whose answer goes straight back to
+// the shell (delegation). Anything else a peer sends is dropped with an error, so the
+// inspector's other messages (and every other actor) stay unreachable from the network.
+//
+// Protocol (built-in types only, so a shell needs no type registration):
+//   (shell_atom, std::string token, std::vector<std::string> words) -> std::string (JSON)
+// An empty configured token accepts any token; the node allows that only on loopback.
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/inspector.hpp"
+
+namespace croupier::actors {
+
+caf::actor spawn_admin_door(caf::actor_system& system, caf::actor inspector, std::string token);
+
+}  // namespace croupier::actors
