@@ -201,7 +201,7 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
       [=](stats_atom) { return summary(self->state); },
       [=](inspect_atom) {
         auto& st = self->state;
-        nlohmann::json state{{"height", st.height},
+        nlohmann::ordered_json state{{"height", st.height},
                              {"head", to_hex(st.head)},
                              {"decisions_waiting", st.waiting.size()},
                              {"resolving", st.resolving.size()},

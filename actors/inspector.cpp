@@ -91,7 +91,7 @@ const std::vector<ShellCommandHelp> kShellCommands = {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct InspectorState {
   caf::actor_clock::time_point started;

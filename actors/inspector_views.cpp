@@ -9,7 +9,7 @@ namespace croupier::actors::views {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string describe_tx(const Tx& tx) {
   std::ostringstream out;

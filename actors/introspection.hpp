@@ -60,15 +60,15 @@ auto spawn_counted(caf::actor_system& system, F&& init) {
 
 // The inspect_atom answer for `self`: kind, one-line summary and full state as JSON text.
 template <class Self>
-std::string describe_actor(Self* self, std::string_view kind, std::string summary, nlohmann::json state) {
+std::string describe_actor(Self* self, std::string_view kind, std::string summary, nlohmann::ordered_json state) {
   auto* counted = dynamic_cast<HandledCounter*>(self);
-  nlohmann::json j{{"kind", kind},
+  nlohmann::ordered_json j{{"kind", kind},
                    {"summary", std::move(summary)},
                    // The inspect request being handled has left the mailbox already.
                    {"mailbox", self->mailbox().size()},
                    {"handled", counted ? counted->handled : 0},
                    {"state", std::move(state)}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace croupier::actors

@@ -252,7 +252,7 @@ journal_actor::behavior_type journal_behavior(journal_pointer self, JournalOptio
                                {"events_since_snapshot", st.since_snapshot},
                                {"snapshot_every", st.options.snapshot_every},
                                {"max_group_events", st.options.max_group_events},
-                               {"broken", st.broken ? nlohmann::json(*st.broken) : nlohmann::json(nullptr)}});
+                               {"broken", st.broken ? nlohmann::ordered_json(*st.broken) : nlohmann::ordered_json(nullptr)}});
       },
   };
 }

@@ -187,7 +187,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         ids.reserve(st.pending.size());
         for (const auto& [id, voter] : st.pending) ids.push_back(id);
         std::sort(ids.begin(), ids.end());
-        nlohmann::json shown = nlohmann::json::array();
+        nlohmann::ordered_json shown = nlohmann::ordered_json::array();
         for (std::size_t i = 0; i < ids.size() && i < kInspectShown; ++i) shown.push_back(to_hex(ids[i]));
         return describe_actor(self, "mempool",
                               "undecided " + std::to_string(st.pending.size()) + ", being recorded " +

@@ -69,7 +69,7 @@ caf::behavior prover_behavior(prover_pointer self, ProverOptions o) {
       },
       [=](stats_atom) { return summary(self->state); },
       [=](inspect_atom) {
-        nlohmann::json queued = nlohmann::json::array();
+        nlohmann::ordered_json queued = nlohmann::ordered_json::array();
         for (const auto& id : self->state.queue) queued.push_back(to_hex(id));
         return describe_actor(self, "prover", summary(self->state),
                               {{"proving", self->state.busy}, {"queued_batches", std::move(queued)}});

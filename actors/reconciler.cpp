@@ -95,7 +95,7 @@ caf::behavior reconciler_behavior(reconciler_pointer self, ReconcilerOptions o) 
       [=](stats_atom) { return "runs " + std::to_string(self->state.runs); },
       [=](inspect_atom) {
         auto& st = self->state;
-        nlohmann::json missing = nlohmann::json::array();
+        nlohmann::ordered_json missing = nlohmann::ordered_json::array();
         for (const auto& id : st.missing_before) missing.push_back(to_hex(id));
         return describe_actor(self, "reconciler", "runs " + std::to_string(st.runs) + "; last: " + st.last_summary,
                               {{"runs", st.runs},

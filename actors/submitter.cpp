@@ -219,15 +219,15 @@ caf::behavior submitter_behavior(submitter_pointer self, SubmitterOptions o) {
       },
       [=](stats_atom) { return "batches followed " + std::to_string(self->state.jobs.size()); },
       [=](inspect_atom) {
-        nlohmann::json jobs = nlohmann::json::array();
+        nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
         for (const auto& [id, job] : self->state.jobs) {
           jobs.push_back({{"batch_id", to_hex(id)},
                           {"settlement_tx_id", to_hex(job.tx_id)},
                           {"attempt", job.attempt},
                           {"recorded", job.recorded},
                           {"busy", job.busy},
-                          {"committed_height", job.committed_height ? nlohmann::json(*job.committed_height)
-                                                                    : nlohmann::json(nullptr)}});
+                          {"committed_height", job.committed_height ? nlohmann::ordered_json(*job.committed_height)
+                                                                    : nlohmann::ordered_json(nullptr)}});
         }
         return describe_actor(self, "submitter", "batches followed " + std::to_string(self->state.jobs.size()),
                               {{"jobs", std::move(jobs)}});

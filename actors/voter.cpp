@@ -68,9 +68,9 @@ caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, s
       [=](inspect_atom) {
         auto& st = self->state;
         auto choice = [&](snowball::Choice c) { return c == consensus::kAccept ? "accept" : "reject"; };
-        nlohmann::json votes = nlohmann::json::array();
+        nlohmann::ordered_json votes = nlohmann::ordered_json::array();
         for (const auto& v : st.last_votes) votes.push_back(!v ? "none" : *v == tx_id ? "yes" : "other:" + to_hex(*v));
-        nlohmann::json terminations = nlohmann::json::array();
+        nlohmann::ordered_json terminations = nlohmann::ordered_json::array();
         for (const auto& t : o.parameters.terminations)
           terminations.push_back({{"alpha_confidence", t.alpha_confidence}, {"beta", t.beta}});
         const auto& sb = *st.instance;

@@ -32,7 +32,7 @@ struct NodeStarted {
   PublicKey sequencer_key{};  // Signs settlement proofs.
   template <class A> void serialize(A& ar) {
     CROUPIER_EVENT_VERSION(ar, "NodeStarted");
-    ar(node_id, version, operator_key, house_key, sequencer_key);
+    ar(node_id, this->version, operator_key, house_key, sequencer_key);  // Not the macro's local `version`.
   }
 };
 

@@ -18,7 +18,7 @@ struct Subcommand {
 };
 
 constexpr Subcommand kSubcommands[] = {
-    {"node", "start a node on a data directory (records NodeStarted, waits for SIGINT/SIGTERM)",
+    {"node", "start a node: recover from its log, run every actor, serve the HTTP API and the admin door",
      croupier::tools::run_node},
     {"replay", "rebuild every projection from the event log and audit it", croupier::tools::run_replay},
     {"snowball", "run a Snowball/Snowflake instance over a poll trace (JSON lines on stdin)",
@@ -27,6 +27,8 @@ constexpr Subcommand kSubcommands[] = {
      croupier::tools::run_keygen},
     {"client", "talk to a node's HTTP API: deposit, bet (outcome verified), get, health, metrics",
      croupier::tools::run_client},
+    {"shell", "a debug shell into a live node's actors (status, actors, tx, events follow, operator actions)",
+     croupier::tools::run_shell},
     {"bench", "benchmarks: `croupier bench log`", croupier::tools::run_bench},
 };
 

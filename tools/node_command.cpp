@@ -11,6 +11,10 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+
+#include "actors/admin_door.hpp"
 #include "actors/gateway.hpp"
 #include "actors/node.hpp"
 #include "tools/command_runner.hpp"
@@ -23,7 +27,8 @@ namespace croupier::tools {
 
 namespace {
 const cli::CommandSpec kSpec{
-    "croupier node [--config FILE] [--data DIR] [--http HOST:PORT] [--local-validators N] [--seed N]",
+    "croupier node [--config FILE] [--data DIR] [--http HOST:PORT] [--admin HOST:PORT] [--local-validators N]\n"
+    "              [--seed N]",
     "Runs a Croupier node: opens the event log in DIR (creating it and the node's keys on first\n"
     "start), rebuilds its state by replaying the log (refusing to start on any problem), resumes\n"
     "the work under way (undecided txs, unfinished batches), and serves the HTTP API (README\n"
@@ -33,6 +38,9 @@ const cli::CommandSpec kSpec{
     {{"config", "FILE", "configuration file (CAF's config format; config/croupier.ini documents every key)"},
      {"data", "DIR", "data directory: event log and keys (default ./croupier-data)"},
      {"http", "HOST:PORT", "where the HTTP API listens (default 127.0.0.1:8080; port 0 = any free port)"},
+     {"admin", "HOST:PORT",
+      "where `croupier shell` connects (default 127.0.0.1:8081; port 0 = any free port); off loopback only with "
+      "croupier.admin-token set"},
      {"local-validators", "N", "validator actors in this node (default 1)"},
      {"seed", "N", "seed of the node's PRNG (default: derived from the node id)"}}};
 
@@ -55,6 +63,7 @@ int run_node(const std::vector<std::string>& argv) {
     if (auto file = args.value("config")) config = load_node_config(*file);
     if (auto data = args.value("data")) config.data = *data;
     if (auto http = args.value("http")) config.http = *http;
+    if (auto admin = args.value("admin")) config.admin = *admin;
     if (auto n = args.unsigned_value("local-validators")) config.local_validators = *n;
     if (auto n = args.unsigned_value("seed")) config.seed = *n;
     validate_node_config(config);
@@ -64,6 +73,18 @@ int run_node(const std::vector<std::string>& argv) {
     } catch (const std::invalid_argument& e) {
       throw cli::UsageError(std::string("--http / croupier.http: ") + e.what());
     }
+    Endpoint admin;
+    try {
+      admin = parse_endpoint(config.admin, true);
+    } catch (const std::invalid_argument& e) {
+      throw cli::UsageError(std::string("--admin / croupier.admin: ") + e.what());
+    }
+    // The shell can pause the sequencer and read every account: off this machine only with a token.
+    if (!is_loopback_host(admin.host) && config.admin_token.empty())
+      throw cli::UsageError("--admin / croupier.admin: " + admin.host +
+                            " is not a loopback address; the debug shell's door is opened to the network only with "
+                            "croupier.admin-token set (at least 16 characters; the middleman does not encrypt, so "
+                            "prefer loopback and an SSH tunnel)");
     const std::filesystem::path& dir = config.data;
     // Block the stop signals before any thread starts so that every thread inherits the
     // mask and sigwait below collects them. SIGUSR1 is the journal's failure.
@@ -80,6 +101,7 @@ int run_node(const std::vector<std::string>& argv) {
     caf::actor_system_config caf_config;
     caf_config.set("scheduler.max-threads", static_cast<std::size_t>(config.workers));
     caf_config.set("logger.verbosity", caf::atom("quiet"));
+    caf_config.load<caf::io::middleman>();  // The debug shell's door.
     caf::actor_system system{caf_config};
 
     actors::NodeOptions o;
@@ -100,6 +122,8 @@ int run_node(const std::vector<std::string>& argv) {
     o.max_waiters = config.max_waiters;
     o.seed = config.seed;
     o.snapshot_every = config.snapshot_every;
+    o.round_interval = config.round_interval;
+    o.config_json = node_config_json(config);
     o.clock_ms = wall_clock_ms;
     o.log_line = say;
     o.on_failure = [](const std::string&) { kill(getpid(), SIGUSR1); };
@@ -126,9 +150,21 @@ int run_node(const std::vector<std::string>& argv) {
       throw;
     }
     gateway->start();
+    auto door = actors::spawn_admin_door(system, node.actors().inspector, config.admin_token);
+    auto admin_port = system.middleman().publish(door, admin.port, admin.host.c_str());
+    if (!admin_port) {
+      caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+      node.stop();
+      gateway->stop();
+      throw std::runtime_error("cannot open the admin port " + admin.host + ":" + std::to_string(admin.port) +
+                               " for `croupier shell`: " + system.render(admin_port.error()) +
+                               " (another node running? choose one with --admin HOST:PORT)");
+    }
     auto health = node.health();
     std::cout << "croupier node " << to_hex(node.log().node_id()) << "\n"
               << "  http:      http://" << http.host << ":" << gateway->port() << "\n"
+              << "  admin:     " << admin.host << ":" << *admin_port << " (croupier shell --connect " << admin.host
+              << ":" << *admin_port << ")\n"
               << "  data:      " << std::filesystem::absolute(dir).string() << " (log head seq " << health.log_head
               << ", block height " << health.block_height << ")\n"
               << "  operator:  " << to_hex(keys.operator_key.public_key) << "\n"
@@ -141,6 +177,8 @@ int run_node(const std::vector<std::string>& argv) {
     sigwait(&stop, &sig);
     // Stop the node first, with the gateway's threads still running, so that every waiting
     // client gets its pending answer written; then the gateway.
+    system.middleman().unpublish(door, *admin_port);  // No new shell sessions while stopping.
+    caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
     node.stop();
     gateway->stop();
     if (sig == SIGUSR1) {

@@ -5,6 +5,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/settings.hpp>
 
@@ -67,6 +69,9 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.mempool-max", number(&NodeConfig::mempool_max)},
       {"croupier.max-waiters", number(&NodeConfig::max_waiters)},
       {"croupier.snapshot-every", number(&NodeConfig::snapshot_every)},
+      {"croupier.admin", text(&NodeConfig::admin)},
+      {"croupier.admin-token", text(&NodeConfig::admin_token)},
+      {"croupier.round-interval", duration(&NodeConfig::round_interval)},
   };
   return keys;
 }
@@ -106,6 +111,39 @@ void validate_node_config(const NodeConfig& c) {
   require(c.reconcile_interval.count() >= 1, "reconcile-interval", "must be at least 1ms");
   require(c.mempool_max >= 1, "mempool-max", "must be at least 1");
   require(c.max_waiters >= 1, "max-waiters", "must be at least 1");
+  require(c.round_interval <= std::chrono::seconds(60), "round-interval", "must be 0ms..60s");
+  require(c.admin_token.empty() || c.admin_token.size() >= 16, "admin-token", "must have at least 16 characters");
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string node_config_json(const NodeConfig& c) {
+  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; };
+  nlohmann::ordered_json j{{"data", c.data.string()},
+                           {"http", c.http},
+                           {"http-threads", c.http_threads},
+                           {"max-body-bytes", c.max_body_bytes},
+                           {"admin", c.admin},
+                           {"admin-token", c.admin_token.empty() ? "(none)" : "(set, not shown)"},
+                           {"workers", c.workers},
+                           {"local-validators", c.local_validators},
+                           {"seed", c.seed},
+                           {"block-interval", ms(c.block_interval)},
+                           {"block-max", c.block_max},
+                           {"batch-interval", ms(c.batch_interval)},
+                           {"batch-max", c.batch_max},
+                           {"submit-attempts", c.submit_attempts},
+                           {"submit-timeout", ms(c.submit_timeout)},
+                           {"retry-base", ms(c.retry_base)},
+                           {"retry-cap", ms(c.retry_cap)},
+                           {"reconcile-interval", ms(c.reconcile_interval)},
+                           {"round-interval", ms(c.round_interval)},
+                           {"mempool-max", c.mempool_max},
+                           {"max-waiters", c.max_waiters},
+                           {"snapshot-every", c.snapshot_every}};
+  return j.dump();
 }
 
 NodeConfig load_node_config(const std::filesystem::path& file) {

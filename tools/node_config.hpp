@@ -16,6 +16,8 @@ struct NodeConfig {
   std::uint64_t http_threads = 2;                // croupier.http-threads
   std::uint64_t workers = 2;                     // croupier.workers: CAF scheduler threads.
   std::uint64_t max_body_bytes = 65536;          // croupier.max-body-bytes
+  std::string admin = "127.0.0.1:8081";          // croupier.admin: HOST:PORT of the debug shell's door.
+  std::string admin_token;                       // croupier.admin-token: required off loopback.
   std::uint64_t local_validators = 1;            // croupier.local-validators
   std::uint64_t seed = 0;                        // croupier.seed: 0 = derived from the node id.
   std::chrono::milliseconds block_interval{0};   // croupier.block-interval
@@ -30,6 +32,7 @@ struct NodeConfig {
   std::uint64_t mempool_max = 100000;            // croupier.mempool-max
   std::uint64_t max_waiters = 100000;            // croupier.max-waiters
   std::uint64_t snapshot_every = 100000;         // croupier.snapshot-every (0 = never)
+  std::chrono::milliseconds round_interval{0};   // croupier.round-interval
 };
 
 // Reads `file` over the defaults. Throws std::runtime_error naming the file and the key
@@ -40,5 +43,12 @@ NodeConfig load_node_config(const std::filesystem::path& file);
 // Checks the ranges of every value (also after command-line overrides); throws
 // std::runtime_error naming the key.
 void validate_node_config(const NodeConfig& config);
+
+// Every key with its value, as the config file spells them (the debug shell's `config`).
+// The admin token is not shown, only whether one is set.
+std::string node_config_json(const NodeConfig& config);
+
+// True for an address only this machine reaches: 127.0.0.0/8, ::1, localhost.
+bool is_loopback_host(const std::string& host);
 
 }  // namespace croupier::tools

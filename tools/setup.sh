@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake g++ make ccache
   libcaf-dev liblmdb-dev lmdb-utils libcereal-dev libsodium-dev doctest-dev
-  libspdlog-dev libboost1.74-dev nlohmann-json3-dev
+  libspdlog-dev libboost1.74-dev nlohmann-json3-dev libedit-dev
 )
 
 missing=()

@@ -905,6 +905,15 @@ TEST_CASE("EveryEventTypeRoundTripsThroughItsEncoding") {
   CHECK_FALSE(event_type_from_number(13).has_value());
 }
 
+TEST_CASE("NodeStartedKeepsTheCroupierVersionString") {
+  // Its serialize once wrote the macro's format byte where the version string belongs.
+  NodeStarted started{Id128{7}, "1.2.3-test", PublicKey{1}, PublicKey{2}, PublicKey{3}};
+  Event back = decode_event(static_cast<std::uint16_t>(EventType::node_started), encode_event(started));
+  REQUIRE(std::holds_alternative<NodeStarted>(back));
+  CHECK(std::get<NodeStarted>(back).version == "1.2.3-test");
+  CHECK(std::get<NodeStarted>(back).sequencer_key == PublicKey{3});
+}
+
 TEST_CASE("DecodeEventRejectsUnknownTypesAndMismatchedPayloads") {
   Bytes finalized = encode_event(TxFinalized{Hash32{1}, true});
   for (std::uint16_t type : {std::uint16_t{0}, std::uint16_t{13}, std::uint16_t{65535}}) {

@@ -485,7 +485,7 @@ TEST_CASE("NodeStartsServesHttpRecordsNodeStartedAndStopsOnSigterm") {
 
   // Starts the node, waits for it to be ready, stops it with `sig`; returns its stdout.
   auto start_stop = [&](int sig) {
-    test::Process node({kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:0"});
+    test::Process node({kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"});
     bool ready = node.read_until(kReady);
     CAPTURE(node.out());
     CAPTURE(node.err());
@@ -566,7 +566,7 @@ TEST_CASE("NodeOverAFileSizeLimitFailsWithAnErrorInsteadOfDying") {
     small.rlim_cur = 16384;
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
     try {
-      node.emplace(std::vector<std::string>{kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:0"});
+      node.emplace(std::vector<std::string>{kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"});
     } catch (...) {
       ::setrlimit(RLIMIT_FSIZE, &old);
       throw;

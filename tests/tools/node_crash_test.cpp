@@ -522,6 +522,7 @@ void run_scenario(const Scenario& sc) {
   {
     std::ofstream c(config);
     c << "[croupier]\n"
+         "admin = \"127.0.0.1:0\"\n"
          "batch-interval = 20ms\n"
          "submit-timeout = 2s\n"
          "retry-base = 50ms\n"

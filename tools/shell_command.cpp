@@ -1,0 +1,296 @@
+// `croupier shell`: a debug shell into a live node. It connects over CAF's io middleman to
+// the admin door the node publishes (actors/admin_door.hpp) and sends each command's words;
+// the node's inspector answers with JSON, printed for people (tools/shell_render.hpp) or as
+// it is (--json). Interactive on a terminal (libedit: line editing, history, TAB
+// completion of commands and actor names); one command with -c; lines from stdin otherwise.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <editline/readline.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/inspector.hpp"
+#include "tools/command_runner.hpp"
+#include "tools/commands.hpp"
+#include "tools/http_client.hpp"
+#include "tools/shell_render.hpp"
+
+namespace croupier::tools {
+
+namespace {
+
+const cli::CommandSpec kSpec{
+    "croupier shell [--connect HOST:PORT] [--token TOKEN] [-c COMMAND] [--json]",
+    "A debug shell into a live node's actors: status, the actor list with mailboxes, one actor's\n"
+    "state, a transaction's Snowball vote, the mempool, batches, accounts, the event log (tail and\n"
+    "follow), metrics, the configuration, and operator actions (pause or resume the sequencer,\n"
+    "reconcile now, snapshot now). `help` inside lists every command. Interactive on a terminal\n"
+    "(line editing, history in ~/.croupier_shell_history, TAB completes commands and actor\n"
+    "names); with -c it runs one command and exits; otherwise it reads commands from stdin.\n"
+    "A lost connection is reported and the next command reconnects.\n"
+    "Exit status: 0 success; 1 the node answered an error or could not be reached; 2 bad usage.",
+    {{"connect", "HOST:PORT", "the node's admin address (default 127.0.0.1:8081, as `croupier node --admin`)"},
+     {"token", "TOKEN", "the node's croupier.admin-token, when it has one (default: $CROUPIER_ADMIN_TOKEN)"},
+     {"command", "COMMAND", "run one command and exit (also -c); `events follow` runs until SIGINT or SIGTERM"},
+     {"json", "", "print the node's JSON answers (one JSON line per event for `events follow`)"}}};
+
+constexpr auto kAnswerTimeout = std::chrono::seconds(30);
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
+
+// The node answered: the command was wrong or its object does not exist.
+class NodeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// The node could not be reached or stopped answering.
+class ConnectionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string error_message(caf::actor_system& system, const caf::error& e) {
+  const auto& context = e.context();
+  if (context.match_elements<std::string>()) return context.get_as<std::string>(0);
+  return system.render(e);
+}
+
+class AdminSession {
+ public:
+  AdminSession(caf::actor_system& system, Endpoint endpoint, std::string token)
+      : system_(system), endpoint_(std::move(endpoint)), token_(std::move(token)) {}
+
+  std::string where() const { return endpoint_.host + ":" + std::to_string(endpoint_.port); }
+
+  // The node's answer to `words`. Throws NodeError or ConnectionError (then the next call
+  // connects again).
+  nlohmann::ordered_json ask(const std::vector<std::string>& words) {
+    if (!door_) connect();
+    caf::scoped_actor self{system_};
+    std::optional<nlohmann::ordered_json> answer;
+    std::optional<caf::error> failure;
+    self->request(*door_, kAnswerTimeout, actors::shell_atom::value, token_, words)
+        .receive([&](const std::string& text) { answer = nlohmann::ordered_json::parse(text, nullptr, false); },
+                 [&](caf::error& e) { failure = std::move(e); });
+    if (failure) {
+      const bool answered = failure->category() == caf::atom("system") &&
+                            (failure->code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) ||
+                             failure->code() == static_cast<std::uint8_t>(caf::sec::runtime_error));
+      if (answered) throw NodeError(error_message(system_, *failure));
+      door_.reset();
+      throw ConnectionError("lost the connection to the node at " + where() + " (" + error_message(system_, *failure) +
+                            "); the next command reconnects");
+    }
+    if (!answer || answer->is_discarded()) throw ConnectionError("the node sent an answer that is not JSON");
+    return *answer;
+  }
+
+ private:
+  void connect() {
+    auto door = system_.middleman().remote_actor(endpoint_.host, endpoint_.port);
+    if (!door)
+      throw ConnectionError("cannot reach a node's admin port at " + where() + ": " + error_message(system_, door.error()) +
+                            " (is `croupier node` running there? its banner shows the admin address; choose it "
+                            "with --connect HOST:PORT)");
+    door_ = *door;
+  }
+
+  caf::actor_system& system_;
+  Endpoint endpoint_;
+  std::string token_;
+  std::optional<caf::actor> door_;
+};
+
+void sleep_unless_interrupted(std::chrono::milliseconds total) {
+  for (auto slept = std::chrono::milliseconds(0); slept < total && !g_interrupted; slept += std::chrono::milliseconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+// `events follow`: new events as they are appended, until SIGINT (Ctrl-C) or SIGTERM.
+void follow_events(AdminSession& session, bool json_out) {
+  auto head = session.ask({"events", "tail", "0"}).at("head").get<std::uint64_t>();
+  std::cerr << "following the log after seq " << head << "; Ctrl-C stops" << std::endl;
+  while (!g_interrupted) {
+    auto answer = session.ask({"events", "since", std::to_string(head), "100"});
+    const auto& events = answer.at("events");
+    for (const auto& e : events) {
+      std::cout << (json_out ? e.dump() : shell::render_event(e)) << "\n";
+      head = e.at("seq").get<std::uint64_t>();
+    }
+    std::cout.flush();
+    if (events.size() < 100) sleep_unless_interrupted(std::chrono::milliseconds(200));
+  }
+}
+
+// Runs one command line; returns false for quit. Errors are printed; `failed` is set.
+bool run_line(AdminSession& session, const std::string& line, bool json_out, bool& failed) {
+  failed = false;
+  try {
+    auto words = shell::split_words(line);
+    if (words.empty()) return true;
+    if (words[0] == "quit" || words[0] == "exit") return false;
+    if (words[0] == "help") {
+      if (words.size() > 2) throw NodeError("usage: help [COMMAND]");
+      std::cout << shell::help_text(words.size() == 2 ? words[1] : "");
+      return true;
+    }
+    if (words[0] == "events" && words.size() >= 2 && words[1] == "follow") {
+      if (words.size() != 2) throw NodeError("usage: events follow");
+      g_interrupted = 0;
+      follow_events(session, json_out);
+      if (g_interrupted) std::cerr << std::endl;  // After the terminal's ^C.
+      g_interrupted = 0;
+      return true;
+    }
+    auto answer = session.ask(words);
+    std::cout << (json_out ? answer.dump() + "\n" : shell::render(words, answer)) << std::flush;
+  } catch (const ConnectionError& e) {
+    failed = true;
+    std::cerr << "croupier shell: " << e.what() << std::endl;
+  } catch (const std::exception& e) {  // NodeError, bad quoting, bad help topic.
+    failed = true;
+    std::cerr << "error: " << e.what() << std::endl;
+  }
+  return true;
+}
+
+// --- interactive: libedit -------------------------------------------------------------
+
+AdminSession* g_session = nullptr;
+std::vector<std::string> g_matches;
+
+std::vector<std::string> actor_names() {
+  // Asked at each TAB after `inspect `: the list changes as voters come and go.
+  std::vector<std::string> names;
+  try {
+    for (const auto& row : g_session->ask({"actors"})) names.push_back(row.at("name").get<std::string>());
+  } catch (const std::exception&) {
+  }
+  return names;
+}
+
+extern "C" char* next_match(const char*, int state) {
+  static std::size_t i = 0;
+  if (state == 0) i = 0;
+  return i < g_matches.size() ? strdup(g_matches[i++].c_str()) : nullptr;
+}
+
+extern "C" char** complete_line(const char* text, int, int end) {
+  rl_attempted_completion_over = 1;  // No file-name completion.
+  const std::string before(rl_line_buffer, static_cast<std::size_t>(end));
+  try {
+    auto words = shell::split_words(before);
+    const bool wants_actor = !words.empty() && words[0] == "inspect";
+    g_matches = shell::complete(before, wants_actor ? actor_names() : std::vector<std::string>{});
+  } catch (const std::exception&) {
+    g_matches.clear();
+  }
+  return rl_completion_matches(text, next_match);
+}
+
+std::string history_file() {
+  const char* home = std::getenv("HOME");
+  return home && *home ? std::string(home) + "/.croupier_shell_history" : std::string();
+}
+
+int interactive(AdminSession& session, bool json_out) {
+  g_session = &session;
+  rl_attempted_completion_function = complete_line;
+  const std::string history = history_file();
+  if (!history.empty()) read_history(history.c_str());
+  stifle_history(1000);
+  while (true) {
+    g_interrupted = 0;
+    char* raw = readline("croupier> ");
+    if (!raw) {
+      if (!g_interrupted) break;  // Ctrl-D.
+      std::cout << std::endl;     // Ctrl-C: a new prompt, as shells do.
+      continue;
+    }
+    std::string line(raw);
+    std::free(raw);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    add_history(line.c_str());
+    bool failed = false;
+    if (!run_line(session, line, json_out, failed)) break;
+  }
+  std::cout << std::endl;
+  if (!history.empty()) write_history(history.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_shell(const std::vector<std::string>& raw_args) {
+  // -c COMMAND is the shells' usual spelling; cli::Args knows long options only.
+  std::vector<std::string> argv;
+  for (const auto& a : raw_args) argv.push_back(a == "-c" ? "--command" : a);
+  return run_command("shell", kSpec, argv, [](const cli::Args& args) {
+    Endpoint endpoint;
+    try {
+      endpoint = parse_endpoint(args.value("connect").value_or("127.0.0.1:8081"), false);
+    } catch (const std::invalid_argument& e) {
+      throw cli::UsageError(std::string("--connect: ") + e.what());
+    }
+    std::string token = args.value("token").value_or("");
+    if (token.empty())
+      if (const char* env = std::getenv("CROUPIER_ADMIN_TOKEN")) token = env;
+    const bool json_out = args.flag("json");
+
+    // Ctrl-C stops `events follow` (and nothing else); SIGTERM too, so that a script can end it.
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    caf::actor_system_config config;
+    config.set("logger.verbosity", caf::atom("quiet"));
+    config.set("scheduler.max-threads", std::size_t{2});
+    config.load<caf::io::middleman>();
+    caf::actor_system system{config};
+    AdminSession session(system, endpoint, token);
+
+    if (auto command = args.value("command")) {
+      bool failed = false;
+      run_line(session, *command, json_out, failed);
+      return failed ? 1 : 0;
+    }
+    if (isatty(STDIN_FILENO)) {
+      try {
+        auto status = session.ask({"status"});
+        std::cout << "connected to node " << status.value("node_id", "?") << " (croupier "
+                  << status.value("version", "?") << ") at " << session.where()
+                  << "; `help` lists the commands, Ctrl-D leaves" << std::endl;
+      } catch (const std::exception& e) {
+        std::cerr << "croupier shell: " << e.what() << std::endl;
+        return 1;
+      }
+      return interactive(session, json_out);
+    }
+    int status = 0;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      bool failed = false;
+      if (!run_line(session, line, json_out, failed)) break;
+      if (failed) status = 1;
+    }
+    return status;
+  });
+}
+
+}  // namespace croupier::tools
