@@ -403,27 +403,32 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     expect_args(w, 0, 0, "config");
     return o.config_json;
   }
-  if (cmd == "sequencer" || cmd == "reconcile" || cmd == "snapshot") {
+  // Operator actions. Arguments are checked before the promise exists: once made, it owns the
+  // reply, and an error returned from here would reach nobody.
+  if (cmd == "sequencer") {
+    if (w.size() != 2 || (w[1] != "pause" && w[1] != "resume")) return bad_command("usage: sequencer pause|resume");
     auto promise = self->make_response_promise<std::string>();
-    auto deliver_as = [=](const char* key) mutable {
-      return [=](const std::string& answer) mutable { promise.deliver(text(json{{key, answer}})); };
-    };
-    auto fail = [=](caf::error& e) mutable { promise.deliver(e); };
-    if (cmd == "sequencer") {
-      expect_args(w, 1, 1, "sequencer pause|resume");
-      if (w[1] == "pause") self->request(o.sequencer, kAskTimeout, pause_atom::value).then(deliver_as("sequencer"), fail);
-      else if (w[1] == "resume")
-        self->request(o.sequencer, kAskTimeout, resume_atom::value).then(deliver_as("sequencer"), fail);
-      else return bad_command("usage: sequencer pause|resume");
-    } else if (cmd == "reconcile") {
-      if (w.size() != 2 || w[1] != "now") return bad_command("usage: reconcile now");
-      self->request(o.reconciler, std::chrono::seconds(10), reconcile_atom::value).then(deliver_as("reconciliation"), fail);
-    } else {
-      if (w.size() != 2 || w[1] != "now") return bad_command("usage: snapshot now");
-      // A snapshot encodes the whole state: give it time on a big node.
-      self->request(o.journal, std::chrono::minutes(5), snapshot_atom::value)
-          .then([=](std::uint64_t seq) mutable { promise.deliver(text(json{{"snapshot_seq", seq}})); }, fail);
-    }
+    auto answered = [=](const std::string& state) mutable { promise.deliver(text(json{{"sequencer", state}})); };
+    auto failed = [=](caf::error& e) mutable { promise.deliver(e); };
+    if (w[1] == "pause") self->request(o.sequencer, kAskTimeout, pause_atom::value).then(answered, failed);
+    else self->request(o.sequencer, kAskTimeout, resume_atom::value).then(answered, failed);
+    return promise;
+  }
+  if (cmd == "reconcile") {
+    if (w.size() != 2 || w[1] != "now") return bad_command("usage: reconcile now");
+    auto promise = self->make_response_promise<std::string>();
+    self->request(o.reconciler, std::chrono::seconds(10), reconcile_atom::value)
+        .then([=](const std::string& summary) mutable { promise.deliver(text(json{{"reconciliation", summary}})); },
+              [=](caf::error& e) mutable { promise.deliver(e); });
+    return promise;
+  }
+  if (cmd == "snapshot") {
+    if (w.size() != 2 || w[1] != "now") return bad_command("usage: snapshot now");
+    auto promise = self->make_response_promise<std::string>();
+    // A snapshot encodes the whole state: give it time on a big node.
+    self->request(o.journal, std::chrono::minutes(5), snapshot_atom::value)
+        .then([=](std::uint64_t seq) mutable { promise.deliver(text(json{{"snapshot_seq", seq}})); },
+              [=](caf::error& e) mutable { promise.deliver(e); });
     return promise;
   }
   return bad_command("unknown command '" + cmd + "'; `help` lists them");

@@ -151,7 +151,7 @@ int run_node(const std::vector<std::string>& argv) {
     }
     gateway->start();
     auto door = actors::spawn_admin_door(system, node.actors().inspector, config.admin_token);
-    auto admin_port = system.middleman().publish(door, admin.port, admin.host.c_str());
+    auto admin_port = system.middleman().publish(door, admin.port, admin.host.c_str(), true);  // reuse_addr: restarts
     if (!admin_port) {
       caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
       node.stop();

@@ -11,7 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <future>
 #include <optional>
+#include <utility>
+#include <variant>
 #include <thread>
 
 #include <editline/readline.h>
@@ -20,7 +23,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/scoped_actor.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include "actors/inspector.hpp"
 #include "tools/command_runner.hpp"
@@ -80,23 +83,40 @@ class AdminSession {
   // connects again).
   nlohmann::ordered_json ask(const std::vector<std::string>& words) {
     if (!door_) connect();
-    caf::scoped_actor self{system_};
-    std::optional<nlohmann::ordered_json> answer;
-    std::optional<caf::error> failure;
-    self->request(*door_, kAnswerTimeout, actors::shell_atom::value, token_, words)
-        .receive([&](const std::string& text) { answer = nlohmann::ordered_json::parse(text, nullptr, false); },
-                 [&](caf::error& e) { failure = std::move(e); });
-    if (failure) {
-      const bool answered = failure->category() == caf::atom("system") &&
-                            (failure->code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) ||
-                             failure->code() == static_cast<std::uint8_t>(caf::sec::runtime_error));
-      if (answered) throw NodeError(error_message(system_, *failure));
+    // A helper actor monitors the door while it asks: when the node goes away the proxy dies
+    // (at once, or when the connection drops during the request) and the down message ends
+    // the wait, where a blocking request would wait for its whole timeout.
+    using Outcome = std::variant<std::string, caf::error>;
+    auto outcome = std::make_shared<std::promise<Outcome>>();
+    auto answered = outcome->get_future();
+    system_.spawn([outcome, door = *door_, token = token_, words](caf::event_based_actor* self) {
+      auto done = std::make_shared<bool>(false);
+      auto finish = [self, outcome, done](Outcome o) {
+        if (std::exchange(*done, true)) return;
+        outcome->set_value(std::move(o));
+        self->quit();
+      };
+      self->monitor(door);
+      self->set_down_handler([finish](caf::down_msg& dm) {
+        finish(dm.reason ? dm.reason : caf::make_error(caf::sec::request_receiver_down));
+      });
+      self->request(door, kAnswerTimeout, actors::shell_atom::value, token, words)
+          .then([finish](std::string& text) { finish(std::move(text)); },
+                [finish](caf::error& e) { finish(std::move(e)); });
+    });
+    Outcome result = answered.get();
+    if (auto* failure = std::get_if<caf::error>(&result)) {
+      const bool answered_by_node = failure->category() == caf::atom("system") &&
+                                    (failure->code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) ||
+                                     failure->code() == static_cast<std::uint8_t>(caf::sec::runtime_error));
+      if (answered_by_node) throw NodeError(error_message(system_, *failure));
       door_.reset();
       throw ConnectionError("lost the connection to the node at " + where() + " (" + error_message(system_, *failure) +
                             "); the next command reconnects");
     }
-    if (!answer || answer->is_discarded()) throw ConnectionError("the node sent an answer that is not JSON");
-    return *answer;
+    auto answer = nlohmann::ordered_json::parse(std::get<std::string>(result), nullptr, false);
+    if (answer.is_discarded()) throw ConnectionError("the node sent an answer that is not JSON");
+    return answer;
   }
 
  private:
