@@ -2,6 +2,8 @@
 // override them, and every mistake is an error naming the file and the key.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 
 #include "test_support.hpp"
@@ -39,6 +41,33 @@ TEST_CASE("TheShippedConfigFileGivesTheEmbeddedDefaults") {
   CHECK(config.mempool_max == defaults.mempool_max);
   CHECK(config.max_waiters == defaults.max_waiters);
   CHECK(config.snapshot_every == defaults.snapshot_every);
+  CHECK(config.admin == defaults.admin);
+  CHECK(config.admin_token == defaults.admin_token);
+  CHECK(config.round_interval == defaults.round_interval);
+}
+
+TEST_CASE("AdminAddressTokenAndRoundIntervalAreReadAndChecked") {
+  test::TempDir dir("croupier-config");
+  auto config = tools::load_node_config(write_file(
+      dir, "[croupier]\nadmin = \"10.0.0.5:7000\"\nadmin-token = \"0123456789abcdef\"\nround-interval = 50ms\n"));
+  CHECK(config.admin == "10.0.0.5:7000");
+  CHECK(config.admin_token == "0123456789abcdef");
+  CHECK(config.round_interval == std::chrono::milliseconds(50));
+  CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nadmin-token = \"short\"\n")),
+                       doctest::Contains("croupier.admin-token must have at least 16 characters"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, "[croupier]\nround-interval = 61s\n")),
+                       doctest::Contains("croupier.round-interval must be 0ms..60s"), std::runtime_error);
+  // The shell's `config` shows every key but not the token.
+  auto shown = nlohmann::json::parse(tools::node_config_json(config));
+  CHECK(shown.at("admin") == "10.0.0.5:7000");
+  CHECK(shown.at("admin-token") == "(set, not shown)");
+  CHECK(shown.at("round-interval") == "50ms");
+  CHECK(tools::node_config_json(config).find("0123456789abcdef") == std::string::npos);
+  CHECK(tools::is_loopback_host("127.0.0.1"));
+  CHECK(tools::is_loopback_host("::1"));
+  CHECK(tools::is_loopback_host("localhost"));
+  CHECK_FALSE(tools::is_loopback_host("0.0.0.0"));
+  CHECK_FALSE(tools::is_loopback_host("10.0.0.5"));
 }
 
 TEST_CASE("DurationsCountsAndAddressesAreReadAndRangeChecked") {
