@@ -70,7 +70,9 @@ std::string render_metrics(const Metrics& m, const WaitersStats& w, const std::a
 
 const std::vector<ShellCommandHelp> kShellCommands = {
     {"status", "status", "node id, version, uptime, log head (seq and hash), block height, validators, peers"},
-    {"actors", "actors", "every live actor: name, id, kind, mailbox length, messages handled, state in one line"},
+    {"actors", "actors",
+     "every live actor: name, id, kind, mailbox length, messages handled, state in one line (voters: the first 100)"},
+    {"names", "names", "the names of the live actors (what TAB completes after `inspect`)"},
     {"inspect", "inspect NAME|ID", "the full state of one actor (names and ids as `actors` lists them)"},
     {"tx", "tx TX_ID|BET_ID|DEPOSIT_ID", "a transaction: its record, and its voter's Snowball state while undecided"},
     {"mempool", "mempool", "undecided transactions (the first 100 by tx id) and admissions being recorded"},
@@ -102,6 +104,7 @@ using inspector_pointer = caf::stateful_actor<InspectorState>*;
 // How long the inspector waits for an actor's answer; a busy actor shows as not answering.
 constexpr auto kAskTimeout = std::chrono::seconds(2);
 constexpr std::size_t kMaxEvents = 1000;
+constexpr std::size_t kMaxVotersListed = 100;  // By `actors` (the first by tx id).
 
 caf::error bad_command(const std::string& message) { return caf::make_error(caf::sec::invalid_argument, message); }
 
@@ -120,13 +123,24 @@ void expect_args(const std::vector<std::string>& w, std::size_t min, std::size_t
   if (w.size() < min + 1 || w.size() > max + 1) throw std::invalid_argument(std::string("usage: ") + usage);
 }
 
+// A failed request of the inspector's own, as the shell's error: the node answered (it is not
+// a lost connection), an actor of it did not.
+caf::error failed_ask(inspector_pointer self, const char* who, const caf::error& e) {
+  return caf::make_error(caf::sec::runtime_error, std::string(who) + " did not answer: " + self->system().render(e));
+}
+
 std::string voter_name(const Hash32& tx_id) { return "voter-" + to_hex(tx_id).substr(0, 16); }
 
-// Both read locks: what the outside world may be told (the log holds it). The inspector
-// also answers after a journal failure (an operator wants to look then): `status` says so.
+// Both read locks: what the outside world may be told (the log holds it). After a journal
+// failure the memory may hold a group that is not on disk: like the HTTP API, the inspector
+// then shows no projections; `status` (which says so) still answers.
 struct StateRead {
   std::shared_lock<std::shared_mutex> durable, memory;
-  explicit StateRead(const NodeState& s) : durable(s.durable), memory(s.mutex) {}
+  explicit StateRead(const NodeState& s, bool even_after_failure = false) : durable(s.durable), memory(s.mutex) {
+    if (s.journal_failed && !even_after_failure)
+      throw std::runtime_error("the node's journal failed and the node is stopping; its memory may hold events "
+                               "that are not in the log, so they are not shown (the log is: `croupier replay`)");
+  }
 };
 
 // Asks every target (inspect_atom) and calls `done` with the answers, in target order
@@ -202,7 +216,7 @@ void metrics_text(inspector_pointer self, const InspectorOptions& o, caf::typed_
             auto rendered = render_metrics(*o.metrics, w, batches, o.state->log_head.load(), height);
             promise.deliver(as_json ? text(json(rendered)) : rendered);
           },
-          [=](caf::error& e) mutable { promise.deliver(e); });
+          [=](caf::error& e) mutable { promise.deliver(failed_ask(self, "the waiters", e)); });
 }
 
 json events_after(const InspectorOptions& o, std::uint64_t after, std::uint64_t max) {
@@ -232,7 +246,7 @@ json status_json(inspector_pointer self, const InspectorOptions& o) {
   j["log_head_seq"] = o.log ? o.log->head_seq() : o.state->log_head.load();
   j["log_head_hash"] = o.log ? json(to_hex(o.log->head_hash())) : json(nullptr);
   {
-    StateRead lock(*o.state);
+    StateRead lock(*o.state, true);
     j["block_height"] = o.state->projections.block_height;
     j["batches"] = o.state->projections.batches.size();
   }
@@ -267,42 +281,60 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     expect_args(w, 0, 0, "status");
     return text(status_json(self, o));
   }
-  if (cmd == "actors" || cmd == "inspect") {
-    if (cmd == "actors") expect_args(w, 0, 0, "actors");
-    else expect_args(w, 1, 1, "inspect NAME|ID");
+  if (cmd == "names") {  // For completion: no actor is asked.
+    expect_args(w, 0, 0, "names");
     auto promise = self->make_response_promise<std::string>();
-    const std::string wanted = cmd == "inspect" ? w[1] : "";
     with_all_actors(self, o, [=](std::vector<NamedActor> all) mutable {
-      if (!wanted.empty()) {
-        auto it = std::find_if(all.begin(), all.end(), [&](const NamedActor& a) {
-          return a.name == wanted || std::to_string(a.actor.id()) == wanted;
-        });
-        if (it == all.end()) {
-          promise.deliver(bad_command("no live actor named or numbered '" + wanted + "'; `actors` lists them"));
-          return;
-        }
-        all = {*it};
+      json names = json::array();
+      for (const auto& a : all)
+        if (names.size() < kMaxVotersListed * 10) names.push_back(a.name);
+      promise.deliver(text(names));
+    });
+    return promise;
+  }
+  if (cmd == "actors") {
+    expect_args(w, 0, 0, "actors");
+    auto promise = self->make_response_promise<std::string>();
+    with_all_actors(self, o, [=](std::vector<NamedActor> all) mutable {
+      // The node's own actors, then voters by tx id: one per undecided tx, so a busy node has
+      // thousands; asking them all would load the consensus path, so only the first are.
+      const std::size_t voters = all.size() - o.actors.size() - 1;
+      const std::size_t listed = std::min(voters, kMaxVotersListed);
+      all.resize(all.size() - (voters - listed));
+      ask_all(self, std::move(all),
+              [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
+                std::vector<std::size_t> order(targets.size());
+                for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+                std::sort(order.begin(), order.end(),
+                          [&](auto x, auto y) { return targets[x].actor.id() < targets[y].actor.id(); });
+                json rows = json::array();
+                for (auto i : order) rows.push_back(actor_row(targets[i], answers[i]));
+                promise.deliver(text(json{{"actors", std::move(rows)}, {"voters", voters}, {"voters_listed", listed}}));
+              });
+    });
+    return promise;
+  }
+  if (cmd == "inspect") {
+    expect_args(w, 1, 1, "inspect NAME|ID");
+    auto promise = self->make_response_promise<std::string>();
+    const std::string wanted = w[1];
+    with_all_actors(self, o, [=](std::vector<NamedActor> all) mutable {
+      auto it = std::find_if(all.begin(), all.end(), [&](const NamedActor& a) {
+        return a.name == wanted || std::to_string(a.actor.id()) == wanted;
+      });
+      if (it == all.end()) {
+        promise.deliver(bad_command("no live actor named or numbered '" + wanted + "'; `actors` lists them"));
+        return;
       }
-      ask_all(self, std::move(all), [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
-        if (!wanted.empty()) {
-          if (!answers[0]) {
-          promise.deliver(bad_command(targets[0].name + " did not answer within 2 s (busy, or gone)"));
+      ask_all(self, {*it}, [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
+        if (!answers[0]) {
+          promise.deliver(caf::make_error(caf::sec::runtime_error,
+                                          targets[0].name + " did not answer within 2 s (busy, or gone)"));
           return;
         }
-          json j = std::move(*answers[0]);
-          j["name"] = targets[0].name;
-          j["id"] = targets[0].actor.id();
-          {
-          promise.deliver(text(j));
-          return;
-        }
-        }
-        json rows = json::array();
-        std::vector<std::size_t> order(targets.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(), [&](auto a, auto b) { return targets[a].actor.id() < targets[b].actor.id(); });
-        for (auto i : order) rows.push_back(actor_row(targets[i], answers[i]));
-        promise.deliver(text(rows));
+        json j{{"name", targets[0].name}, {"id", targets[0].actor.id()}};
+        for (auto& [key, value] : answers[0]->items()) j[key] = std::move(value);
+        promise.deliver(text(j));
       });
     });
     return promise;
@@ -337,7 +369,7 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
                         promise.deliver(text(record));
                       });
             },
-            [=](caf::error& e) mutable { promise.deliver(e); });
+            [=](caf::error& e) mutable { promise.deliver(failed_ask(self, "the mempool", e)); });
     return promise;
   }
   if (cmd == "mempool") {
@@ -345,7 +377,7 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     auto promise = self->make_response_promise<std::string>();
     self->request(o.mempool, kAskTimeout, inspect_atom::value)
         .then([=](const std::string& answer) mutable { promise.deliver(answer); },
-              [=](caf::error& e) mutable { promise.deliver(e); });
+              [=](caf::error& e) mutable { promise.deliver(failed_ask(self, "the mempool", e)); });
     return promise;
   }
   if (cmd == "batches") {
@@ -409,7 +441,7 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     if (w.size() != 2 || (w[1] != "pause" && w[1] != "resume")) return bad_command("usage: sequencer pause|resume");
     auto promise = self->make_response_promise<std::string>();
     auto answered = [=](const std::string& state) mutable { promise.deliver(text(json{{"sequencer", state}})); };
-    auto failed = [=](caf::error& e) mutable { promise.deliver(e); };
+    auto failed = [=](caf::error& e) mutable { promise.deliver(failed_ask(self, "the sequencer", e)); };
     if (w[1] == "pause") self->request(o.sequencer, kAskTimeout, pause_atom::value).then(answered, failed);
     else self->request(o.sequencer, kAskTimeout, resume_atom::value).then(answered, failed);
     return promise;
@@ -419,7 +451,7 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     auto promise = self->make_response_promise<std::string>();
     self->request(o.reconciler, std::chrono::seconds(10), reconcile_atom::value)
         .then([=](const std::string& summary) mutable { promise.deliver(text(json{{"reconciliation", summary}})); },
-              [=](caf::error& e) mutable { promise.deliver(e); });
+              [=](caf::error& e) mutable { promise.deliver(failed_ask(self, "the reconciler", e)); });
     return promise;
   }
   if (cmd == "snapshot") {
@@ -428,10 +460,20 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     // A snapshot encodes the whole state: give it time on a big node.
     self->request(o.journal, std::chrono::minutes(5), snapshot_atom::value)
         .then([=](std::uint64_t seq) mutable { promise.deliver(text(json{{"snapshot_seq", seq}})); },
-              [=](caf::error& e) mutable { promise.deliver(e); });
+              [=](caf::error& e) mutable { promise.deliver(failed_ask(self, "the journal", e)); });
     return promise;
   }
   return bad_command("unknown command '" + cmd + "'; `help` lists them");
+}
+
+// Only the admin door talks to the network; a message from another node reached the inspector
+// around it (see admin_door.hpp).
+bool from_this_node(inspector_pointer self) {
+  const auto& sender = self->current_sender();
+  return !sender || sender->node() == self->node();
+}
+caf::error refuse_remote() {
+  return caf::make_error(caf::sec::invalid_argument, "the inspector answers only through the admin door");
 }
 
 }  // namespace
@@ -440,19 +482,22 @@ caf::actor spawn_inspector(caf::actor_system& system, InspectorOptions o) {
   return spawn_counted<caf::stateful_actor<InspectorState>>(system, [o](inspector_pointer self) -> caf::behavior {
     self->state.started = self->clock().now();
     return {
-        [=](metrics_atom) {
+        [=](metrics_atom) -> caf::result<std::string> {
+          if (!from_this_node(self)) return refuse_remote();
           auto promise = self->make_response_promise<std::string>();
           metrics_text(self, o, promise, false);
           return promise;
         },
         [=](shell_atom, const std::vector<std::string>& words) -> caf::result<std::string> {
+          if (!from_this_node(self)) return refuse_remote();
           try {
             return run_command(self, o, words);
           } catch (const std::exception& e) {  // Bad input (hex, numbers, usage).
             return bad_command(e.what());
           }
         },
-        [=](inspect_atom) {
+        [=](inspect_atom) -> caf::result<std::string> {
+          if (!from_this_node(self)) return refuse_remote();
           return describe_actor(self, "inspector", "answers the debug shell and GET /metrics",
                                 {{"actors_known", o.actors.size()}});
         },

@@ -30,9 +30,23 @@ struct NodeStarted {
   PublicKey operator_key{};   // Signs deposits.
   PublicKey house_key{};      // Makes VRF outcomes.
   PublicKey sequencer_key{};  // Signs settlement proofs.
+  // Format 2 records `version`. Format 1 (every log written before it) serialized its format
+  // byte where the version string belongs (a member shadowed by the format's local name), so a
+  // format-1 record decodes with an empty version; nothing else differs.
+  static constexpr std::uint8_t kFormat = 2;
   template <class A> void serialize(A& ar) {
-    CROUPIER_EVENT_VERSION(ar, "NodeStarted");
-    ar(node_id, this->version, operator_key, house_key, sequencer_key);  // Not the macro's local `version`.
+    std::uint8_t format = kFormat;
+    ar(format);
+    if constexpr (A::is_loading::value) {
+      if (format == 1) {
+        std::uint8_t repeated_format = 0;
+        ar(node_id, repeated_format, operator_key, house_key, sequencer_key);
+        version.clear();
+        return;
+      }
+      expect_version(format, kFormat, "NodeStarted");
+    }
+    ar(node_id, version, operator_key, house_key, sequencer_key);
   }
 };
 

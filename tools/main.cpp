@@ -29,7 +29,7 @@ constexpr Subcommand kSubcommands[] = {
      croupier::tools::run_client},
     {"shell", "a debug shell into a live node's actors (status, actors, tx, events follow, operator actions)",
      croupier::tools::run_shell},
-    {"bench", "benchmarks: `croupier bench log`", croupier::tools::run_bench},
+    {"bench", "benchmarks: `croupier bench log`, `croupier bench node`", croupier::tools::run_bench},
 };
 
 void usage(std::FILE* out) {

@@ -39,8 +39,8 @@ const cli::CommandSpec kSpec{
      {"data", "DIR", "data directory: event log and keys (default ./croupier-data)"},
      {"http", "HOST:PORT", "where the HTTP API listens (default 127.0.0.1:8080; port 0 = any free port)"},
      {"admin", "HOST:PORT",
-      "where `croupier shell` connects (default 127.0.0.1:8081; port 0 = any free port); off loopback only with "
-      "croupier.admin-token set"},
+      "where `croupier shell` connects (default 127.0.0.1:8081; port 0 = any free port; off = no admin door); "
+      "off loopback only with croupier.admin-token set"},
      {"local-validators", "N", "validator actors in this node (default 1)"},
      {"seed", "N", "seed of the node's PRNG (default: derived from the node id)"}}};
 
@@ -73,14 +73,15 @@ int run_node(const std::vector<std::string>& argv) {
     } catch (const std::invalid_argument& e) {
       throw cli::UsageError(std::string("--http / croupier.http: ") + e.what());
     }
+    const bool admin_on = config.admin != "off";
     Endpoint admin;
     try {
-      admin = parse_endpoint(config.admin, true);
+      if (admin_on) admin = parse_endpoint(config.admin, true);
     } catch (const std::invalid_argument& e) {
-      throw cli::UsageError(std::string("--admin / croupier.admin: ") + e.what());
+      throw cli::UsageError(std::string("--admin / croupier.admin: ") + e.what() + " (or off)");
     }
     // The shell can pause the sequencer and read every account: off this machine only with a token.
-    if (!is_loopback_host(admin.host) && config.admin_token.empty())
+    if (admin_on && !is_loopback_host(admin.host) && config.admin_token.empty())
       throw cli::UsageError("--admin / croupier.admin: " + admin.host +
                             " is not a loopback address; the debug shell's door is opened to the network only with "
                             "croupier.admin-token set (at least 16 characters; the middleman does not encrypt, so "
@@ -150,21 +151,30 @@ int run_node(const std::vector<std::string>& argv) {
       throw;
     }
     gateway->start();
-    auto door = actors::spawn_admin_door(system, node.actors().inspector, config.admin_token);
-    auto admin_port = system.middleman().publish(door, admin.port, admin.host.c_str(), true);  // reuse_addr: restarts
-    if (!admin_port) {
-      caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
-      node.stop();
-      gateway->stop();
-      throw std::runtime_error("cannot open the admin port " + admin.host + ":" + std::to_string(admin.port) +
-                               " for `croupier shell`: " + system.render(admin_port.error()) +
-                               " (another node running? choose one with --admin HOST:PORT)");
+    caf::actor door;
+    std::uint16_t admin_port = 0;
+    if (admin_on) {
+      door = actors::spawn_admin_door(system, node.actors().inspector, config.admin_token);
+      auto published = system.middleman().publish(door, admin.port, admin.host.c_str(), true);  // reuse_addr: restarts
+      if (!published) {
+        caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+        node.stop();
+        gateway->stop();
+        throw std::runtime_error("cannot open the admin port " + admin.host + ":" + std::to_string(admin.port) +
+                                 " for `croupier shell`: " + system.render(published.error()) +
+                                 " (another node running? choose one with --admin HOST:PORT, or --admin off)");
+      }
+      admin_port = *published;
     }
+    // IPv6 hosts in brackets, as --connect takes them.
+    const std::string admin_address =
+        (admin.host.find(':') != std::string::npos ? "[" + admin.host + "]" : admin.host) + ":" +
+        std::to_string(admin_port);
     auto health = node.health();
     std::cout << "croupier node " << to_hex(node.log().node_id()) << "\n"
               << "  http:      http://" << http.host << ":" << gateway->port() << "\n"
-              << "  admin:     " << admin.host << ":" << *admin_port << " (croupier shell --connect " << admin.host
-              << ":" << *admin_port << ")\n"
+              << "  admin:     " << (admin_on ? admin_address + " (croupier shell --connect " + admin_address + ")" : "off")
+              << "\n"
               << "  data:      " << std::filesystem::absolute(dir).string() << " (log head seq " << health.log_head
               << ", block height " << health.block_height << ")\n"
               << "  operator:  " << to_hex(keys.operator_key.public_key) << "\n"
@@ -177,8 +187,10 @@ int run_node(const std::vector<std::string>& argv) {
     sigwait(&stop, &sig);
     // Stop the node first, with the gateway's threads still running, so that every waiting
     // client gets its pending answer written; then the gateway.
-    system.middleman().unpublish(door, *admin_port);  // No new shell sessions while stopping.
-    caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+    if (admin_on) {
+      system.middleman().unpublish(door, admin_port);  // No new shell sessions while stopping.
+      caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+    }
     node.stop();
     gateway->stop();
     if (sig == SIGUSR1) {

@@ -16,7 +16,7 @@ struct NodeConfig {
   std::uint64_t http_threads = 2;                // croupier.http-threads
   std::uint64_t workers = 2;                     // croupier.workers: CAF scheduler threads.
   std::uint64_t max_body_bytes = 65536;          // croupier.max-body-bytes
-  std::string admin = "127.0.0.1:8081";          // croupier.admin: HOST:PORT of the debug shell's door.
+  std::string admin = "127.0.0.1:8081";          // croupier.admin: HOST:PORT of the debug shell's door, or "off".
   std::string admin_token;                       // croupier.admin-token: required off loopback.
   std::uint64_t local_validators = 1;            // croupier.local-validators
   std::uint64_t seed = 0;                        // croupier.seed: 0 = derived from the node id.
@@ -48,7 +48,8 @@ void validate_node_config(const NodeConfig& config);
 // The admin token is not shown, only whether one is set.
 std::string node_config_json(const NodeConfig& config);
 
-// True for an address only this machine reaches: 127.0.0.0/8, ::1, localhost.
+// True for an address only this machine reaches: an IPv4 address in 127.0.0.0/8, ::1, or
+// "localhost". Names other than localhost are not resolved: they are not loopback.
 bool is_loopback_host(const std::string& host);
 
 }  // namespace croupier::tools

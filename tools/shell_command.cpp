@@ -44,13 +44,19 @@ const cli::CommandSpec kSpec{
     "(line editing, history in ~/.croupier_shell_history, TAB completes commands and actor\n"
     "names); with -c it runs one command and exits; otherwise it reads commands from stdin.\n"
     "A lost connection is reported and the next command reconnects.\n"
-    "Exit status: 0 success; 1 the node answered an error or could not be reached; 2 bad usage.",
+    "Exit status: 0 success; 1 the node answered an error or could not be reached; 2 bad usage;\n"
+    "130 interrupted by Ctrl-C (except `events follow`, which Ctrl-C ends normally).",
     {{"connect", "HOST:PORT", "the node's admin address (default 127.0.0.1:8081, as `croupier node --admin`)"},
-     {"token", "TOKEN", "the node's croupier.admin-token, when it has one (default: $CROUPIER_ADMIN_TOKEN)"},
-     {"command", "COMMAND", "run one command and exit (also -c); `events follow` runs until SIGINT or SIGTERM"},
+     {"token", "TOKEN",
+      "the node's croupier.admin-token, when it has one; other users see command lines (ps), so prefer "
+      "$CROUPIER_ADMIN_TOKEN, the default"},
+     {"command", "COMMAND", "run one command and exit (also -c); `events follow` runs until Ctrl-C (SIGINT)"},
      {"json", "", "print the node's JSON answers (one JSON line per event for `events follow`)"}}};
 
-constexpr auto kAnswerTimeout = std::chrono::seconds(30);
+// Longer than the node's own limit for a command (the door waits 6 min for a snapshot): the
+// node always answers first. A node that died is noticed at once (the door's proxy goes
+// down); from a frozen one, Ctrl-C gets the prompt back.
+constexpr auto kAnswerTimeout = std::chrono::minutes(7);
 
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_interrupt(int) { g_interrupted = 1; }
@@ -64,6 +70,11 @@ class NodeError : public std::runtime_error {
 class ConnectionError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+// Ctrl-C while waiting for an answer.
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted() : std::runtime_error("interrupted") {}
 };
 
 std::string error_message(caf::actor_system& system, const caf::error& e) {
@@ -104,6 +115,8 @@ class AdminSession {
           .then([finish](std::string& text) { finish(std::move(text)); },
                 [finish](caf::error& e) { finish(std::move(e)); });
     });
+    while (answered.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+      if (g_interrupted) throw Interrupted();  // The helper actor finishes on its own.
     Outcome result = answered.get();
     if (auto* failure = std::get_if<caf::error>(&result)) {
       const bool answered_by_node = failure->category() == caf::atom("system") &&
@@ -140,12 +153,17 @@ void sleep_unless_interrupted(std::chrono::milliseconds total) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
-// `events follow`: new events as they are appended, until SIGINT (Ctrl-C) or SIGTERM.
+// `events follow`: new events as they are appended, until SIGINT (Ctrl-C).
 void follow_events(AdminSession& session, bool json_out) {
   auto head = session.ask({"events", "tail", "0"}).at("head").get<std::uint64_t>();
   std::cerr << "following the log after seq " << head << "; Ctrl-C stops" << std::endl;
   while (!g_interrupted) {
-    auto answer = session.ask({"events", "since", std::to_string(head), "100"});
+    nlohmann::ordered_json answer;
+    try {
+      answer = session.ask({"events", "since", std::to_string(head), "100"});
+    } catch (const Interrupted&) {
+      return;  // Ctrl-C is how follow ends.
+    }
     const auto& events = answer.at("events");
     for (const auto& e : events) {
       std::cout << (json_out ? e.dump() : shell::render_event(e)) << "\n";
@@ -181,6 +199,9 @@ bool run_line(AdminSession& session, const std::string& line, bool json_out, boo
   } catch (const ConnectionError& e) {
     failed = true;
     std::cerr << "croupier shell: " << e.what() << std::endl;
+  } catch (const Interrupted&) {
+    failed = true;
+    std::cerr << "\ninterrupted (the node may still carry the command out)" << std::endl;
   } catch (const std::exception& e) {  // NodeError, bad quoting, bad help topic.
     failed = true;
     std::cerr << "error: " << e.what() << std::endl;
@@ -197,7 +218,7 @@ std::vector<std::string> actor_names() {
   // Asked at each TAB after `inspect `: the list changes as voters come and go.
   std::vector<std::string> names;
   try {
-    for (const auto& row : g_session->ask({"actors"})) names.push_back(row.at("name").get<std::string>());
+    for (const auto& name : g_session->ask({"names"})) names.push_back(name.get<std::string>());
   } catch (const std::exception&) {
   }
   return names;
@@ -229,6 +250,7 @@ std::string history_file() {
 
 int interactive(AdminSession& session, bool json_out) {
   g_session = &session;
+  rl_catch_signals = 0;  // Our SIGINT handler stays in place while libedit reads.
   rl_attempted_completion_function = complete_line;
   const std::string history = history_file();
   if (!history.empty()) read_history(history.c_str());
@@ -236,13 +258,10 @@ int interactive(AdminSession& session, bool json_out) {
   while (true) {
     g_interrupted = 0;
     char* raw = readline("croupier> ");
-    if (!raw) {
-      if (!g_interrupted) break;  // Ctrl-D.
-      std::cout << std::endl;     // Ctrl-C: a new prompt, as shells do.
-      continue;
-    }
+    if (!raw) break;  // Ctrl-D.
     std::string line(raw);
     std::free(raw);
+    g_interrupted = 0;  // A Ctrl-C pressed at the prompt is not meant for this command.
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     add_history(line.c_str());
     bool failed = false;
@@ -271,23 +290,36 @@ int run_shell(const std::vector<std::string>& raw_args) {
       if (const char* env = std::getenv("CROUPIER_ADMIN_TOKEN")) token = env;
     const bool json_out = args.flag("json");
 
-    // Ctrl-C stops `events follow` (and nothing else); SIGTERM too, so that a script can end it.
+    // Ctrl-C (SIGINT) ends `events follow` or the wait for an answer. It only sets a flag that
+    // those loops poll; interrupted reads restart (SA_RESTART), because libedit, given an
+    // EINTR, was left unable to read the next line. So at the prompt Ctrl-C does nothing (Ctrl-U
+    // clears the line). SIGTERM keeps its default action.
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
 
+    // SIGINT is for the main thread only: CAF's threads (the middleman's socket loop among
+    // them) start with it blocked, so a Ctrl-C never interrupts their system calls (an EINTR
+    // there was taken for a broken connection).
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &interrupt, nullptr);
     caf::actor_system_config config;
     config.set("logger.verbosity", caf::atom("quiet"));
     config.set("scheduler.max-threads", std::size_t{2});
     config.load<caf::io::middleman>();
     caf::actor_system system{config};
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
     AdminSession session(system, endpoint, token);
 
     if (auto command = args.value("command")) {
       bool failed = false;
+      const bool following = shell::split_words(*command) == std::vector<std::string>{"events", "follow"};
       run_line(session, *command, json_out, failed);
+      if (g_interrupted && !following) return 130;  // As shells report an interrupted command.
       return failed ? 1 : 0;
     }
     if (isatty(STDIN_FILENO)) {
@@ -302,6 +334,7 @@ int run_shell(const std::vector<std::string>& raw_args) {
       }
       return interactive(session, json_out);
     }
+    std::signal(SIGINT, SIG_DFL);  // A script's commands: Ctrl-C ends the shell, as it ends scripts.
     int status = 0;
     std::string line;
     while (std::getline(std::cin, line)) {

@@ -65,7 +65,9 @@ TEST_CASE("ActorsListsEveryActorOfTheNodeWithItsKindMailboxAndMessagesHandled") 
   auto o = w.options();
   o.local_validators = 3;
   w.start(o);
-  json actors = w.ok({"actors"});
+  json listing = w.ok({"actors"});
+  CHECK(listing.at("voters") == 0);
+  json actors = listing.at("actors");
   for (const char* name : {"journal", "waiters", "mempool", "router", "committer", "sequencer", "prover", "submitter",
                            "reconciler", "inspector", "validator-0", "validator-1", "validator-2"}) {
     json row = w.row_of(actors, name);
@@ -83,7 +85,7 @@ TEST_CASE("ActorsListsEveryActorOfTheNodeWithItsKindMailboxAndMessagesHandled") 
   const auto mempool_before = w.row_of(actors, "mempool").at("handled").get<std::uint64_t>();
   KeyPair player = keypair_from_seed(test::NodeWorld::seed_of(9));
   REQUIRE(w.submit(w.deposit(player.public_key, 1000)).final);
-  actors = w.ok({"actors"});
+  actors = w.ok({"actors"}).at("actors");
   CHECK(w.row_of(actors, "journal").at("handled").get<std::uint64_t>() > journal_before + 1);
   CHECK(w.row_of(actors, "mempool").at("handled").get<std::uint64_t>() > mempool_before + 1);
   // Sorted by actor id.
@@ -128,8 +130,13 @@ TEST_CASE("TxShowsTheVotersSnowballStateWhileUndecidedAndTheRecordOnceDecided") 
   CHECK(voter.at("terminations").at(0).at("beta") == 20);
   CHECK(voter.at("last_votes") == json::array({"yes", "yes", "yes"}));
   // The voter is in the actor list and in the mempool.
-  json actors = w.ok({"actors"});
-  CHECK(w.row_of(actors, voter.at("actor").at("name").get<std::string>()).at("kind") == "voter");
+  json listing = w.ok({"actors"});
+  CHECK(listing.at("voters") == 1);
+  CHECK(listing.at("voters_listed") == 1);
+  CHECK(w.row_of(listing.at("actors"), voter.at("actor").at("name").get<std::string>()).at("kind") == "voter");
+  json names = w.ok({"names"});
+  CHECK(std::find(names.begin(), names.end(), voter.at("actor").at("name")) != names.end());
+  CHECK(std::find(names.begin(), names.end(), "journal") != names.end());
   json mempool = w.ok({"mempool"});
   CHECK(mempool.at("state").at("undecided") == 1);
   CHECK(mempool.at("state").at("undecided_txs").at(0) == to_hex(out.tx_id));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "domain/audit.hpp"
+#include "domain/codec.hpp"
 #include "domain/projections.hpp"
 #include "tools/ledger_generator.hpp"
 
@@ -888,7 +889,7 @@ TEST_CASE("EveryEventTypeRoundTripsThroughItsEncoding") {
     seen.insert(t);
     Bytes bytes = encode_event(e);
     REQUIRE(bytes.size() >= 1);
-    CHECK(bytes[0] == kEventFormatVersion);
+    CHECK(bytes[0] == (t == EventType::node_started ? NodeStarted::kFormat : kEventFormatVersion));
     Event back = decode_event(static_cast<std::uint16_t>(t), bytes);
     CHECK(event_type(back) == t);
     CHECK(encode_event(back) == bytes);
@@ -912,6 +913,39 @@ TEST_CASE("NodeStartedKeepsTheCroupierVersionString") {
   REQUIRE(std::holds_alternative<NodeStarted>(back));
   CHECK(std::get<NodeStarted>(back).version == "1.2.3-test");
   CHECK(std::get<NodeStarted>(back).sequencer_key == PublicKey{3});
+}
+
+namespace {
+// NodeStarted as format 1 wrote it: its format byte twice, no version string.
+struct NodeStartedFormat1 {
+  Id128 node_id{};
+  PublicKey operator_key{}, house_key{}, sequencer_key{};
+  template <class A> void serialize(A& ar) {
+    std::uint8_t format = 1;
+    ar(format);
+    ar(node_id, format, operator_key, house_key, sequencer_key);
+  }
+};
+}  // namespace
+
+TEST_CASE("NodeStartedOfFormat1StillDecodesSoOlderLogsReplay") {
+  Bytes old;
+  {
+    cereal::VectorOutputArchive ar(old);
+    NodeStartedFormat1 v1{Id128{7}, PublicKey{1}, PublicKey{2}, PublicKey{3}};
+    ar(v1);
+  }
+  Event back = decode_event(static_cast<std::uint16_t>(EventType::node_started), old);
+  REQUIRE(std::holds_alternative<NodeStarted>(back));
+  const auto& started = std::get<NodeStarted>(back);
+  CHECK(started.node_id == Id128{7});
+  CHECK(started.version.empty());
+  CHECK(started.operator_key == PublicKey{1});
+  CHECK(started.sequencer_key == PublicKey{3});
+  // An unknown future format is refused by name.
+  old[0] = 3;
+  CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::node_started), old),
+                       doctest::Contains("NodeStarted: unknown format version 3"), DecodeError);
 }
 
 TEST_CASE("DecodeEventRejectsUnknownTypesAndMismatchedPayloads") {

@@ -20,6 +20,13 @@
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/inspector.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -206,8 +213,8 @@ TEST_CASE("ShellCommandsShowTheLiveNodesActorsVotersBatchesAndOperatorActions") 
   REQUIRE(actors.exit_code == 0);
   for (const char* name : {"journal", "waiters", "mempool", "router", "committer", "sequencer", "prover", "submitter",
                            "reconciler", "inspector", "validator-0", "validator-1", "validator-2"})
-    CHECK(contains(actors.out, std::string("\n") + name + " "));
-  CHECK(contains(actors.out.substr(0, actors.out.find('\n')), "mailbox"));
+    CHECK(contains(actors.out, std::string("\n  ") + name + " "));
+  CHECK(contains(actors.out, "mailbox"));
   CHECK(node.shell_json("status").at("node_id") == node.node_id());
 
   // A deposit answered pending at once: its voter runs for about 2 s.
@@ -259,8 +266,11 @@ TEST_CASE("EventsFollowPrintsNewEventsAsBetsArriveUntilInterrupted") {
   funded_player(node, seed);
 
   Process follow({kBinary, "shell", "--connect", node.admin(), "-c", "events follow"});
-  // Its first line names the seq it follows from (stderr); give it a moment to start.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Its first line (stderr) says from which seq it follows: the bet comes after.
+  REQUIRE(eventually([&] {
+    follow.read_until("\x01never", std::chrono::milliseconds(50));
+    return contains(follow.err(), "following the log after seq");
+  }));
   auto bet = run({"client", "bet", "--node", node.http(), "--key", seed.string(), "--game", "dice", "--choice", "50",
                   "--wager", "100", "--wait-ms", "10000", "--json"});
   CAPTURE(describe(bet));
@@ -310,10 +320,10 @@ TEST_CASE("InteractiveShellEditsCompletesAndSurvivesCtrlC") {
   t.type("events follow\r");
   CHECK(contains(t.read_until("Ctrl-C stops"), "following the log"));
   t.type("\x03");  // Ctrl-C ends follow, not the shell.
-  t.read_until("croupier> ");
-  t.type("\x03");  // At the prompt: a new prompt.
-  t.read_until("croupier> ");
-  t.type("status\r");
+  CHECK(contains(t.read_until("croupier> "), "croupier> "));
+  t.type("stat\x03");  // At the prompt Ctrl-C does nothing: the shell stays, the line too,
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  t.type("\x15status\r");  // and Ctrl-U clears it; the command then runs uninterrupted.
   screen = t.read_until("croupier> ");
   CHECK(contains(screen, "node_id: " + node.node_id()));
   t.type("bogus\r");
@@ -375,4 +385,50 @@ TEST_CASE("TheAdminPortNeedsATokenOffLoopbackAndChecksIt") {
   CHECK(config.at("admin-token") == "(set, not shown)");
   CHECK_FALSE(contains(right.out, token));
   CHECK(config.at("round-interval") == "100ms");
+}
+
+TEST_CASE("OnlyTheAdminDoorIsReachableFromTheNetwork") {
+  TempDir dir("croupier-shell");
+  LiveNode node(dir);
+  // An authenticated command first, so that whatever answered it has talked to the network.
+  REQUIRE(node.shell({"-c", "actors"}).exit_code == 0);
+
+  caf::actor_system_config config;
+  config.set("logger.verbosity", caf::atom("quiet"));
+  config.load<caf::io::middleman>();
+  caf::actor_system system{config};
+  const auto colon = node.admin().rfind(':');
+  auto door = system.middleman().remote_actor(node.admin().substr(0, colon),
+                                              static_cast<std::uint16_t>(std::stoi(node.admin().substr(colon + 1))));
+  REQUIRE(door);
+  // What a peer can do with CAF's BASP: make a proxy for any actor id of the node it is
+  // connected to, and send to it. Every actor of the node that answers such a message is a
+  // way around the door and its token.
+  auto broker = system.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  auto* basp = static_cast<caf::io::basp_broker*>(caf::actor_cast<caf::abstract_actor*>(broker));
+  caf::scoped_actor self{system};
+  int sent = 0;
+  for (caf::actor_id id = 1; id <= 64; ++id) {
+    if (id == door->id()) continue;
+    auto proxy = basp->proxy_registry_ptr()->get_or_put(door->node(), id);
+    if (!proxy) continue;
+    auto target = caf::actor_cast<caf::actor>(proxy);
+    self->send(target, croupier::actors::shell_atom::value, std::vector<std::string>{"status"});
+    self->send(target, croupier::actors::metrics_atom::value);
+    sent += 2;
+  }
+  CHECK(sent > 100);
+  std::vector<std::string> answers;
+  for (bool quiet = false; !quiet;)
+    self->receive([&](const std::string& text) { answers.push_back(text); }, [](const caf::error&) {},
+                  caf::after(std::chrono::seconds(2)) >> [&] { quiet = true; });
+  CAPTURE(answers.size());
+  CHECK(answers.empty());
+  // The door itself still wants its three-part message.
+  std::optional<std::string> through_door;
+  self->request(*door, std::chrono::seconds(10), croupier::actors::shell_atom::value, std::string(),
+                std::vector<std::string>{"status"})
+      .receive([&](const std::string& text) { through_door = text; }, [](const caf::error&) {});
+  REQUIRE(through_door);
+  CHECK(contains(*through_door, node.node_id()));
 }
