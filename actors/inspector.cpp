@@ -356,10 +356,8 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
               auto it = std::find_if(voters.begin(), voters.end(), [&](const auto& v) { return v.first == id; });
               if (it == voters.end()) {
                 record["voter"] = nullptr;
-                {
-          promise.deliver(text(record));
-          return;
-        }
+                promise.deliver(text(record));
+                return;
               }
               ask_all(self, {{voter_name(id), it->second}},
                       [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
