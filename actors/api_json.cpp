@@ -90,8 +90,7 @@ Json hex_or_null(const std::optional<FixedBytes<N>>& b) {
 }
 
 Json game_json(std::uint8_t game) {
-  if (game == static_cast<std::uint8_t>(Game::coinflip) || game == static_cast<std::uint8_t>(Game::dice))
-    return std::string(game_name(static_cast<Game>(game)));
+  if (auto g = game_from_number(game)) return std::string(game_name(*g));
   return game;  // Never admitted; shown as its number rather than hidden.
 }
 

@@ -16,9 +16,8 @@ std::string describe_tx(const Tx& tx) {
   if (auto* d = std::get_if<Deposit>(&tx)) {
     out << "deposit " << to_hex(d->deposit_id) << ": " << d->amount << " to " << to_hex(d->account);
   } else if (auto* b = std::get_if<Bet>(&tx)) {
-    const bool known = b->game == static_cast<std::uint8_t>(Game::coinflip) ||
-                       b->game == static_cast<std::uint8_t>(Game::dice);
-    out << "bet " << to_hex(b->bet_id) << ": " << (known ? game_name(static_cast<Game>(b->game)) : "game?") << " choice "
+    auto game = game_from_number(b->game);
+    out << "bet " << to_hex(b->bet_id) << ": " << (game ? game_name(*game) : "game?") << " choice "
         << int(b->choice) << ", wager " << b->wager << ", account " << to_hex(b->account) << " nonce " << b->nonce;
   } else if (auto* s = std::get_if<Settlement>(&tx)) {
     out << "settlement of batch " << to_hex(s->inputs.batch_id);

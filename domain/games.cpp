@@ -10,6 +10,12 @@ std::optional<Game> game_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<Game> game_from_number(std::uint8_t number) {
+  if (number == static_cast<std::uint8_t>(Game::coinflip)) return Game::coinflip;
+  if (number == static_cast<std::uint8_t>(Game::dice)) return Game::dice;
+  return std::nullopt;
+}
+
 std::string_view game_name(Game g) {
   switch (g) {
     case Game::coinflip: return "coinflip";

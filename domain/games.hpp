@@ -21,6 +21,8 @@ namespace croupier {
 enum class Game : std::uint8_t { coinflip = 1, dice = 2 };
 
 std::optional<Game> game_from_name(std::string_view name);
+// The game a bet's `game` byte names, or nullopt for a number no game has.
+std::optional<Game> game_from_number(std::uint8_t number);
 std::string_view game_name(Game g);
 
 // Limits on a wager in minor units; both inclusive.

@@ -164,6 +164,10 @@ TEST_CASE("GameNamesRoundTrip") {
   CHECK(game_from_name("coinflip") == Game::coinflip);
   CHECK(game_from_name("dice") == Game::dice);
   CHECK_FALSE(game_from_name("roulette").has_value());
+  CHECK(game_from_number(1) == Game::coinflip);
+  CHECK(game_from_number(2) == Game::dice);
+  CHECK_FALSE(game_from_number(0).has_value());
+  CHECK_FALSE(game_from_number(3).has_value());
   CHECK_FALSE(game_from_name("Dice").has_value());
   CHECK(game_name(Game::coinflip) == "coinflip");
   CHECK(game_name(Game::dice) == "dice");
