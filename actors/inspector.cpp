@@ -131,17 +131,6 @@ caf::error failed_ask(inspector_pointer self, const char* who, const caf::error&
 
 std::string voter_name(const Hash32& tx_id) { return "voter-" + to_hex(tx_id).substr(0, 16); }
 
-// Both read locks: what the outside world may be told (the log holds it). After a journal
-// failure the memory may hold a group that is not on disk: like the HTTP API, the inspector
-// then shows no projections; `status` (which says so) still answers.
-struct StateRead {
-  std::shared_lock<std::shared_mutex> durable, memory;
-  explicit StateRead(const NodeState& s, bool even_after_failure = false) : durable(s.durable), memory(s.mutex) {
-    if (s.journal_failed && !even_after_failure)
-      throw std::runtime_error("the node's journal failed and the node is stopping; its memory may hold events "
-                               "that are not in the log, so they are not shown (the log is: `croupier replay`)");
-  }
-};
 
 // Asks every target (inspect_atom) and calls `done` with the answers, in target order
 // (nullopt: no answer within kAskTimeout, or the actor is gone).
@@ -246,7 +235,9 @@ json status_json(inspector_pointer self, const InspectorOptions& o) {
   j["log_head_seq"] = o.log ? o.log->head_seq() : o.state->log_head.load();
   j["log_head_hash"] = o.log ? json(to_hex(o.log->head_hash())) : json(nullptr);
   {
-    StateRead lock(*o.state, true);
+    // Not DurableRead: status answers after a journal failure too, and says so below.
+    std::shared_lock durable(o.state->durable);
+    std::shared_lock memory(o.state->mutex);
     j["block_height"] = o.state->projections.block_height;
     j["batches"] = o.state->projections.batches.size();
   }
@@ -264,7 +255,7 @@ Hash32 resolve_tx(const InspectorOptions& o, const std::string& id) {
   if (id.size() == 64) return fixed_from_hex<32>(id, "tx id");
   if (id.size() != 32) throw std::invalid_argument("expected a tx id (64 hex digits) or a bet or deposit id (32)");
   const auto key = fixed_from_hex<16>(id, "bet or deposit id");
-  StateRead lock(*o.state);
+  DurableRead lock(*o.state);
   const auto& p = o.state->projections;
   if (auto it = p.bets.find(key); it != p.bets.end()) return it->second;
   if (auto it = p.deposits.find(key); it != p.deposits.end()) return it->second;
@@ -344,22 +335,21 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
     const Hash32 id = resolve_tx(o, w[1]);
     json record;
     {
-      StateRead lock(*o.state);
+      DurableRead lock(*o.state);
       auto it = o.state->projections.txs.find(id);
       if (it == o.state->projections.txs.end()) return bad_command("no tx " + to_hex(id) + " in this node");
       record = views::tx_json(id, it->second);
     }
     auto promise = self->make_response_promise<std::string>();
-    self->request(o.mempool, kAskTimeout, voters_atom::value)
+    self->request(o.mempool, kAskTimeout, voters_atom::value, id)
         .then(
-            [=](const VoterList& voters) mutable {
-              auto it = std::find_if(voters.begin(), voters.end(), [&](const auto& v) { return v.first == id; });
-              if (it == voters.end()) {
+            [=](const VoterList& voter) mutable {
+              if (voter.empty()) {
                 record["voter"] = nullptr;
                 promise.deliver(text(record));
                 return;
               }
-              ask_all(self, {{voter_name(id), it->second}},
+              ask_all(self, {{voter_name(id), voter.front().second}},
                       [=](const std::vector<NamedActor>& targets, std::vector<std::optional<json>>& answers) mutable {
                         // No answer: the voter decided and quit in the meantime.
                         record["voter"] = answers[0] ? json(answers[0]->value("state", json())) : json(nullptr);
@@ -390,13 +380,13 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
       return bad_command("usage: batches [STATUS] [N]");
     }
     const auto limit = number_arg(w, next, 50, "N");
-    StateRead lock(*o.state);
+    DurableRead lock(*o.state);
     return text(views::batches_json(o.state->projections, status, limit));
   }
   if (cmd == "batch") {
     expect_args(w, 1, 1, "batch ID");
     const auto id = fixed_from_hex<16>(w[1], "batch id");
-    StateRead lock(*o.state);
+    DurableRead lock(*o.state);
     auto it = o.state->projections.batches.find(id);
     if (it == o.state->projections.batches.end()) return bad_command("no batch " + w[1] + " in this node");
     return text(api::render_batch(id, it->second));
@@ -404,7 +394,7 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
   if (cmd == "account") {
     expect_args(w, 1, 1, "account ID");
     const auto key = fixed_from_hex<32>(w[1], "account (a public key)");
-    StateRead lock(*o.state);
+    DurableRead lock(*o.state);
     const auto* a = o.state->projections.accounts.find(key);
     if (!a) return bad_command("no account " + w[1] + " in this node (no deposit reached it)");
     return text(api::render_account(key, *a));

@@ -181,6 +181,11 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         std::sort(voters.begin(), voters.end(), [](auto& a, auto& b) { return a.first < b.first; });
         return voters;
       },
+      [=](voters_atom, const Hash32& tx_id) {
+        VoterList voter;
+        if (auto it = self->state.pending.find(tx_id); it != self->state.pending.end()) voter.emplace_back(*it);
+        return voter;
+      },
       [=](inspect_atom) {
         auto& st = self->state;
         std::vector<Hash32> ids;

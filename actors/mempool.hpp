@@ -15,6 +15,7 @@
 //   (stats_atom)               -> uint64 (txs admitted and undecided)
 //   (voters_atom)              -> VoterList (each undecided tx and its voter, by tx id; a
 //                                 voter that has decided may have quit already)
+//   (voters_atom, Hash32)      -> VoterList (that tx's, or empty)
 //   (inspect_atom)             -> JSON text (introspection.hpp)
 // Races with a concurrent admission of the same key are settled by the journal (it applies
 // before it commits): a refused append is decided again and answered as a duplicate,

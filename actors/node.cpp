@@ -24,14 +24,6 @@ namespace croupier::actors {
 
 namespace {
 
-// Both read locks, for what the node tells the outside world (NodeState::durable).
-struct DurableRead {
-  std::shared_lock<std::shared_mutex> durable, memory;
-  explicit DurableRead(const NodeState& s) : durable(s.durable), memory(s.mutex) {
-    if (s.journal_failed) throw NodeUnavailable("the node's journal failed and the node is stopping");
-  }
-};
-
 std::string describe_problems(const eventlog::ReplayResult& result) {
   std::ostringstream out;
   out << "the event log did not replay cleanly (" << result.problems.size() << " problem(s)); run `croupier replay "

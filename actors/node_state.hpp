@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/node_api.hpp"
 #include "domain/crypto.hpp"
 #include "domain/projections.hpp"
 #include "domain/vrf.hpp"
@@ -99,6 +100,16 @@ struct NodeState {
 
   // Notes where `e` (applied at `seq`) lives in the log. Caller holds the write lock.
   void index_event(std::uint64_t seq, const Event& e);
+};
+
+// Both read locks, in their order, for what the node tells the outside world (the HTTP API,
+// the debug shell): what the log holds. After a journal failure the memory may hold a group
+// that never reached the disk, so it throws NodeUnavailable instead.
+struct DurableRead {
+  std::shared_lock<std::shared_mutex> durable, memory;
+  explicit DurableRead(const NodeState& s) : durable(s.durable), memory(s.mutex) {
+    if (s.journal_failed) throw NodeUnavailable("the node's journal failed and the node is stopping");
+  }
 };
 
 // Whether `tx_id` is final *on disk*, and at which height (0: rejected); nullopt when it is
