@@ -5,9 +5,12 @@
 //
 // Header-only. Not thread-safe: each helper is used by one test thread at a time.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <lmdb.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +72,31 @@ struct ProcessResult {
 // A child process running argv[0] (a path) with argv[1..], stdin from /dev/null and
 // stdout/stderr each in a pipe. The destructor SIGKILLs and reaps the child if it is
 // still running. Not copyable.
+// A result for failure messages: exit status, signal, timeout, the ends of stdout and stderr.
+inline std::string describe(const ProcessResult& r) {
+  auto tail = [](const std::string& s) { return s.size() <= 3000 ? s : "..." + s.substr(s.size() - 3000); };
+  return "exit " + std::to_string(r.exit_code) + ", signal " + std::to_string(r.signal) +
+         (r.timed_out ? ", timed out" : "") + "\nstdout:\n" + tail(r.out) + "\nstderr:\n" + tail(r.err);
+}
+
+// A loopback port no one listens on now (the kernel's pick for a socket bound to port 0).
+inline std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind/getsockname failed");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 class Process {
  public:
   explicit Process(const std::vector<std::string>& argv) {

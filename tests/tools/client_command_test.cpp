@@ -158,12 +158,7 @@ class ScriptedServer {
 
 Reply json_reply(unsigned status, const json& body) { return Reply{status, body.dump(), {}, "application/json"}; }
 
-// A port nothing listens on (bound, then released).
-std::uint16_t free_port() {
-  net::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
-  return a.local_endpoint().port();
-}
+using test::free_port;
 
 // --- running the client -----------------------------------------------------------------------
 

@@ -81,10 +81,7 @@ Built build_log(const fs::path& dir, std::size_t bets = 30, bool real_crypto = t
   return b;
 }
 
-std::string describe(const ProcessResult& r) {
-  return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\n--- stdout\n" + r.out +
-         "--- stderr\n" + r.err;
-}
+using test::describe;
 
 // Writes DIR/keys/<name> holding `seed` in hex, mode 0600, as `croupier node` does.
 void write_seed_file(const fs::path& dir, const std::string& name, const Seed& seed) {

@@ -88,10 +88,8 @@ std::string read_file(const fs::path& p) {
 
 std::string tail(const std::string& s, std::size_t n = 3000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
-std::string describe(const test::ProcessResult& r) {
-  return "exit " + std::to_string(r.exit_code) + ", signal " + std::to_string(r.signal) +
-         (r.timed_out ? ", timed out" : "") + "\nstdout:\n" + tail(r.out) + "\nstderr:\n" + tail(r.err);
-}
+using test::describe;
+using test::free_port;
 
 // The node process, restarted on the same data dir; each start logs to its own file.
 class NodeProcess {
@@ -199,23 +197,6 @@ class NodeProcess {
     }
   }
 
-  // A port no one listens on now (the kernel's pick for a socket bound to port 0).
-  static std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("socket failed");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ::close(fd);
-      throw std::runtime_error("bind/getsockname failed");
-    }
-    ::close(fd);
-    return ntohs(a.sin_port);
-  }
 
   // True when the child has exited (it is then reaped through Process::wait).
   bool exited() {

@@ -17,7 +17,6 @@
 #include <thread>
 #include <utility>
 
-#include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 
 #include <caf/actor_system.hpp>
@@ -42,17 +41,8 @@ const std::string kBinary = CROUPIER_BINARY;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::string describe(const ProcessResult& r) {
-  return "exit " + std::to_string(r.exit_code) + ", signal " + std::to_string(r.signal) + "\nstdout:\n" + r.out +
-         "\nstderr:\n" + r.err;
-}
-
-// A port nothing listens on (bound, then released).
-std::uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::address_v4::loopback(), 0});
-  return a.local_endpoint().port();
-}
+using croupier::test::describe;
+using croupier::test::free_port;
 
 ProcessResult run(std::vector<std::string> args, std::chrono::seconds limit = std::chrono::seconds(30)) {
   args.insert(args.begin(), kBinary);
