@@ -26,6 +26,7 @@ struct MempoolState {
   // their clients waiting for the request timeout).
   std::unordered_map<std::uint64_t, caf::response_promise> appending;
   std::uint64_t next_append = 0;
+  std::unordered_set<Hash32, BytesHash> learning;  // Learned txs being appended.
   static constexpr const char* name = "mempool";
 };
 
@@ -94,7 +95,13 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         {
           std::shared_lock lock(o.state->mutex);
           decision = decide_admission(o.state->projections, tx, pre);
+          if (o.one_bet_in_flight && std::holds_alternative<admission::Admit>(decision))
+            if (auto refusal = refuse_while_in_flight(o.state->projections, tx)) decision = std::move(*refusal);
           reply = reply_for(o.state->projections, decision);
+        }
+        if (o.skips_dedup && reply.kind == SubmitReply::Kind::duplicate) {
+          reply.kind = SubmitReply::Kind::admitted;  // Broken on purpose (see mempool.hpp).
+          reply.final = false;
         }
         auto* admit = std::get_if<admission::Admit>(&decision);
         if (!admit) {
@@ -154,6 +161,28 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
       [=](submit_atom a, Tx& tx) {
         Prechecked pre = precheck(tx);
         self->delegate(caf::actor{self}, a, std::move(tx), pre);
+      },
+      [=](learn_atom, Tx& tx) {
+        auto& st = self->state;
+        if (o.ignores_peers) return;
+        if (st.pending.size() + st.appending.size() + st.learning.size() >= o.max_pending) return;
+        const Prechecked pre = precheck(tx);
+        if (st.learning.contains(pre.tx_id)) return;
+        {
+          std::shared_lock lock(o.state->mutex);
+          if (!std::holds_alternative<admission::Admit>(decide_admission(o.state->projections, tx, pre))) return;
+          if (refuse_while_in_flight(o.state->projections, tx)) return;
+        }
+        const Hash32 tx_id = pre.tx_id;
+        st.learning.insert(tx_id);
+        auto shared_tx = std::make_shared<const Tx>(std::move(tx));
+        self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{TxAdmitted{*shared_tx}})
+            .then(
+                [=](const Seqs&) {
+                  self->state.learning.erase(tx_id);
+                  admitted(self, o, tx_id, shared_tx);
+                },
+                [=](caf::error&) { self->state.learning.erase(tx_id); });  // A client's copy came first.
       },
       [=](block_atom, const BlockReport& report) {
         auto& st = self->state;

@@ -10,6 +10,9 @@
 //                                                 does it on the caller's thread, so the
 //                                                 Ed25519 checks run in parallel)
 //   (submit_atom, Tx)          -> SubmitReply      the same, the precheck made here
+//   (learn_atom, Tx)              a tx heard of from another node (its validator or syncer):
+//                                 admitted like a client's when admissible here, silently
+//                                 left otherwise (it is heard of again)
 //   (block_atom, BlockReport)     the committer decided these txs: they leave the mempool
 //   (recover_atom)                spawn voters for every admitted, undecided tx (at start)
 //   (stats_atom)               -> uint64 (txs admitted and undecided)
@@ -41,6 +44,11 @@ struct MempoolOptions {
   journal_actor journal;
   VoterOptions voter;                      // For the voters it spawns.
   std::size_t max_pending = 100'000;
+  bool one_bet_in_flight = false;  // In a cluster: refuse_while_in_flight (admission.hpp).
+  // Broken on purpose, for the simulator's tests that show its checks can fail; nothing in
+  // the configuration or on the command line sets them.
+  bool ignores_peers = false;  // Drops learn_atom (the node never records others' txs).
+  bool skips_dedup = false;    // Answers a resent tx as a new, undecided admission.
 };
 
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);

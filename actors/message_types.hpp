@@ -44,6 +44,9 @@ using confirm_atom = caf::atom_constant<caf::atom("confirm")>;    // Record a se
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 using round_atom = caf::atom_constant<caf::atom("round")>;        // A voter's next poll.
 using forget_atom = caf::atom_constant<caf::atom("forget")>;      // Decided conflict keys.
+using follow_atom = caf::atom_constant<caf::atom("follow")>;      // A voter's preference, to its validator.
+using learn_atom = caf::atom_constant<caf::atom("learn")>;        // A tx heard of from another node.
+using sync_atom = caf::atom_constant<caf::atom("sync")>;          // Blocks a node missed, from a peer.
 
 using Seqs = std::vector<std::uint64_t>;
 using TxIds = std::vector<Hash32>;
@@ -98,6 +101,14 @@ struct BlockReport {
   std::vector<std::pair<Id128, Hash32>> settlements;  // Settlement txs in the block.
 };
 
+// A peer's accepted transactions, block by block from `from` (settlements left out: they
+// are recorded by the node that sequences them). `peer_height` is the peer's block height.
+struct SyncChunk {
+  std::uint64_t from = 1;
+  std::uint64_t peer_height = 0;
+  std::vector<std::vector<Tx>> blocks;
+};
+
 struct ConsensusDecisionMsg {
   Hash32 tx_id{};
   bool accepted = false;
@@ -110,6 +121,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::VoteQuery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::VoteQueries)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::Votes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::BlockReport)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::actors::SyncChunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Tx)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Prechecked)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(croupier::Id128)

@@ -16,6 +16,7 @@
 #include "actors/router.hpp"
 #include "actors/sequencer.hpp"
 #include "actors/submitter.hpp"
+#include "actors/syncer.hpp"
 #include "actors/validator.hpp"
 #include "domain/consensus.hpp"
 #include "eventlog/replay.hpp"
@@ -100,11 +101,21 @@ void Node::spawn_actors() {
                                                     },
                                                     options_.snapshot_every});
   a.waiters = spawn_waiters(system_, WaitersOptions{options_.max_waiters, lookup_final});
+  const bool clustered = !options_.peer_validators.empty();
   for (std::size_t i = 0; i < options_.local_validators; ++i)
-    a.validators.push_back(spawn_validator(system_, ValidatorOptions{state_, "validator-" + std::to_string(i)}));
-  auto parameters = consensus::parameters_for(options_.local_validators);
-  a.router = spawn_router(system_, RouterOptions{a.validators, parameters.k, options_.seed ^ 0x726f75746572ull,
-                                                 options_.round_timeout / 2, metrics_.get()});
+    a.validators.push_back(options_.make_validator
+                               ? options_.make_validator(system_, state_)
+                               : spawn_validator(system_, ValidatorOptions{state_, "validator-" + std::to_string(i),
+                                                                           clustered,
+                                                                           options_.validators_skip_proof_check}));
+  auto asked = a.validators;
+  asked.insert(asked.end(), options_.peer_validators.begin(), options_.peer_validators.end());
+  auto parameters = options_.consensus.value_or(consensus::parameters_for(asked.size()));
+  if (auto why = snowball::validate(parameters); why || static_cast<std::size_t>(parameters.k) > asked.size())
+    throw std::invalid_argument("consensus parameters for " + std::to_string(asked.size()) +
+                                " validators: " + why.value_or("k exceeds the validators"));
+  a.router = spawn_router(system_, RouterOptions{asked, parameters.k, options_.seed ^ 0x726f75746572ull,
+                                                 options_.round_timeout / 2, metrics_.get(), a.validators.size()});
   CommitterOptions co;
   co.state = state_;
   co.metrics = metrics_.get();
@@ -116,8 +127,11 @@ void Node::spawn_actors() {
   co.block_max = options_.block_max;
   a.committer = spawn_committer(system_, co);
   VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
-                  metrics_.get(), options_.round_interval};
-  a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max});
+                  metrics_.get(), options_.round_interval, a.validators};
+  a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max,
+                                                    clustered, options_.mempool_ignores_peers,
+                                                    options_.mempool_skips_dedup});
+  for (const auto& v : a.validators) caf::anon_send(v, caf::put_atom::value, a.mempool);
   SubmitterOptions so;
   so.state = state_;
   so.metrics = metrics_.get();
@@ -139,8 +153,10 @@ void Node::spawn_actors() {
   sq.batch_interval = options_.batch_interval;
   sq.batch_max = options_.batch_max;
   sq.submit_attempts = options_.submit_attempts;
-  a.sequencer = spawn_sequencer(system_, sq);
+  if (options_.settles) a.sequencer = spawn_sequencer(system_, sq);
   caf::anon_send(a.committer, caf::put_atom::value, CommitterPeers{a.mempool, a.sequencer, a.submitter, a.router});
+  a.syncer = spawn_syncer(system_, SyncerOptions{state_, log_, a.mempool, options_.peer_syncers, options_.sync_interval,
+                                                 options_.round_timeout * 2});
   // Recovery: voters for undecided txs, the prover for created batches (in creation order).
   {
     std::shared_lock lock(state_->mutex);
@@ -164,7 +180,9 @@ void Node::spawn_actors() {
                {"sequencer", a.sequencer},
                {"prover", a.prover},
                {"submitter", a.submitter},
-               {"reconciler", a.reconciler}};
+               {"reconciler", a.reconciler},
+               {"syncer", a.syncer}};
+  std::erase_if(io.actors, [](const NamedActor& named) { return !named.actor; });  // No sequencer: does not settle.
   for (std::size_t i = 0; i < a.validators.size(); ++i) {
     io.actors.push_back({"validator-" + std::to_string(i), a.validators[i]});
     io.validators.push_back("validator-" + std::to_string(i));
@@ -210,11 +228,24 @@ void Node::stop() {
   // Waiting clients first: each is answered pending (its tx, if admitted, is durable).
   caf::anon_send_exit(a.waiters, caf::exit_reason::user_shutdown);
   for (const caf::actor& x : {a.reconciler, a.sequencer, a.prover, a.submitter, a.committer, a.mempool, a.router,
-                              a.inspector})
+                              a.inspector, a.syncer})
     if (x) caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   for (auto& v : a.validators) caf::anon_send_exit(v, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(a.journal, caf::exit_reason::user_shutdown);
   if (options_.detached_journal) system_.await_all_actors_done();
+}
+
+void Node::crash() {
+  assert(!options_.detached_journal && "crash() is for the deterministic scheduler");
+  if (stopped_.exchange(true)) return;
+  accepting_ = false;
+  auto& a = actors_;
+  // kill: no exit handler runs (the mempool's would answer its clients) and nothing flushes.
+  for (const caf::actor& x : {a.reconciler, a.sequencer, a.prover, a.submitter, a.committer, a.mempool, a.router,
+                              a.inspector, a.syncer, caf::actor_cast<caf::actor>(a.waiters),
+                              caf::actor_cast<caf::actor>(a.journal)})
+    if (x) caf::anon_send_exit(x, caf::exit_reason::kill);
+  for (auto& v : a.validators) caf::anon_send_exit(v, caf::exit_reason::kill);
 }
 
 void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) {

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -27,6 +28,7 @@
 #include "actors/node_state.hpp"
 #include "actors/waiters.hpp"
 #include "domain/retry.hpp"
+#include "domain/snowball.hpp"
 #include "eventlog/event_log.hpp"
 
 namespace croupier::actors {
@@ -58,6 +60,20 @@ struct NodeOptions {
   std::function<void(const std::string&)> log_line;      // Lines for people (alarms, failures).
   std::function<void(const std::string&)> on_failure;    // The journal stopped: stop the node.
   std::function<void(std::uint64_t, std::uint64_t)> replay_progress;  // (done, total) at start.
+
+  // A node of a cluster (today: the simulator's; see the README's design). The node's own
+  // validators are asked with the others' (k scales to all of them), every tx another node
+  // asks about or serves is learned here, and the syncer pulls the blocks this node missed.
+  std::vector<caf::actor> peer_validators;
+  std::vector<caf::actor> peer_syncers;
+  std::chrono::milliseconds sync_interval{1000};
+  bool settles = true;                               // Runs the sequencer (one node per cluster).
+  std::optional<snowball::Parameters> consensus;     // Default: parameters_for(validators).
+  // Replaces the local validators (the simulator's Byzantine ones).
+  std::function<caf::actor(caf::actor_system&, const std::shared_ptr<NodeState>&)> make_validator;
+  bool mempool_ignores_peers = false;                // Broken on purpose: tests only (mempool.hpp).
+  bool validators_skip_proof_check = false;          // Broken on purpose: tests only (validator.hpp).
+  bool mempool_skips_dedup = false;                  // Broken on purpose: tests only (mempool.hpp).
 };
 
 class Node final : public NodeApi {
@@ -73,6 +89,12 @@ class Node final : public NodeApi {
   // every actor to finish; under the deterministic scheduler the caller runs the jobs.
   void stop();
 
+  // A crash, for the simulator: every actor is killed at once; nothing is flushed, no client
+  // is answered, and whatever the journal had not committed is lost, as if the process had
+  // died. The caller runs the jobs (deterministic scheduler only), then destroys the Node,
+  // which closes the log.
+  void crash();
+
   // NodeApi.
   void submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) override;
   void read(const std::function<void(const Projections&)>& reader) const override;
@@ -84,12 +106,13 @@ class Node final : public NodeApi {
   struct Actors {
     journal_actor journal;
     waiters_actor waiters;
-    caf::actor mempool, router, committer, sequencer, prover, submitter, reconciler, inspector;
+    caf::actor mempool, router, committer, sequencer, prover, submitter, reconciler, inspector, syncer;
     std::vector<caf::actor> validators;
   };
   const Actors& actors() const { return actors_; }
   const std::shared_ptr<NodeState>& state() const { return state_; }
   const eventlog::EventLog& log() const { return *log_; }
+  std::weak_ptr<const eventlog::EventLog> log_handle() const { return log_; }
   Metrics& node_metrics() { return *metrics_; }
   std::uint64_t recovered_undecided() const { return recovered_undecided_; }
 

@@ -107,7 +107,8 @@ caf::behavior router_behavior(router_pointer self, RouterOptions o) {
                                {"timeout_ms", o.timeout.count()}});
       },
       [=](forget_atom, const Decided& decided) {
-        for (const auto& v : o.validators) self->send(v, forget_atom::value, decided);
+        for (std::size_t i = 0; i < o.validators.size() && i < o.local; ++i)
+          self->send(o.validators[i], forget_atom::value, decided);
       },
   };
 }

@@ -8,9 +8,10 @@
 // Protocol:
 //   (query_atom, VoteQuery)    -> Votes    the answers that arrived within `timeout`
 //                                          (a silent validator is left out)
-//   (forget_atom, Decided)                 forwarded to every validator
+//   (forget_atom, Decided)                 forwarded to the node's own validators
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -21,11 +22,12 @@
 namespace croupier::actors {
 
 struct RouterOptions {
-  std::vector<caf::actor> validators;
+  std::vector<caf::actor> validators;        // The node's own first, then other nodes'.
   int k = 1;                                 // Validators sampled per query; <= validators.
   std::uint64_t seed = 1;                    // The node's PRNG seed for sampling.
   std::chrono::milliseconds timeout{500};    // Per bundle.
   Metrics* metrics = nullptr;
+  std::size_t local = std::numeric_limits<std::size_t>::max();  // How many validators are the node's own.
 };
 
 caf::actor spawn_router(caf::actor_system& system, RouterOptions options);

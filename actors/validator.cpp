@@ -1,12 +1,15 @@
 #include "actors/validator.hpp"
 
 #include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/introspection.hpp"
 
+#include "domain/admission.hpp"
 #include "domain/consensus.hpp"
 
 namespace croupier::actors {
@@ -16,6 +19,11 @@ namespace {
 struct ValidatorState {
   consensus::ValidatorView view;
   std::uint64_t queries = 0;
+  caf::actor mempool;                                  // For txs the node has not seen.
+  std::unordered_set<Hash32, BytesHash> verified;      // Peer txs whose id and signature hold.
+  // Txs handed to the mempool to learn, with the node's block height then: handed again only
+  // after a block (which may have made an unadmissible tx admissible).
+  std::unordered_map<Hash32, std::uint64_t, BytesHash> learning;
   static constexpr const char* name = "validator";
 };
 
@@ -34,6 +42,33 @@ bool valid_settlement(const NodeState& state, const Settlement& s) {
   return s.sequencer_key == sequencer && !settlement::verify(s.inputs, s.witness, s.proof, s.sequencer_key);
 }
 
+// A bet or deposit from another node: its id must be its content's and its signature valid.
+bool valid_peer_tx(ValidatorState& st, const Hash32& tx_id, const Tx& tx) {
+  if (st.verified.contains(tx_id)) return true;
+  auto pre = precheck(tx);
+  if (pre.tx_id != tx_id || !pre.signature_valid) return false;
+  st.verified.insert(tx_id);
+  return true;
+}
+
+// Hands a tx the node does not know to its mempool (at most once per block height).
+void learn(validator_pointer self, const ValidatorOptions& o, const Hash32& tx_id, const Tx& tx) {
+  auto& st = self->state;
+  std::uint64_t height = 0;
+  {
+    std::shared_lock lock(o.state->mutex);
+    if (o.state->projections.txs.contains(tx_id)) {
+      st.learning.erase(tx_id);
+      return;
+    }
+    height = o.state->projections.block_height;
+  }
+  auto [it, fresh] = st.learning.try_emplace(tx_id, height);
+  if (!fresh && it->second == height) return;
+  it->second = height;
+  self->send(st.mempool, learn_atom::value, tx);
+}
+
 caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
   return {
       [=](query_atom, const VoteQueries& queries) {
@@ -43,12 +78,22 @@ caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
         for (const auto& q : queries) {
           ++st.queries;
           bool valid = true;
-          if (q.tx)
-            if (auto* s = std::get_if<Settlement>(q.tx.get())) valid = valid_settlement(*o.state, *s);
+          if (q.tx) {
+            if (auto* s = std::get_if<Settlement>(q.tx.get())) {
+              valid = o.skips_proof_check || valid_settlement(*o.state, *s);
+            } else if (o.peers) {
+              valid = valid_peer_tx(st, q.tx_id, *q.tx);
+              if (valid && st.mempool) learn(self, o, q.tx_id, *q.tx);
+            }
+          }
           votes.push_back(st.view.prefer(q.conflict_key, q.tx_id, valid));
         }
         return votes;
       },
+      [=](follow_atom, const std::string& conflict_key, const Hash32& tx_id) {
+        self->state.view.follow(conflict_key, tx_id);
+      },
+      [=](caf::put_atom, const caf::actor& mempool) { self->state.mempool = mempool; },
       [=](forget_atom, const Decided& decided) {
         for (const auto& [key, winner] : decided) self->state.view.decided(key, winner);
       },

@@ -3,12 +3,16 @@
 // ValidatorView: the first valid tx asked about wins its conflict key, until the node
 // decides the key). A settlement is valid only when the sequencer key in force signed it
 // and its batch proof verifies (settlement::verify): validators check the proof before
-// they prefer it. Bets and deposits are checked by the node's mempool before any voter
-// asks about them, so a local validator does not verify their signatures again.
+// they prefer it. Bets and deposits are checked by the node's mempool before any of its
+// voters asks about them; in a cluster (`peers`) the validator is also asked by other
+// nodes, so it checks their id and signature itself, and hands any the node has not seen to
+// its mempool to learn (learn_atom), so that the node votes on it and records it too.
 //
 // Protocol:
 //   (query_atom, VoteQueries)  -> Votes    one vote per query, in order
+//   (follow_atom, string conflict_key, Hash32 tx_id)   the node's voter prefers tx_id now
 //   (forget_atom, Decided)                 the node decided these keys
+//   (put_atom, actor mempool)              where to send txs to learn
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,6 +32,10 @@ using Decided = std::vector<std::pair<std::string, Hash32>>;
 struct ValidatorOptions {
   std::shared_ptr<NodeState> state;  // For the sequencer key in force.
   std::string name = "validator";
+  bool peers = false;  // Asked by other nodes too (see above).
+  // Broken on purpose, for the simulator's tests that show its checks can fail; nothing in
+  // the configuration or on the command line sets it: prefers settlements unchecked.
+  bool skips_proof_check = false;
 };
 
 caf::actor spawn_validator(caf::actor_system& system, ValidatorOptions options);

@@ -30,8 +30,7 @@ caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, s
     Bytes key = conflict_key(*tx);
     query.conflict_key.assign(key.begin(), key.end());
   }
-  // Only settlements need the validators to look inside (they verify the batch proof).
-  if (std::holds_alternative<Settlement>(*tx)) query.tx = tx;
+  query.tx = tx;  // Validators check it; another node's may not have seen it yet.
   self->send(self, round_atom::value);
   return {
       [=](round_atom) {
@@ -43,6 +42,14 @@ caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, s
                   if (o.metrics) ++o.metrics->consensus_polls;
                   auto poll = consensus::tally(tx_id, votes, o.parameters.alpha_preference);
                   consensus::record(*st.instance, poll);
+                  if (poll.successful && !o.local_validators.empty()) {
+                    std::optional<Hash32> preferred = tx_id;
+                    if (st.instance->preference() != consensus::kAccept)
+                      preferred = consensus::strongest_rival(tx_id, votes);
+                    if (preferred)
+                      for (const auto& v : o.local_validators)
+                        self->send(v, follow_atom::value, query.conflict_key, *preferred);
+                  }
                   st.last_votes = std::move(votes);
                   if (st.instance->finalized()) {
                     if (o.metrics) ++o.metrics->consensus_decided;

@@ -7,7 +7,10 @@
 // waits `backoff` so that an unreachable validator set is not polled in a hot loop.
 //
 // Protocol (what it sends): router (query_atom, VoteQuery) -> Votes;
-// committer (decided_atom, Hash32 tx_id, bool accepted). It answers (stats_atom) with a
+// committer (decided_atom, Hash32 tx_id, bool accepted); after each successful poll, the
+// node's own validators (follow_atom, conflict key, Hash32 preferred tx), so that they answer
+// other nodes with this node's preference (the tx itself, or the rival that won the poll).
+// Every query carries the tx, for validators of other nodes that have not seen it. It answers (stats_atom) with a
 // one-line summary of its Snowball state, and (inspect_atom) with all of it (introspection.hpp).
 #include <chrono>
 
@@ -30,6 +33,7 @@ struct VoterOptions {
   // Pause between a successful round and the next; 0 = at once. Spaces out the queries of a
   // long vote (and lets an operator watch one in the debug shell).
   std::chrono::milliseconds round_interval{0};
+  std::vector<caf::actor> local_validators;  // Told the voter's preference (follow_atom).
 };
 
 caf::actor spawn_voter(caf::actor_system& system, const VoterOptions& options, const Hash32& tx_id,

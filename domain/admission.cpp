@@ -139,3 +139,19 @@ std::ostream& admission::operator<<(std::ostream& os, const Decision& d) {
 }
 
 }  // namespace croupier
+
+namespace croupier {
+
+std::optional<admission::Refuse> refuse_while_in_flight(const Projections& p, const Tx& tx) {
+  const auto* bet = std::get_if<Bet>(&tx);
+  if (!bet) return std::nullopt;
+  const Account* a = p.accounts.find(bet->account);
+  const std::uint64_t decided = a ? a->nonce : 0, admitted = a ? a->pending_nonce : 0;
+  if (admitted == decided) return std::nullopt;
+  return admission::Refuse{RefusalCode::wrong_nonce,
+                           "nonce " + std::to_string(bet->nonce) + ": this node has decided the account's bets up to " +
+                               std::to_string(decided) + " and holds " + std::to_string(admitted - decided) +
+                               " undecided; send the next bet when the previous one is final"};
+}
+
+}  // namespace croupier

@@ -118,4 +118,12 @@ struct Prechecked {
 // Precondition: `pre` is precheck(tx) (its tx_id is asserted).
 [[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre);
 
+// A node of a cluster admits a bet only when every earlier bet of its account is decided
+// here (one bet in flight per account): asked after decide_admission said Admit (so that a
+// resent bet is still answered as a duplicate). Without it a node that
+// held a losing rival for nonce n and then heard of the player's bet n+1 would admit n+1
+// (pending_nonce + 1), and could then never admit the winner of n (it would be behind
+// pending_nonce). Returns the refusal (wrong_nonce), or nullopt (every other tx too).
+[[nodiscard]] std::optional<admission::Refuse> refuse_while_in_flight(const Projections& p, const Tx& tx);
+
 }  // namespace croupier

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
 
 namespace croupier::consensus {
 
@@ -11,6 +12,16 @@ snowball::Parameters parameters_for(std::size_t validators) {
   const int k = static_cast<int>(std::min<std::size_t>(validators, 20));
   const int alpha = std::max(k / 2 + 1, (3 * k + 3) / 4);
   snowball::Parameters p{k, alpha, {{alpha, 20}}};
+  assert(!snowball::validate(p));
+  return p;
+}
+
+snowball::Parameters cluster_parameters_for(std::size_t validators, int beta) {
+  assert(validators >= 1 && beta >= 1);
+  if (validators == 1) return snowball::Parameters{1, 1, {{1, beta}}};
+  const int k = static_cast<int>(std::min<std::size_t>(validators, 20));
+  const int alpha_confidence = std::max(k / 2 + 1, (3 * k + 3) / 4);
+  snowball::Parameters p{k, k / 2 + 1, {{alpha_confidence, beta}}};
   assert(!snowball::validate(p));
   return p;
 }
@@ -31,14 +42,30 @@ void record(snowball::Snowball& instance, const PollResult& poll) {
 
 Vote ValidatorView::prefer(const std::string& conflict_key, const Hash32& tx_id, bool valid) {
   auto it = preferred_.find(conflict_key);
-  if (it != preferred_.end()) return it->second;
+  if (it != preferred_.end()) return it->second.tx_id;
   if (!valid) return std::nullopt;
-  preferred_.emplace(conflict_key, tx_id);
+  preferred_.emplace(conflict_key, Preference{tx_id, false});
   return tx_id;
 }
 
+void ValidatorView::follow(const std::string& conflict_key, const Hash32& tx_id) {
+  auto& p = preferred_[conflict_key];
+  if (!p.decided) p.tx_id = tx_id;
+}
+
 void ValidatorView::decided(const std::string& conflict_key, const Hash32& winner) {
-  preferred_.insert_or_assign(conflict_key, winner);
+  preferred_.insert_or_assign(conflict_key, Preference{winner, true});
+}
+
+std::optional<Hash32> strongest_rival(const Hash32& tx_id, std::span<const Vote> votes) {
+  std::map<Hash32, int> counts;
+  for (const auto& v : votes)
+    if (v && *v != tx_id) ++counts[*v];
+  std::optional<Hash32> best;
+  int best_count = 0;
+  for (const auto& [id, n] : counts)
+    if (n > best_count) best = id, best_count = n;
+  return best;
 }
 
 }  // namespace croupier::consensus

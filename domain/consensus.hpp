@@ -26,6 +26,13 @@ inline constexpr snowball::Choice kReject = 1;
 // Requires validators >= 1. The result passes snowball::validate.
 snowball::Parameters parameters_for(std::size_t validators);
 
+// Parameters for a cluster of `validators` nodes whose validators follow their node's voters
+// (ValidatorView::follow): k = min(n, 20), alpha_preference = floor(k/2) + 1 (a strict
+// majority moves a preference, so a split conflict set converges instead of stalling, as
+// it could when no choice can reach alpha), alpha_confidence as parameters_for, and `beta`.
+// Requires validators >= 1 and beta >= 1. The result passes snowball::validate.
+snowball::Parameters cluster_parameters_for(std::size_t validators, int beta);
+
 // One validator's answer: the tx it prefers for the conflict key, or nullopt when it prefers
 // none (it found the asked tx invalid and knows no other). A validator that did not answer
 // (timeout, unreachable) is simply absent from the votes.
@@ -46,18 +53,31 @@ PollResult tally(const Hash32& tx_id, std::span<const Vote> votes, int alpha_pre
 // Feeds a tallied poll to the voter's Snowball instance.
 void record(snowball::Snowball& instance, const PollResult& poll);
 
-// A validator's view: for each conflict key the first valid tx it was asked about wins, until
-// the node decides the key (decided() then pins the winner). Invalid txs are never preferred.
+// A validator's view: for each conflict key the first valid tx it was asked about wins,
+// unless the node's own voter for the key has since moved its preference (follow(): the
+// validator answers with its node's Snowball preference, as avalanchego's do), until the
+// node decides the key (decided() then pins the winner). Invalid txs are never preferred.
 class ValidatorView {
  public:
   // The validator's vote when asked about `tx_id` (valid = it passed the validator's checks).
   Vote prefer(const std::string& conflict_key, const Hash32& tx_id, bool valid);
+  // The node's voter for the key now prefers `tx_id` (after a successful poll). Ignored once
+  // the key is decided.
+  void follow(const std::string& conflict_key, const Hash32& tx_id);
   // The node decided the key: `winner` is the accepted tx (the view keeps it from now on).
   void decided(const std::string& conflict_key, const Hash32& winner);
   std::size_t size() const { return preferred_.size(); }
 
  private:
-  std::unordered_map<std::string, Hash32> preferred_;
+  struct Preference {
+    Hash32 tx_id{};
+    bool decided = false;
+  };
+  std::unordered_map<std::string, Preference> preferred_;
 };
+
+// The tx a voter's poll points to when its own tx lost: the other tx with the most votes
+// (the smallest id among equals), or nullopt when no vote named another tx.
+std::optional<Hash32> strongest_rival(const Hash32& tx_id, std::span<const Vote> votes);
 
 }  // namespace croupier::consensus

@@ -16,5 +16,6 @@ int run_bench_node(const std::vector<std::string>& args);
 int run_keygen(const std::vector<std::string>& args);
 int run_client(const std::vector<std::string>& args);
 int run_shell(const std::vector<std::string>& args);
+int run_sim(const std::vector<std::string>& args);
 
 }  // namespace croupier::tools

@@ -29,6 +29,8 @@ constexpr Subcommand kSubcommands[] = {
      croupier::tools::run_client},
     {"shell", "a debug shell into a live node's actors (status, actors, tx, events follow, operator actions)",
      croupier::tools::run_shell},
+    {"sim", "deterministic simulation of a cluster with crashes, a lossy network and Byzantine validators",
+     croupier::tools::run_sim},
     {"bench", "benchmarks: `croupier bench log`, `croupier bench node`", croupier::tools::run_bench},
 };
 

@@ -482,3 +482,22 @@ TEST_CASE("APrecheckMadeElsewhereGivesTheSameDecision") {
   CHECK(summary(decide_admission(node.p, conflicting_unsigned, precheck(conflicting_unsigned))) == "Conflict");
   CHECK(held == tx_id(taken));
 }
+
+TEST_CASE("InAClusterABetWaitsUntilTheAccountsEarlierBetsAreDecidedHere") {
+  Node node = funded();
+  Bet first = node.bet(1, 0, 100);
+  CHECK_FALSE(refuse_while_in_flight(node.p, first).has_value());  // Nothing in flight.
+  Hash32 tx = node.admit(first);
+  Bet next = node.bet(2, 0, 100);  // Nonce 2: admissible by decide_admission alone...
+  CHECK(summary(decide_admission(node.p, next)) == "Admit");
+  auto refusal = refuse_while_in_flight(node.p, next);  // ... but nonce 1 is undecided here.
+  REQUIRE(refusal.has_value());
+  CHECK(refusal->code == RefusalCode::wrong_nonce);
+  CHECK(refusal->message.find("undecided") != std::string::npos);
+  // Another player's bet is not held up, nor is a deposit.
+  CHECK_FALSE(refuse_while_in_flight(node.p, node.bet(3, 1, 100)).has_value());
+  CHECK_FALSE(refuse_while_in_flight(node.p, node.deposit(7, 0, 5)).has_value());
+  // Once nonce 1 is decided (either way) the next bet may come.
+  node.event(TxFinalized{tx, true});
+  CHECK_FALSE(refuse_while_in_flight(node.p, next).has_value());
+}

@@ -261,3 +261,43 @@ TEST_CASE("ValidatorViewDecidedPinsTheWinner") {
   CHECK(view.prefer("fresh", a, true) == Vote{c});
   CHECK(view.prefer("fresh", a, false) == Vote{c});
 }
+
+TEST_CASE("ValidatorViewFollowsItsNodesVoterUntilTheKeyIsDecided") {
+  consensus::ValidatorView view;
+  const Hash32 a = tx(1), b = tx(2), c = tx(3);
+  CHECK(view.prefer("key", a, true) == Vote{a});
+  view.follow("key", b);  // The node's voter moved to b after a successful poll.
+  CHECK(view.prefer("key", a, true) == Vote{b});
+  view.follow("fresh", c);  // A key the validator was never asked about.
+  CHECK(view.prefer("fresh", a, true) == Vote{c});
+  view.decided("key", a);
+  view.follow("key", c);  // Too late: decided keys stay pinned.
+  CHECK(view.prefer("key", b, true) == Vote{a});
+}
+
+TEST_CASE("StrongestRivalIsTheMostVotedOtherTxOrNone") {
+  const Hash32 mine = tx(1), b = tx(2), c = tx(3);
+  const std::vector<Vote> split{mine, b, c, c, std::nullopt};
+  CHECK(consensus::strongest_rival(mine, split) == std::optional<Hash32>{c});
+  const std::vector<Vote> tie{c, b, mine};
+  CHECK(consensus::strongest_rival(mine, tie) == std::optional<Hash32>{std::min(b, c)});
+  const std::vector<Vote> none{mine, std::nullopt, mine};
+  CHECK_FALSE(consensus::strongest_rival(mine, none).has_value());
+}
+
+TEST_CASE("ClusterParametersMoveAPreferenceOnAStrictMajority") {
+  for (std::size_t n = 1; n <= 40; ++n) {
+    auto p = consensus::cluster_parameters_for(n, 7);
+    CAPTURE(n);
+    CHECK_FALSE(snowball::validate(p).has_value());
+    CHECK(p.k == static_cast<int>(std::min<std::size_t>(n, 20)));
+    CHECK(p.alpha_preference == p.k / 2 + 1);
+    CHECK(p.terminations.front().beta == 7);
+    CHECK(p.terminations.front().alpha_confidence == consensus::parameters_for(n).alpha_preference);
+  }
+  // Five nodes split 3 to 2: the majority's side is a successful poll.
+  auto p = consensus::cluster_parameters_for(5, 20);
+  const Hash32 a = tx(1), b = tx(2);
+  const std::vector<Vote> votes{a, a, a, b, b};
+  CHECK(consensus::tally(b, votes, p.alpha_preference) == consensus::PollResult{true, consensus::kReject, 3});
+}
