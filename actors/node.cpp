@@ -246,6 +246,7 @@ void Node::crash() {
                               caf::actor_cast<caf::actor>(a.journal)})
     if (x) caf::anon_send_exit(x, caf::exit_reason::kill);
   for (auto& v : a.validators) caf::anon_send_exit(v, caf::exit_reason::kill);
+  actors_ = {};
 }
 
 void Node::submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) {

@@ -91,8 +91,9 @@ class Node final : public NodeApi {
 
   // A crash, for the simulator: every actor is killed at once; nothing is flushed, no client
   // is answered, and whatever the journal had not committed is lost, as if the process had
-  // died. The caller runs the jobs (deterministic scheduler only), then destroys the Node,
-  // which closes the log.
+  // died. The Node lets go of its actor handles (a killed actor keeps what it captured until
+  // its last handle goes, the log among it). The caller runs the jobs (deterministic
+  // scheduler only) and destroys the Node once its log is no one else's (log_handle()).
   void crash();
 
   // NodeApi.

@@ -202,6 +202,11 @@ EventLog::EventLog(const Options& options)
 
 EventLog::~EventLog() = default;
 
+std::optional<std::pair<Seq, Hash32>> EventLog::recorded_head() const {
+  std::lock_guard guard(head_mutex_);
+  return recorded_head_;
+}
+
 std::unique_ptr<EventLog> EventLog::open(const Options& options) {
   std::error_code ec;
   if (!options.create_if_missing && !std::filesystem::exists(options.dir / "data.mdb"))
@@ -349,8 +354,10 @@ void EventLog::write_txn(F&& body) {
   for (;;) {
     std::shared_lock lock(h_->map_mutex);
     MDB_txn* txn = h_->begin(0, lock, "begin write transaction");
+    std::pair<Seq, Hash32> written;
     try {
-      auto [seq, hash] = body(txn);
+      written = body(txn);
+      const auto& [seq, hash] = written;
       std::array<std::uint8_t, 40> head{};
       put_u64_be(head.data(), seq);
       std::memcpy(head.data() + 8, hash.data(), 32);
@@ -375,6 +382,10 @@ void EventLog::write_txn(F&& body) {
     }
     if (rc != MDB_SUCCESS) throw_write_error(rc, "commit", dir_);
     commits_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard guard(head_mutex_);
+      recorded_head_ = written;  // What meta now says, for an audit of this open log.
+    }
     return;
   }
 }

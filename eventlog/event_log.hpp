@@ -101,8 +101,9 @@ class EventLog {
   std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   Id128 node_id() const { return node_id_; }
   // The head (seq, hash) written in meta by the last commit; nullopt for an empty log.
-  // At open it must match the last record, so a cut-off tail is detected.
-  std::optional<std::pair<Seq, Hash32>> recorded_head() const { return recorded_head_; }
+  // At open it must match the last record, so a cut-off tail is detected; later appends
+  // update it, so that an audit of a log that is still open compares the current head.
+  std::optional<std::pair<Seq, Hash32>> recorded_head() const;
   const std::filesystem::path& dir() const { return dir_; }
 
   std::optional<Seq> find_tx(const Hash32& tx_id) const;

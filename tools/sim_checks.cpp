@@ -156,14 +156,29 @@ std::vector<Finding> check_replay(Cluster& cluster) {
   return found;
 }
 
-std::optional<std::string> work_left(Cluster& cluster) {
+std::optional<std::string> work_left(Cluster& cluster, bool rogue_exempt) {
   std::optional<std::pair<std::size_t, std::size_t>> first;  // (node, accepted txs)
+  std::map<std::string, std::set<Hash32>> members;           // Conflict key -> txs, all nodes.
+  if (rogue_exempt)
+    for (auto i : checked_nodes(cluster))
+      with_state(cluster, i, [&](const Projections& p) {
+        for (const auto& [id, r] : p.txs)
+          if (std::holds_alternative<Bet>(r.tx)) {
+            Bytes key = conflict_key(r.tx);
+            members[std::string(key.begin(), key.end())].insert(id);
+          }
+      });
+  auto rogue = [&](const TxRecord& r) {
+    if (!rogue_exempt || !std::holds_alternative<Bet>(r.tx)) return false;
+    Bytes key = conflict_key(r.tx);
+    return members[std::string(key.begin(), key.end())].size() > 1;
+  };
   for (auto i : checked_nodes(cluster)) {
     std::size_t undecided = 0, unbatched = 0, unsettled = 0, accepted = 0;
     std::string example;
     with_state(cluster, i, [&](const Projections& p) {
       for (const auto& [id, r] : p.txs) {
-        if (r.status == TxStatus::admitted) {
+        if (r.status == TxStatus::admitted && !rogue(r)) {
           if (undecided++ == 0) example = "tx " + short_hex(id);
         }
         if (r.status == TxStatus::accepted && !is_settlement(r.tx)) {

@@ -28,7 +28,10 @@ std::vector<Finding> check_replay(Cluster& cluster);
 // What is left to do (nullopt: nothing): an honest node holding an undecided tx, something
 // node 0 accepted and has not batched and settled, honest nodes knowing different numbers of
 // accepted txs.
-std::optional<std::string> work_left(Cluster& cluster);
+// With `rogue_exempt`, an undecided tx with a rival (another tx for its conflict key on an
+// honest node) is not work left: Snowball promises liveness to virtuous txs only, and a
+// Byzantine validator that always votes for the other side can hold a 2-2 split forever.
+std::optional<std::string> work_left(Cluster& cluster, bool rogue_exempt);
 
 // BLAKE2b-256 over every node's log head (sequence number and chain hash), in node order.
 Hash32 cluster_digest(Cluster& cluster);

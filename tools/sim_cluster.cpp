@@ -114,7 +114,9 @@ void Cluster::crash(std::size_t i) {
 bool Cluster::close(std::size_t i) {
   auto& n = nodes_[i];
   if (!n.dying) return true;
-  // The Node holds one reference to its log; the actors' are gone once only that one is left.
+  // The Node holds one reference to its log; the actors' are gone once only that one is
+  // left (a killed actor keeps its options until the last handle to it goes, and a pending
+  // timer is one: this may take until the last of them fires).
   if (n.dying_log.use_count() > 1) return false;
   n.dying.reset();
   return true;

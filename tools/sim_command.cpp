@@ -16,8 +16,8 @@ const cli::CommandSpec kSpec{
     "temporary directory) in one process on CAF's deterministic scheduler and virtual time.\n"
     "One seed drives the clients, the network (delays, drops, duplicates, reordering,\n"
     "partitions, pauses), the crashes and restarts, the Byzantine validators and forged\n"
-    "settlements, and the order in which ready actors run. Faults stop at --heal-after (by\n"
-    "default once every bet is sent); everything must then be decided and settled within\n"
+    "settlements, and the order in which ready actors run. Faults stop at --heal-after (or\n"
+    "once every bet is sent); everything must then be decided and settled within\n"
     "--liveness ms. Checked while it runs and at the end: 1 no acknowledged bet is lost,\n"
     "2 agreement, 3 settlement integrity (no bet in two batches, no batch settled twice, money\n"
     "conserved, forged settlements refused), 4 each log replays to its node's live state,\n"
@@ -37,7 +37,7 @@ const cli::CommandSpec kSpec{
      {"partition-rate", "R", "network partitions per virtual second (default: drawn)"},
      {"pause-rate", "R", "node pauses per virtual second (default: drawn)"},
      {"forge-rate", "R", "forged settlements (a Byzantine sequencer) per virtual second (default: drawn)"},
-     {"heal-after", "MS", "virtual ms after which faults stop (default: when the last bet is sent)"},
+     {"heal-after", "MS", "virtual ms after which faults stop (default 60000, or when the last bet is sent)"},
      {"liveness", "MS", "virtual ms after the heal within which all must be decided (default 120000)"},
      {"beta", "N", "Snowball's beta, consecutive successful polls to decide (default 20)"},
      {"json", "", "print the summary as JSON (one document per seed)"}}};

@@ -34,7 +34,7 @@ std::string reproduce_command(const SimOptions& o) {
   rate("partition-rate", o.partition_rate);
   rate("pause-rate", o.pause_rate);
   rate("forge-rate", o.forge_rate);
-  if (o.heal_after_ms) out << " --heal-after " << *o.heal_after_ms;
+  if (o.heal_after_ms != d.heal_after_ms) out << " --heal-after " << o.heal_after_ms;
   if (o.liveness_ms != d.liveness_ms) out << " --liveness " << o.liveness_ms;
   if (o.sabotage != Sabotage::none) out << "   (with a sabotaged component: test build only)";
   return out.str();
@@ -64,7 +64,8 @@ nlohmann::ordered_json to_json(const SimResult& r) {
                {"pending_answers", w.pending_answers}, {"polls", w.polls},
                {"refused", w.refused},          {"unavailable", w.unavailable},
                {"busy", w.busy},                {"resends", w.resends},
-               {"resends_checked", w.resends_checked}, {"deposits", w.deposits_sent}};
+               {"resends_checked", w.resends_checked}, {"deposits", w.deposits_sent},
+               {"rival_pairs_abandoned", w.rivals_abandoned}};
   j["node0"] = {{"txs_decided", r.txs_decided}, {"batches", r.batches}, {"batches_confirmed", r.batches_confirmed}};
   j["injected"] = {{"crashes", r.crashes},
                    {"crashes_after_commit", r.crashes_after_commit},
@@ -101,7 +102,7 @@ std::string to_text(const SimResult& r) {
   out << "  bets sent " << w.bets_sent << " (+" << w.rivals_sent << " rivals, " << w.overdraws_sent
       << " beyond balance), final accepted " << w.final_accepted << ", rejected " << w.final_rejected
       << ", acknowledged final " << r.acked_bets << ", refused " << w.refused << ", resends checked "
-      << w.resends_checked << "\n";
+      << w.resends_checked << ", rival pairs abandoned " << w.rivals_abandoned << "\n";
   out << "  node 0: txs decided " << r.txs_decided << ", batches " << r.batches << " (confirmed "
       << r.batches_confirmed << ")\n";
   out << "  injected: crashes " << r.crashes << " (after a commit " << r.crashes_after_commit << ", mid-batch "

@@ -25,6 +25,7 @@ struct Workload::Client {
   bool funded = false;
   bool idle = false;
   std::vector<std::shared_ptr<Attempt>> round;  // A deposit, or a bet and perhaps its rival.
+  Agenda::time_point round_started{};
 };
 
 namespace {
@@ -162,6 +163,7 @@ void Workload::bet(Client& c) {
   auto first = make(overdraw);
   first->node = node;
   c.round = {first};
+  c.round_started = agenda_.now();
   ++counters_.bets_sent;
   counters_.overdraws_sent += overdraw;
   if (!overdraw && uniform(rng_) < options_.conflict) {
@@ -189,6 +191,7 @@ void Workload::send(Client& c, std::shared_ptr<Attempt> a) {
 }
 
 void Workload::answered(Client& c, std::shared_ptr<Attempt> a, const actors::SubmitOutcome& out) {
+  if (c.idle) return;  // The player gave up.
   switch (out.kind) {
     case Kind::admitted:
     case Kind::duplicate: {
@@ -231,6 +234,7 @@ void Workload::answered(Client& c, std::shared_ptr<Attempt> a, const actors::Sub
 }
 
 void Workload::poll(Client& c, std::shared_ptr<Attempt> a) {
+  if (c.idle) return;  // The player gave up.
   ++counters_.polls;
   auto again = [&] { agenda_.after(std::chrono::milliseconds(300 + rng_() % 1200), [this, &c, a] { poll(c, a); }); };
   if (!cluster_.up(a->node)) return again();
@@ -241,12 +245,20 @@ void Workload::poll(Client& c, std::shared_ptr<Attempt> a) {
                       " and no longer knows it"});
     return again();
   }
-  if (!is_final(*r)) return again();
+  if (!is_final(*r)) {
+    if (c.round.size() > 1 && agenda_.now() - c.round_started > options_.rival_patience) {
+      ++counters_.rivals_abandoned;  // Both rivals undecided: this player stops.
+      c.round.clear();
+      c.idle = true;
+      return;
+    }
+    return again();
+  }
   decided(c, a, *r);
 }
 
 void Workload::decided(Client& c, std::shared_ptr<Attempt> a, const TxRecord& r) {
-  if (a->resolved) return;
+  if (a->resolved || c.idle) return;
   a->resolved = true;
   a->accepted = r.status == TxStatus::accepted;
   if (a->accepted) {

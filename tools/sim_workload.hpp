@@ -9,6 +9,9 @@
 //   1. an admission acknowledged by a node is known to that node from then on (polls);
 //   6. a resent tx is answered with the original result: the same tx id, final again when
 //      it was final, never a conflict or a refusal.
+// A player whose two rival bets are both still undecided after `rival_patience` gives up
+// and stops playing (Snowball decides virtuous txs; a rogue pair may stay undecided while a
+// Byzantine validator holds the split: the liveness check then leaves it out).
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -26,6 +29,7 @@ struct WorkloadOptions {
   double conflict = 0.04;    // A new bet gets a rival on the same nonce.
   double overdraw = 0.03;    // A new bet beyond the balance.
   double resend = 0.15;      // An answered bet is sent again.
+  std::chrono::milliseconds rival_patience{60'000};
 };
 
 // A bet a client was told is final and accepted, and what it was told.
@@ -39,6 +43,7 @@ struct WorkloadCounters {
   std::uint64_t bets_sent = 0, rivals_sent = 0, overdraws_sent = 0, deposits_sent = 0;
   std::uint64_t final_accepted = 0, final_rejected = 0, pending_answers = 0, polls = 0;
   std::uint64_t refused = 0, unavailable = 0, busy = 0, resends = 0, resends_checked = 0;
+  std::uint64_t rivals_abandoned = 0;  // Players who gave up on a pair of rival bets still undecided.
 };
 
 class Workload {

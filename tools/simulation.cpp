@@ -328,16 +328,14 @@ class Simulation {
 
   // --- the loop --------------------------------------------------------------------------
   void loop() {
-    const bool heal_at_time = o_.heal_after_ms.has_value();
     std::uint64_t next_settle_check = 0;
     while (!r_.violation) {
-      if (!healed_ && (heal_at_time ? virtual_ms() >= *o_.heal_after_ms : workload_->counters().bets_sent >= o_.bets))
-        heal();
+      if (!healed_ && (virtual_ms() >= o_.heal_after_ms || workload_->counters().bets_sent >= o_.bets)) heal();
       if (healed_) {
         if (virtual_ms() >= r_.heal_ms + o_.liveness_ms) return;
         if (r_.steps >= next_settle_check) {
           next_settle_check = r_.steps + 2048;
-          if (workload_->done() && all_up() && !work_left(*cluster_)) {
+          if (workload_->done() && all_up() && !work_left(*cluster_, rogue_exempt())) {
             settled_ = true;
             return;
           }
@@ -371,6 +369,8 @@ class Simulation {
     return std::nullopt;
   }
 
+  bool rogue_exempt() const { return r_.faults.byzantine_nodes > 0; }
+
   bool all_up() const {
     for (std::size_t i = 0; i < cluster_->size(); ++i)
       if (!cluster_->up(i)) return false;
@@ -387,7 +387,7 @@ class Simulation {
       if (!settled_) {
         std::string left = !workload_->done() ? "clients still waiting: " + workload_->waiting()
                            : !all_up()        ? "a node did not come back"
-                                              : work_left(*cluster_).value_or("?");
+                                              : work_left(*cluster_, rogue_exempt()).value_or("?");
         found({5, "not everything was decided and settled within " + std::to_string(o_.liveness_ms) +
                       " ms of virtual time after the faults stopped (at " + std::to_string(r_.heal_ms) +
                       " ms): " + left});

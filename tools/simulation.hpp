@@ -31,7 +31,10 @@ struct SimOptions {
   std::optional<double> partition_rate;  // Partitions per virtual second.
   std::optional<double> pause_rate;      // Node pauses per virtual second.
   std::optional<double> forge_rate;      // Forged settlements per virtual second.
-  std::optional<std::uint64_t> heal_after_ms;  // Faults stop then (default: once every bet is sent).
+  // Faults stop then, or once every bet is sent if that comes first. Long enough for many
+  // crashes and partitions; short enough that a batch's submission budget outlasts them
+  // (an undecided settlement uses up attempts: see the README's design).
+  std::uint64_t heal_after_ms = 60'000;
   std::uint64_t liveness_ms = 120'000;   // After the heal, everything is decided within this.
   int beta = 20;
   std::filesystem::path dir;             // Where the logs go; empty: a fresh temporary directory.

@@ -361,7 +361,7 @@ struct VoterFixture : Fixture {
 
   caf::actor voter(const caf::actor& router, std::size_t validators, const Tx& t,
                    std::chrono::milliseconds round_timeout = 1000ms) {
-    actors::VoterOptions o{router, committer, consensus::parameters_for(validators), round_timeout, 10ms, &metrics};
+    actors::VoterOptions o{router, committer, consensus::parameters_for(validators), round_timeout, 10ms, &metrics, 0ms, {}};
     return keep(actors::spawn_voter(*system, o, tx_id(t), std::make_shared<const Tx>(t)));
   }
 };

@@ -539,3 +539,24 @@ TEST_CASE("DamageBeforeTheSnapshotIsStillFoundWhenStartingFromIt") {
   CHECK(r.snapshot_seq == first.size());
   CHECK(render(r) == std::to_string(damaged) + ":corrupt_record ");
 }
+
+TEST_CASE("ALogStillOpenReplaysCleanAfterMoreAppends") {
+  // The simulator audits the logs of live nodes: the head that meta recorded at open must
+  // not be taken for the head of the last commit.
+  const auto& s = shared();
+  TempDir dir;
+  const auto& events = s.history.events;
+  const std::size_t half = events.size() / 2;
+  append_all(dir.path(), std::vector<Event>(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(half)));
+  auto log = EventLog::open(log_options(dir.path()));
+  REQUIRE(log->recorded_head().has_value());
+  CHECK(log->recorded_head()->first == half);
+  log->append(std::span<const Event>(events.data() + half, events.size() - half), kTimeMs);
+  CHECK(log->recorded_head()->first == events.size());
+  CHECK(log->recorded_head()->second == log->head_hash());
+  ReplayOptions ro;
+  ro.from = 0;
+  auto r = eventlog::replay(*log, ro);
+  CHECK(render(r) == "");
+  CHECK(r.head == events.size());
+}
