@@ -39,6 +39,7 @@ const cli::CommandSpec kSpec{
      {"forge-rate", "R", "forged settlements (a Byzantine sequencer) per virtual second (default: drawn)"},
      {"heal-after", "MS", "virtual ms after which faults stop (default 60000, or when the last bet is sent)"},
      {"liveness", "MS", "virtual ms after the heal within which all must be decided (default 120000)"},
+     {"rivals", "P", "probability that a new bet gets a rival on the same nonce at another node (default 0.04)"},
      {"beta", "N", "Snowball's beta, consecutive successful polls to decide (default 20)"},
      {"json", "", "print the summary as JSON (one document per seed)"}}};
 
@@ -75,6 +76,7 @@ sim::SimOptions options_from(const cli::Args& args) {
   opt("partition-rate", o.partition_rate, 100);
   opt("pause-rate", o.pause_rate, 100);
   opt("forge-rate", o.forge_rate, 100);
+  if (args.value("rivals")) o.rival_rate = fraction(args, "rivals", 1);
   if (auto v = args.unsigned_value("heal-after")) o.heal_after_ms = *v;
   if (auto v = args.unsigned_value("liveness")) o.liveness_ms = *v;
   return o;

@@ -24,6 +24,7 @@ std::string reproduce_command(const SimOptions& o) {
   if (o.bets != d.bets) out << " --bets " << o.bets;
   if (o.clients) out << " --clients " << o.clients;
   if (o.beta != d.beta) out << " --beta " << o.beta;
+  if (o.rival_rate != d.rival_rate) out << " --rivals " << number(o.rival_rate);
   auto rate = [&](const char* name, const std::optional<double>& v) {
     if (v) out << " --" << name << " " << number(*v);
   };

@@ -34,16 +34,28 @@ constexpr int kMaxRefusals = 10;  // Refused by this many nodes: the client give
 
 double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
-std::optional<TxRecord> record_at(Cluster& cluster, std::size_t node, const Hash32& tx_id) {
-  if (!cluster.up(node)) return std::nullopt;
-  std::optional<TxRecord> r;
+// What node `node` says of the tx, as GET /v1/bets would: reachable (the node is up and its
+// journal works) and, if so, the record when it knows the tx.
+struct Lookup {
+  bool reachable = false;
+  std::optional<TxRecord> record;
+};
+
+Lookup look_up(Cluster& cluster, std::size_t node, const Hash32& tx_id) {
+  Lookup l;
+  if (!cluster.up(node)) return l;
   try {
     cluster.node(node).read([&](const Projections& p) {
-      if (auto it = p.txs.find(tx_id); it != p.txs.end()) r = it->second;
+      if (auto it = p.txs.find(tx_id); it != p.txs.end()) l.record = it->second;
     });
+    l.reachable = true;
   } catch (const actors::NodeUnavailable&) {
   }
-  return r;
+  return l;
+}
+
+std::optional<TxRecord> record_at(Cluster& cluster, std::size_t node, const Hash32& tx_id) {
+  return look_up(cluster, node, tx_id).record;
 }
 
 }  // namespace
@@ -237,12 +249,11 @@ void Workload::poll(Client& c, std::shared_ptr<Attempt> a) {
   if (c.idle) return;  // The player gave up.
   ++counters_.polls;
   auto again = [&] { agenda_.after(std::chrono::milliseconds(300 + rng_() % 1200), [this, &c, a] { poll(c, a); }); };
-  if (!cluster_.up(a->node)) return again();
-  auto r = record_at(cluster_, a->node, a->tx_id);
+  auto [reachable, r] = look_up(cluster_, a->node, a->tx_id);
+  if (!reachable) return again();
   if (!r) {
-    if (cluster_.up(a->node))
-      report_({1, "node " + std::to_string(a->node) + " acknowledged the admission of tx " + to_hex(a->tx_id) +
-                      " and no longer knows it"});
+    report_({1, "node " + std::to_string(a->node) + " acknowledged the admission of tx " + to_hex(a->tx_id) +
+                    " and no longer knows it"});
     return again();
   }
   if (!is_final(*r)) {

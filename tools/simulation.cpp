@@ -112,6 +112,7 @@ class Simulation {
     WorkloadOptions wo;
     wo.bets = o_.bets;
     wo.clients = o_.clients ? o_.clients : std::clamp<std::size_t>(o_.bets / 25, 4, 64);
+    wo.conflict = o_.rival_rate;
     workload_ = std::make_unique<Workload>(*cluster_, agenda_, workload_seed, wo, [this](Finding f) { found(f); });
   }
 
@@ -162,12 +163,13 @@ class Simulation {
       cluster_->start(i);
       if (o_.sabotage == Sabotage::state_outside_log && i == 1)
         agenda_.after(3s, [this] {
-          // A component that changes the state without an event: the next block's chain link
-          // is then computed from a hash that no event produced.
+          // A component that changes the state without an event: it credits the house one
+          // minor unit and counts it as deposited, so that money is still conserved.
           if (!cluster_->up(1)) return;
           auto& st = *cluster_->node(1).state();
           std::unique_lock lock(st.mutex);
-          st.projections.block_hash[0] ^= 1;
+          st.projections.house_result += 1;
+          st.projections.deposits_total += 1;
         });
     } catch (const std::exception& e) {
       found({4, "node " + std::to_string(i) + " cannot start from its log: " + e.what()});

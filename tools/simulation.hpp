@@ -37,6 +37,7 @@ struct SimOptions {
   std::uint64_t heal_after_ms = 60'000;
   std::uint64_t liveness_ms = 120'000;   // After the heal, everything is decided within this.
   int beta = 20;
+  double rival_rate = 0.04;              // A new bet gets a rival on the same nonce at another node.
   std::filesystem::path dir;             // Where the logs go; empty: a fresh temporary directory.
   Sabotage sabotage = Sabotage::none;    // Tests only.
   std::function<void(const std::string&)> progress;  // Lines for people, now and then.

@@ -142,6 +142,7 @@ TEST_CASE("Check1CatchesANodeThatNeverRecordsOtherNodesTxs") {
 
 TEST_CASE("Check2CatchesValidatorsThatSayYesToEveryTx") {
   auto o = calm(5, 60);
+  o.rival_rate = 0.3;
   o.sabotage = Sabotage::validators_agree;
   auto r = run_simulation(o);
   INFO(describe(r));
