@@ -180,7 +180,6 @@ class Simulation {
   void schedule_faults() {
     auto repeat = [this](double rate, void (Simulation::*fault)()) {
       if (rate <= 0) return;
-      std::function<void()> next;
       auto step = std::make_shared<std::function<void()>>();
       *step = [this, rate, fault, step] {
         if (healed_) return;
