@@ -103,10 +103,7 @@ void cut(committer_pointer self, const CommitterOptions& o) {
       std::make_move_iterator(outcomes.begin()), std::make_move_iterator(outcomes.end()));
   Decided decided;
   for (const auto& d : decisions)
-    if (d.accepted) {
-      Bytes key = conflict_key(txs.at(d.tx_id));
-      decided.emplace_back(std::string(key.begin(), key.end()), d.tx_id);
-    }
+    if (d.accepted) decided.emplace_back(conflict_key_string(txs.at(d.tx_id)), d.tx_id);
   st.in_flight = true;
   for (const auto& d : decisions) st.in_block.insert(d.tx_id);
   auto events = plan->events;

@@ -213,25 +213,26 @@ std::optional<Settlement> Node::load_settlement(const Id128& batch_id) const {
   // A Proved batch: its latest event is its BatchProved.
   auto seq = log_->find_batch(batch_id);
   if (!seq) return std::nullopt;
-  auto record = log_->read(*seq);
-  if (!record) return std::nullopt;
-  auto e = decode_event(record->type, record->payload);
-  auto* proved = std::get_if<BatchProved>(&e);
+  auto proved = eventlog::read_event_as<BatchProved>(*log_, *seq);
   if (!proved) return std::nullopt;
   return Settlement{proved->inputs, proved->sequencer_key, proved->proof, proved->witness};
+}
+
+void Node::exit_actors(caf::exit_reason reason) {
+  auto& a = actors_;
+  // Waiting clients first: on a stop each is answered pending (its tx, if admitted, is durable).
+  caf::anon_send_exit(a.waiters, reason);
+  for (const caf::actor& x : {a.reconciler, a.sequencer, a.prover, a.submitter, a.committer, a.mempool, a.router,
+                              a.inspector, a.syncer})
+    if (x) caf::anon_send_exit(x, reason);
+  for (auto& v : a.validators) caf::anon_send_exit(v, reason);
+  caf::anon_send_exit(a.journal, reason);
 }
 
 void Node::stop() {
   if (stopped_.exchange(true)) return;
   accepting_ = false;
-  auto& a = actors_;
-  // Waiting clients first: each is answered pending (its tx, if admitted, is durable).
-  caf::anon_send_exit(a.waiters, caf::exit_reason::user_shutdown);
-  for (const caf::actor& x : {a.reconciler, a.sequencer, a.prover, a.submitter, a.committer, a.mempool, a.router,
-                              a.inspector, a.syncer})
-    if (x) caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  for (auto& v : a.validators) caf::anon_send_exit(v, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(a.journal, caf::exit_reason::user_shutdown);
+  exit_actors(caf::exit_reason::user_shutdown);
   if (options_.detached_journal) system_.await_all_actors_done();
 }
 
@@ -239,13 +240,8 @@ void Node::crash() {
   assert(!options_.detached_journal && "crash() is for the deterministic scheduler");
   if (stopped_.exchange(true)) return;
   accepting_ = false;
-  auto& a = actors_;
   // kill: no exit handler runs (the mempool's would answer its clients) and nothing flushes.
-  for (const caf::actor& x : {a.reconciler, a.sequencer, a.prover, a.submitter, a.committer, a.mempool, a.router,
-                              a.inspector, a.syncer, caf::actor_cast<caf::actor>(a.waiters),
-                              caf::actor_cast<caf::actor>(a.journal)})
-    if (x) caf::anon_send_exit(x, caf::exit_reason::kill);
-  for (auto& v : a.validators) caf::anon_send_exit(v, caf::exit_reason::kill);
+  exit_actors(caf::exit_reason::kill);
   actors_ = {};
 }
 
@@ -332,11 +328,7 @@ std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
     if (height == 0 || height > state_->block_seqs.size()) return std::nullopt;
     seq = state_->block_seqs[height - 1];
   }
-  auto record = log_->read(seq);
-  if (!record) return std::nullopt;
-  auto e = decode_event(record->type, record->payload);
-  if (auto* b = std::get_if<BlockCommitted>(&e)) return *b;
-  return std::nullopt;
+  return eventlog::read_event_as<BlockCommitted>(*log_, seq);
 }
 
 std::optional<BetProof> Node::bet_proof(const Hash32& tx_id) const {
@@ -348,10 +340,7 @@ std::optional<BetProof> Node::bet_proof(const Hash32& tx_id) const {
     if (it == state_->resolved_seqs.end()) return std::nullopt;
     seq = it->second;
   }
-  auto record = log_->read(seq);
-  if (!record) return std::nullopt;
-  auto e = decode_event(record->type, record->payload);
-  auto* r = std::get_if<BetResolved>(&e);
+  auto r = eventlog::read_event_as<BetResolved>(*log_, seq);
   if (!r) return std::nullopt;
   auto output = vrf::proof_to_hash(r->vrf_proof);
   if (!output) return std::nullopt;  // Cannot be: the journal applied it; the audit would say.

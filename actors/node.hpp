@@ -22,6 +22,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 
 #include "actors/journal.hpp"
 #include "actors/node_api.hpp"
@@ -120,6 +121,7 @@ class Node final : public NodeApi {
  private:
   void recover();
   void spawn_actors();
+  void exit_actors(caf::exit_reason reason);  // Every actor, waiters first, journal last.
   std::optional<Settlement> load_settlement(const Id128& batch_id) const;
 
   caf::actor_system& system_;

@@ -16,11 +16,8 @@ SyncChunk read_blocks(const NodeState& state, const eventlog::EventLog& log, std
   DurableRead lock(state);
   chunk.peer_height = state.block_seqs.size();
   for (std::uint64_t h = chunk.from; h <= chunk.peer_height && h < chunk.from + max_blocks; ++h) {
-    auto record = log.read(state.block_seqs[h - 1]);
-    if (!record) break;  // Cannot be: the seq is durable. The peer asks again.
-    auto e = decode_event(record->type, record->payload);
-    auto* block = std::get_if<BlockCommitted>(&e);
-    if (!block) break;
+    auto block = eventlog::read_event_as<BlockCommitted>(log, state.block_seqs[h - 1]);
+    if (!block) break;  // Cannot be: the seq is durable. The peer asks again.
     auto& txs = chunk.blocks.emplace_back();
     for (const auto& id : block->tx_ids) {
       auto it = state.projections.txs.find(id);

@@ -25,12 +25,8 @@ using voter_pointer = caf::stateful_actor<VoterState>*;
 caf::behavior voter_behavior(voter_pointer self, VoterOptions o, Hash32 tx_id, std::shared_ptr<const Tx> tx) {
   self->state.instance.emplace(o.parameters, consensus::kAccept);
   self->state.instance->add(consensus::kReject);
-  VoteQuery query{tx_id, {}, {}};
-  {
-    Bytes key = conflict_key(*tx);
-    query.conflict_key.assign(key.begin(), key.end());
-  }
-  query.tx = tx;  // Validators check it; another node's may not have seen it yet.
+  // The tx travels with the query: validators check it; another node's may not have seen it yet.
+  const VoteQuery query{tx_id, conflict_key_string(*tx), tx};
   self->send(self, round_atom::value);
   return {
       [=](round_atom) {

@@ -138,10 +138,6 @@ std::ostream& admission::operator<<(std::ostream& os, const Decision& d) {
   return os;
 }
 
-}  // namespace croupier
-
-namespace croupier {
-
 std::optional<admission::Refuse> refuse_while_in_flight(const Projections& p, const Tx& tx) {
   const auto* bet = std::get_if<Bet>(&tx);
   if (!bet) return std::nullopt;

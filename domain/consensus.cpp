@@ -6,11 +6,19 @@
 
 namespace croupier::consensus {
 
+namespace {
+
+// avalanchego's defaults scaled to n validators: k = min(n, 20), alpha = 15 of 20.
+int sample_size(std::size_t validators) { return static_cast<int>(std::min<std::size_t>(validators, 20)); }
+int default_alpha(int k) { return std::max(k / 2 + 1, (3 * k + 3) / 4); }
+
+}  // namespace
+
 snowball::Parameters parameters_for(std::size_t validators) {
   assert(validators >= 1);
   if (validators == 1) return snowball::Parameters{1, 1, {{1, 1}}};
-  const int k = static_cast<int>(std::min<std::size_t>(validators, 20));
-  const int alpha = std::max(k / 2 + 1, (3 * k + 3) / 4);
+  const int k = sample_size(validators);
+  const int alpha = default_alpha(k);
   snowball::Parameters p{k, alpha, {{alpha, 20}}};
   assert(!snowball::validate(p));
   return p;
@@ -19,9 +27,8 @@ snowball::Parameters parameters_for(std::size_t validators) {
 snowball::Parameters cluster_parameters_for(std::size_t validators, int beta) {
   assert(validators >= 1 && beta >= 1);
   if (validators == 1) return snowball::Parameters{1, 1, {{1, beta}}};
-  const int k = static_cast<int>(std::min<std::size_t>(validators, 20));
-  const int alpha_confidence = std::max(k / 2 + 1, (3 * k + 3) / 4);
-  snowball::Parameters p{k, k / 2 + 1, {{alpha_confidence, beta}}};
+  const int k = sample_size(validators);
+  snowball::Parameters p{k, k / 2 + 1, {{default_alpha(k), beta}}};
   assert(!snowball::validate(p));
   return p;
 }

@@ -90,4 +90,9 @@ Bytes conflict_key(const Tx& tx) {
   return std::visit(Visitor{}, tx);
 }
 
+std::string conflict_key_string(const Tx& tx) {
+  Bytes key = conflict_key(tx);
+  return std::string(key.begin(), key.end());
+}
+
 }  // namespace croupier

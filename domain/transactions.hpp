@@ -79,6 +79,8 @@ std::string_view tx_kind_name(TxKind k);
 // The conflict key: txs with the same key compete in one Snowball instance.
 //   bet: account || nonce (LE);  deposit: deposit_id;  settlement: batch_id.
 Bytes conflict_key(const Tx& tx);
+// The same bytes in a std::string: how validators, votes and maps key conflict sets.
+std::string conflict_key_string(const Tx& tx);
 
 // Reads/writes the version and kind bytes that open every transaction's encoding and
 // refuses any other version or kind.

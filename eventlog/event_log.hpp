@@ -184,4 +184,15 @@ class ChainVerifier {
   Hash32 hash_;
 };
 
+// The event at `seq` when it is a T; nullopt when there is no such record or it holds
+// another type. Decoding errors propagate (DecodeError).
+template <class T>
+std::optional<T> read_event_as(const EventLog& log, Seq seq) {
+  auto record = log.read(seq);
+  if (!record) return std::nullopt;
+  auto e = decode_event(record->type, record->payload);
+  if (auto* t = std::get_if<T>(&e)) return std::move(*t);
+  return std::nullopt;
+}
+
 }  // namespace croupier::eventlog

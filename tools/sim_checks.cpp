@@ -9,18 +9,6 @@ namespace croupier::sim {
 
 namespace {
 
-// Runs `f` on node i's projections; false when the node is down or its journal failed.
-template <class F>
-bool with_state(Cluster& cluster, std::size_t i, F f) {
-  if (!cluster.up(i)) return false;
-  try {
-    cluster.node(i).read(f);
-    return true;
-  } catch (const actors::NodeUnavailable&) {
-    return false;
-  }
-}
-
 std::vector<std::size_t> checked_nodes(Cluster& cluster) {
   std::vector<std::size_t> nodes;
   for (std::size_t i = 0; i < cluster.size(); ++i)
@@ -40,7 +28,7 @@ std::vector<Finding> check_acknowledged(Cluster& cluster, const std::vector<Acke
   for (auto i : checked_nodes(cluster)) {
     std::size_t missing = 0;
     std::string first;
-    with_state(cluster, i, [&](const Projections& p) {
+    cluster.read(i, [&](const Projections& p) {
       for (const auto& a : acked) {
         auto it = p.txs.find(a.tx_id);
         std::string why;
@@ -71,7 +59,7 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
   std::map<std::size_t, std::set<Hash32>> accepted_sets;
   std::map<std::size_t, std::map<PublicKey, Amount>> balances;
   for (auto i : checked_nodes(cluster)) {
-    with_state(cluster, i, [&](const Projections& p) {
+    cluster.read(i, [&](const Projections& p) {
       for (const auto& [id, r] : p.txs) {
         if (r.status == TxStatus::admitted) continue;
         const bool accepted = r.status == TxStatus::accepted;
@@ -82,8 +70,7 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
                                   node_name(it->second.node)});
         if (!accepted) continue;
         if (converged && !is_settlement(r.tx)) accepted_sets[i].insert(id);
-        Bytes key = conflict_key(r.tx);
-        auto [w, first] = winners.try_emplace(std::string(key.begin(), key.end()), id, i);
+        auto [w, first] = winners.try_emplace(conflict_key_string(r.tx), id, i);
         if (!first && w->second.first != id)
           found.push_back({2, "one conflict key has two accepted txs: " + short_hex(id) + " on " + node_name(i) +
                                   ", " + short_hex(w->second.first) + " on " + node_name(w->second.second)});
@@ -109,7 +96,7 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
 std::vector<Finding> check_settlement(Cluster& cluster) {
   std::vector<Finding> found;
   for (auto i : checked_nodes(cluster)) {
-    with_state(cluster, i, [&](const Projections& p) {
+    cluster.read(i, [&](const Projections& p) {
       for (const auto& problem : check_invariants(p)) found.push_back({3, node_name(i) + ": " + problem});
       std::map<Id128, Id128> batch_of;  // Item id -> its batch.
       for (const auto& [batch_id, b] : p.batches)
@@ -149,7 +136,7 @@ std::vector<Finding> check_replay(Cluster& cluster) {
       continue;
     }
     Bytes live;
-    with_state(cluster, i, [&](const Projections& p) { live = encode_snapshot(p); });
+    cluster.read(i, [&](const Projections& p) { live = encode_snapshot(p); });
     if (encode_snapshot(result.projections) != live)
       found.push_back({4, node_name(i) + ": replaying its log from the first event does not give its live state"});
   }
@@ -161,22 +148,18 @@ std::optional<std::string> work_left(Cluster& cluster, bool rogue_exempt) {
   std::map<std::string, std::set<Hash32>> members;           // Conflict key -> txs, all nodes.
   if (rogue_exempt)
     for (auto i : checked_nodes(cluster))
-      with_state(cluster, i, [&](const Projections& p) {
+      cluster.read(i, [&](const Projections& p) {
         for (const auto& [id, r] : p.txs)
-          if (std::holds_alternative<Bet>(r.tx)) {
-            Bytes key = conflict_key(r.tx);
-            members[std::string(key.begin(), key.end())].insert(id);
-          }
+          if (std::holds_alternative<Bet>(r.tx)) members[conflict_key_string(r.tx)].insert(id);
       });
   auto rogue = [&](const TxRecord& r) {
     if (!rogue_exempt || !std::holds_alternative<Bet>(r.tx)) return false;
-    Bytes key = conflict_key(r.tx);
-    return members[std::string(key.begin(), key.end())].size() > 1;
+    return members[conflict_key_string(r.tx)].size() > 1;
   };
   for (auto i : checked_nodes(cluster)) {
     std::size_t undecided = 0, unbatched = 0, unsettled = 0, accepted = 0;
     std::string example;
-    with_state(cluster, i, [&](const Projections& p) {
+    cluster.read(i, [&](const Projections& p) {
       for (const auto& [id, r] : p.txs) {
         if (r.status == TxStatus::admitted && !rogue(r)) {
           if (undecided++ == 0) example = "tx " + short_hex(id);

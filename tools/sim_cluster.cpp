@@ -46,6 +46,16 @@ std::uint64_t Cluster::now_ms() const {
                                                              .count());
 }
 
+bool Cluster::read(std::size_t i, const std::function<void(const Projections&)>& reader) {
+  if (!up(i)) return false;
+  try {
+    node(i).read(reader);
+    return true;
+  } catch (const actors::NodeUnavailable&) {
+    return false;
+  }
+}
+
 actors::NodeOptions Cluster::options_for(std::size_t i) {
   actors::NodeOptions o;
   o.data = options_.dir / ("node-" + std::to_string(i));

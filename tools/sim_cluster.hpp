@@ -61,6 +61,9 @@ class Cluster {
   actors::Node& node(std::size_t i) { return *nodes_[i].node; }
   const actors::NodeSecrets& keys() const { return keys_; }
   std::uint64_t now_ms() const;  // Unix ms on the virtual clock.
+  // Runs `reader` on node i's durable state, as the API reads it; false (reader not run) when
+  // the node is down or its journal failed.
+  bool read(std::size_t i, const std::function<void(const Projections&)>& reader);
 
   // Starts (or restarts) node i from its log; throws what the Node throws (a log that does
   // not replay cleanly). The caller runs the jobs.

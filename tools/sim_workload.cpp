@@ -43,14 +43,9 @@ struct Lookup {
 
 Lookup look_up(Cluster& cluster, std::size_t node, const Hash32& tx_id) {
   Lookup l;
-  if (!cluster.up(node)) return l;
-  try {
-    cluster.node(node).read([&](const Projections& p) {
-      if (auto it = p.txs.find(tx_id); it != p.txs.end()) l.record = it->second;
-    });
-    l.reachable = true;
-  } catch (const actors::NodeUnavailable&) {
-  }
+  l.reachable = cluster.read(node, [&](const Projections& p) {
+    if (auto it = p.txs.find(tx_id); it != p.txs.end()) l.record = it->second;
+  });
   return l;
 }
 
@@ -141,14 +136,9 @@ void Workload::deposit(Client& c) {
 void Workload::bet(Client& c) {
   const std::size_t node = random_node();
   Amount available = 0;
-  if (cluster_.up(node)) {
-    try {
-      cluster_.node(node).read([&](const Projections& p) {
-        if (const Account* acc = p.accounts.find(c.key.public_key)) available = acc->available();
-      });
-    } catch (const actors::NodeUnavailable&) {
-    }
-  }
+  cluster_.read(node, [&](const Projections& p) {
+    if (const Account* acc = p.accounts.find(c.key.public_key)) available = acc->available();
+  });
   const bool overdraw = uniform(rng_) < options_.overdraw;
   if (available < 100 && !overdraw) {
     c.funded = false;  // Top up first (the node asked may also just lag behind).

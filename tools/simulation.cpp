@@ -178,26 +178,25 @@ class Simulation {
 
   // --- faults ------------------------------------------------------------------------
   void schedule_faults() {
-    auto repeat = [this](double rate, void (Simulation::*fault)()) {
-      if (rate <= 0) return;
-      auto step = std::make_shared<std::function<void()>>();
-      *step = [this, rate, fault, step] {
-        if (healed_) return;
-        (this->*fault)();
-        agenda_.after(exponential(rate), *step);
-      };
-      agenda_.after(exponential(rate), *step);
-    };
-    repeat(r_.faults.crash_rate, &Simulation::crash_one);
-    repeat(r_.faults.partition_rate, &Simulation::partition);
-    repeat(r_.faults.pause_rate, &Simulation::pause_one);
-    repeat(r_.faults.forge_rate, &Simulation::forge);
+    for (auto [rate, fault] : {std::pair{r_.faults.crash_rate, &Simulation::crash_one},
+                               std::pair{r_.faults.partition_rate, &Simulation::partition},
+                               std::pair{r_.faults.pause_rate, &Simulation::pause_one},
+                               std::pair{r_.faults.forge_rate, &Simulation::forge}})
+      if (rate > 0) repeat_fault(rate, fault);
+  }
+
+  // `fault` at exponentially distributed intervals until the heal.
+  void repeat_fault(double rate, void (Simulation::*fault)()) {
+    agenda_.after(exponential(rate), [this, rate, fault] {
+      if (healed_) return;
+      (this->*fault)();
+      repeat_fault(rate, fault);
+    });
   }
 
   bool batch_in_flight() {
     bool busy = false;
-    if (!cluster_->up(0)) return false;
-    cluster_->node(0).read([&](const Projections& p) {
+    cluster_->read(0, [&](const Projections& p) {
       for (const auto& [id, b] : p.batches) busy |= !b.lifecycle.terminal();
     });
     return busy;
@@ -207,7 +206,7 @@ class Simulation {
     std::size_t down = 0;
     for (std::size_t i = 0; i < cluster_->size(); ++i) down += !cluster_->up(i);
     if (down >= (cluster_->size() - 1) / 2) return;  // Keep a majority running.
-    // A quarter of the crashes hit the sequencing node, mostly in the middle of a batch.
+    // A quarter of the crashes hit the sequencing node, which usually has a batch under way.
     std::size_t i = fault_rng_() % 4 == 0 ? 0 : fault_rng_() % cluster_->size();
     if (!cluster_->up(i) || crash_armed_[i]) return;
     if (fault_rng_() % 2) {
@@ -279,8 +278,7 @@ class Simulation {
     }
     auto tx = std::make_shared<const Tx>(s);
     const Hash32 id = tx_id(*tx);
-    Bytes key = conflict_key(*tx);
-    actors::VoteQueries q{{id, std::string(key.begin(), key.end()), tx}};
+    actors::VoteQueries q{{id, conflict_key_string(*tx), tx}};
     ++r_.forged;
     for (std::size_t i = 0; i < cluster_->size(); ++i) {
       if (!cluster_->up(i) || !cluster_->honest(i)) continue;
@@ -398,12 +396,11 @@ class Simulation {
     r_.network = network_->counters();
     r_.workload = workload_->counters();
     r_.acked_bets = workload_->acked().size();
-    if (cluster_->up(0))
-      cluster_->node(0).read([&](const Projections& p) {
-        r_.batches = p.batches.size();
-        for (const auto& [id, b] : p.batches) r_.batches_confirmed += b.lifecycle.status() == BatchStatus::confirmed;
-        for (const auto& [id, t] : p.txs) r_.txs_decided += t.status != TxStatus::admitted;
-      });
+    cluster_->read(0, [&](const Projections& p) {
+      r_.batches = p.batches.size();
+      for (const auto& [id, b] : p.batches) r_.batches_confirmed += b.lifecycle.status() == BatchStatus::confirmed;
+      for (const auto& [id, t] : p.txs) r_.txs_decided += t.status != TxStatus::admitted;
+    });
     // Shut down: every node as on SIGTERM, then the links; run until nothing is left.
     cluster_->stop_all();
     drain();

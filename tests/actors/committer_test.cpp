@@ -104,11 +104,6 @@ std::vector<Hash32> ids(std::initializer_list<Tx> txs) {
   return out;
 }
 
-std::string key_of(const Tx& t) {
-  Bytes k = conflict_key(t);
-  return std::string(k.begin(), k.end());
-}
-
 }  // namespace
 
 TEST_CASE("CommitterCutsWhatWasDecidedBlockIntervalAfterTheFirstDecision") {
@@ -236,7 +231,7 @@ TEST_CASE("CommitterTellsWaitersMempoolSequencerAndRouterOnlyOnceTheBlockIsDurab
   CHECK(items[1].kind == settlement::ItemKind::bet);
   // The router: the keys decided (accepted txs only).
   REQUIRE(w.router->forgets.size() == 1);
-  CHECK(w.router->forgets[0] == actors::Decided{{key_of(dep), tx_id(dep)}, {key_of(bet), tx_id(bet)}});
+  CHECK(w.router->forgets[0] == actors::Decided{{conflict_key_string(dep), tx_id(dep)}, {conflict_key_string(bet), tx_id(bet)}});
   // The submitter: no settlement in the block, no message.
   CHECK(w.submitter->messages() == 0);
   CHECK(w.p().txs.at(tx_id(dep)).block_height == 2);

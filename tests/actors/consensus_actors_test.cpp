@@ -158,8 +158,7 @@ Settlement settlement_of(const Id128& batch, const KeyPair& key) {
 }
 
 VoteQuery settlement_query(const Settlement& s) {
-  Bytes key = conflict_key(Tx{s});
-  return VoteQuery{tx_id(s), std::string(key.begin(), key.end()), std::make_shared<const Tx>(s)};
+  return VoteQuery{tx_id(s), conflict_key_string(Tx{s}), std::make_shared<const Tx>(s)};
 }
 
 Deposit deposit(std::uint8_t n) {
@@ -167,11 +166,6 @@ Deposit deposit(std::uint8_t n) {
   Deposit d{Id128{0xde, n}, keypair_from_seed(seed_of(10)).public_key, 100u + n, op.public_key, {}};
   sign_tx(d, op);
   return d;
-}
-
-std::string key_of(const Tx& t) {
-  Bytes k = conflict_key(t);
-  return std::string(k.begin(), k.end());
 }
 
 }  // namespace
@@ -421,8 +415,8 @@ TEST_CASE("VoterDecidesRejectedWhenTheValidatorPrefersAnotherTx") {
     Deposit rival = first;  // Same deposit id (same conflict key), other content.
     rival.amount += 1;
     sign_tx(rival, keypair_from_seed(seed_of(1)));
-    REQUIRE(key_of(Tx{first}) == key_of(Tx{rival}));
-    for (auto& v : validators) REQUIRE(f.ask(v, {{tx_id(first), key_of(Tx{first}), nullptr}}) == Votes{tx_id(first)});
+    REQUIRE(conflict_key_string(Tx{first}) == conflict_key_string(Tx{rival}));
+    for (auto& v : validators) REQUIRE(f.ask(v, {{tx_id(first), conflict_key_string(Tx{first}), nullptr}}) == Votes{tx_id(first)});
     auto router = f.router(validators, 5);
     f.voter(router, 5, Tx{rival});
     f.voter(router, 5, Tx{first});

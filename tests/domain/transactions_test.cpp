@@ -384,6 +384,8 @@ TEST_CASE("ConflictKeysGroupCompetingTxs") {
   CHECK(conflict_key(Tx{d}) == Bytes(d.deposit_id.begin(), d.deposit_id.end()));
   Settlement s = sample_settlement(key_from(3));
   CHECK(conflict_key(Tx{s}) == Bytes(s.inputs.batch_id.begin(), s.inputs.batch_id.end()));
+  const Bytes bet_key = conflict_key(Tx{b});
+  CHECK(conflict_key_string(Tx{b}) == std::string(bet_key.begin(), bet_key.end()));
 }
 
 TEST_CASE("TimeOrderedIdsSortByTime") {
