@@ -1,15 +1,22 @@
 // `croupier bench log`: the event log's throughput figures, measured in one run.
 //
 //   append:  durable commits/s and events/s at group sizes 1..10000, bet-sized events
-//            (TxAdmitted of a bet: record, hash chain, tx_index and bet_index entries);
-//   replay:  events/s of decode + hash check + apply over a generated history;
+//            (TxAdmitted of a bet: record, hash chain, tx_index and bet_index entries),
+//            next to the disk's ceiling at group size 1000: its durable write rate over
+//            the bytes LMDB writes per event;
+//   replay:  events/s of decode + hash check + apply over a generated history, next to
+//            the hashing ceiling (cores x one core's chain hashes and tx ids);
 //   verify:  `replay --verify` events/s next to the verification ceiling, i.e. the number
 //            of cores times one core's rate of the very same checks (Ed25519, ECVRF and
 //            batch proofs), measured on the same events in the same run.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -31,8 +38,10 @@ namespace {
 const cli::CommandSpec kSpec{
     "croupier bench log [--json] [--dir DIR] [--replay-events N] [--verify-bets N] [--seconds S]",
     "Measures the event log: durable group-commit throughput at group sizes 1, 10, 100, 1000 and\n"
-    "10000; replay events/s over a generated history; and `replay --verify` events/s next to\n"
-    "the machine's verification ceiling (cores x one core's rate of the same checks). Logs are\n"
+    "10000, next to the disk's ceiling at 1000 (its durable write rate over the bytes written\n"
+    "per event); replay events/s over a generated history, next to the hashing ceiling (cores x\n"
+    "one core's chain hashes and tx ids); and `replay --verify` events/s next to the machine's\n"
+    "verification ceiling (cores x one core's rate of the same checks). Logs are\n"
     "written to a fresh directory (default: under the current directory, which must be on a\n"
     "real disk for durable figures) and removed afterwards. Progress goes to stderr.",
     {{"json", "", "one JSON line per figure: {\"metric\":...,\"value\":...,\"unit\":...}"},
@@ -71,35 +80,94 @@ std::vector<Event> bet_events(std::size_t n) {
   return events;
 }
 
-// Appends `pool` in groups of `group` to a fresh durable log for at most `budget` seconds;
-// returns (commits, events, seconds).
-std::tuple<std::size_t, std::size_t, double> time_appends(const std::filesystem::path& dir, const std::vector<Event>& pool,
-                                                          std::size_t group, double budget) {
+// Bytes this process has handed to write(2)-like calls so far (/proc/self/io "wchar"); nullopt
+// where the kernel does not say.
+std::optional<std::uint64_t> bytes_written_so_far() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (io >> key >> value)
+    if (key == "wchar:") return value;
+  return std::nullopt;
+}
+
+struct AppendRun {
+  std::size_t commits = 0, events = 0;
+  double seconds = 0;
+  std::optional<std::uint64_t> bytes_written;  // What LMDB wrote for them (pages, meta).
+};
+
+// Appends `pool` in groups of `group` to a fresh durable log for at most `budget` seconds.
+AppendRun time_appends(const std::filesystem::path& dir, const std::vector<Event>& pool, std::size_t group,
+                       double budget) {
   std::filesystem::remove_all(dir);
   eventlog::Options o;
   o.dir = dir;
   auto log = eventlog::EventLog::open(o);
-  std::size_t done = 0, commits = 0;
+  AppendRun run;
+  auto written0 = bytes_written_so_far();
   auto t0 = Clock::now();
-  while (done + group <= pool.size() && since(t0) < budget) {
-    log->append(std::span<const Event>(pool.data() + done, group), 0);
-    done += group;
-    ++commits;
+  while (run.events + group <= pool.size() && since(t0) < budget) {
+    log->append(std::span<const Event>(pool.data() + run.events, group), 0);
+    run.events += group;
+    ++run.commits;
   }
-  double s = since(t0);
+  run.seconds = since(t0);
+  if (auto written = bytes_written_so_far(); written && written0) run.bytes_written = *written - *written0;
   log.reset();
   std::filesystem::remove_all(dir);
-  return {commits, done, s};
+  return run;
+}
+
+// The disk's durable sequential write rate: 256 MiB written in 4 MiB pieces, then one
+// fdatasync. No log can commit bytes faster than this.
+double durable_write_bytes_per_s(const std::filesystem::path& dir) {
+  auto path = dir / "bandwidth";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+  std::vector<char> piece(4 << 20, 'x');
+  constexpr std::size_t kPieces = 64;
+  auto t0 = Clock::now();
+  for (std::size_t i = 0; i < kPieces; ++i)
+    for (std::size_t done = 0; done < piece.size();) {
+      auto n = ::write(fd, piece.data() + done, piece.size() - done);
+      if (n < 0) {
+        ::close(fd);
+        throw std::runtime_error("writing " + path.string() + ": " + std::strerror(errno));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  if (::fdatasync(fd) != 0) {
+    ::close(fd);
+    throw std::runtime_error("fdatasync " + path.string() + ": " + std::strerror(errno));
+  }
+  double s = since(t0);
+  ::close(fd);
+  std::filesystem::remove(path);
+  return static_cast<double>(kPieces * piece.size()) / s;
 }
 
 void bench_append(Reporter& rep, const std::filesystem::path& root, double budget) {
   progress("append: generating bet events");
   auto pool = bet_events(400'000);
+  std::optional<double> bytes_per_event_1000;
   for (std::size_t group : {1u, 10u, 100u, 1000u, 10000u}) {
-    auto [commits, events, s] = time_appends(root / ("append-" + std::to_string(group)), pool, group, budget);
+    auto [commits, events, s, written] = time_appends(root / ("append-" + std::to_string(group)), pool, group, budget);
+    if (group == 1000 && written && events > 0)
+      bytes_per_event_1000 = static_cast<double>(*written) / static_cast<double>(events);
     rep.figure("log_append_commits_per_s_group_" + std::to_string(group), static_cast<double>(commits) / s,
                "commits/s");
     rep.figure("log_append_events_per_s_group_" + std::to_string(group), static_cast<double>(events) / s, "events/s");
+  }
+  // What the disk allows at group size 1000: its durable write rate over the bytes LMDB
+  // writes per event (records, index pages, meta), both measured in this run.
+  progress("append: measuring the disk's durable write rate");
+  const double bandwidth = durable_write_bytes_per_s(root);
+  rep.figure("disk_durable_write_mb_per_s", bandwidth / 1e6, "MB/s", "(256 MiB written, then one fdatasync)");
+  if (bytes_per_event_1000) {
+    rep.figure("log_append_bytes_written_per_event_group_1000", *bytes_per_event_1000, "bytes");
+    rep.figure("log_append_disk_ceiling_events_per_s_group_1000", bandwidth / *bytes_per_event_1000, "events/s",
+               "(disk write rate / bytes written per event)");
   }
   // The same at group size 1000 over a bet's whole life (admitted, finalized, committed,
   // resolved, batched), where only TxAdmitted carries index entries.
@@ -110,7 +178,7 @@ void bench_append(Reporter& rep, const std::filesystem::path& root, double budge
   LedgerGenerator gen(lo);
   auto history = gen.genesis();
   while (history.size() < 400'000) gen.bets(1000, history);
-  auto [commits, events, s] = time_appends(root / "append-lifecycle", history, 1000, budget);
+  auto [commits, events, s, written] = time_appends(root / "append-lifecycle", history, 1000, budget);
   rep.figure("log_append_events_per_s_group_1000_bet_lifecycle", static_cast<double>(events) / s, "events/s");
 }
 

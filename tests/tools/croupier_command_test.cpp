@@ -5,7 +5,8 @@
 // not; reports a data.mdb whose LMDB pages are damaged (which crashes LMDB) as
 // corrupt_storage instead of crashing; `node` creates its log and keys, records one
 // NodeStarted per start under one node id, exits 0 on SIGTERM and, over a file-size
-// limit, fails with an error instead of dying of SIGXFSZ.
+// limit, fails with an error instead of dying of SIGXFSZ; `bench log` prints every figure
+// and removes its logs.
 //
 // Method: fork/exec of CROUPIER_BINARY with stdout and stderr captured (test_support.hpp)
 // on logs written in temp directories with LedgerGenerator + EventLog (real crypto,
@@ -19,7 +20,9 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -577,6 +580,40 @@ TEST_CASE("NodeOverAFileSizeLimitFailsWithAnErrorInsteadOfDying") {
   CHECK(r.signal == 0);
   CHECK(r.exit_code == 2);
   CHECK((contains(r.err, "file size limit") || contains(r.err, "no space")));
+}
+
+// Not a measurement (the figures are machine-dependent): every documented figure is
+// printed as a JSON line with a positive value, the ceilings next to what they bound, and
+// the benchmark's logs are gone afterwards.
+TEST_CASE("BenchLogPrintsEveryFigureAndCleansUp") {
+  TempDir dir("croupier-bench");
+  auto where = dir.path() / "logs";
+  auto r = croupier_run({"bench", "log", "--json", "--dir", where.string(), "--seconds", "1", "--replay-events", "3000",
+                         "--verify-bets", "10"});
+  CAPTURE(describe(r));
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, double> figures;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    REQUIRE(j.size() == 3);
+    REQUIRE(j["unit"].is_string());
+    figures[j["metric"].get<std::string>()] = j["value"].get<double>();
+  }
+  for (const char* metric :
+       {"log_append_events_per_s_group_1", "log_append_events_per_s_group_1000", "log_append_events_per_s_group_10000",
+        "disk_durable_write_mb_per_s", "log_append_bytes_written_per_event_group_1000",
+        "log_append_disk_ceiling_events_per_s_group_1000", "log_append_events_per_s_group_1000_bet_lifecycle",
+        "replay_events_per_s", "replay_payload_bytes_per_event", "replay_hashing_ceiling_events_per_s",
+        "verify_ceiling_events_per_s", "replay_verify_events_per_s", "replay_verify_fraction_of_ceiling_pct"}) {
+    CAPTURE(metric);
+    REQUIRE(figures.contains(metric));
+    CHECK(figures[metric] > 0);
+  }
+  // A group of 1000 bets writes at least their records (about 245 bytes each).
+  CHECK(figures["log_append_bytes_written_per_event_group_1000"] > 200);
+  CHECK(figures["replay_events"] >= 3000);
+  CHECK_FALSE(fs::exists(where));
 }
 
 TEST_CASE("OtherSubcommandsHelpAndUnknownCommand") {
