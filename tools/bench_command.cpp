@@ -20,7 +20,6 @@
 #include <iostream>
 #include <random>
 #include <thread>
-#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -164,6 +163,7 @@ void bench_append(Reporter& rep, const std::filesystem::path& root, double budge
   progress("append: measuring the disk's durable write rate");
   const double bandwidth = durable_write_bytes_per_s(root);
   rep.figure("disk_durable_write_mb_per_s", bandwidth / 1e6, "MB/s", "(256 MiB written, then one fdatasync)");
+  if (!bytes_per_event_1000) progress("append: /proc/self/io does not say what was written: no disk ceiling figure");
   if (bytes_per_event_1000) {
     rep.figure("log_append_bytes_written_per_event_group_1000", *bytes_per_event_1000, "bytes");
     rep.figure("log_append_disk_ceiling_events_per_s_group_1000", bandwidth / *bytes_per_event_1000, "events/s",
@@ -221,7 +221,8 @@ void bench_replay_hashing(Reporter& rep, const eventlog::EventLog& log) {
   log.scan(1, [&](const eventlog::RecordView& r) {
     bytes += r.payload.size();
     ++records;
-    if (r.type == static_cast<std::uint16_t>(EventType::tx_admitted)) txs.push_back(std::get<TxAdmitted>(decode_event(r.type, r.payload)).tx);
+    if (r.type == static_cast<std::uint16_t>(EventType::tx_admitted))
+      txs.push_back(std::get<TxAdmitted>(decode_event(r.type, r.payload)).tx);
     return true;
   });
   auto t0 = Clock::now();
