@@ -66,6 +66,15 @@ void count(Metrics* m, const SubmitReply& r) {
   }
 }
 
+// decide_admission, and in a cluster (one bet in flight per account) refuse_while_in_flight
+// on what it would admit.
+AdmissionDecision decide(const Projections& p, const Tx& tx, const Prechecked& pre, bool one_bet_in_flight) {
+  auto decision = decide_admission(p, tx, pre);
+  if (one_bet_in_flight && std::holds_alternative<admission::Admit>(decision))
+    if (auto refusal = refuse_while_in_flight(p, tx)) decision = std::move(*refusal);
+  return decision;
+}
+
 void admitted(mempool_pointer self, const MempoolOptions& o, const Hash32& tx_id, std::shared_ptr<const Tx> tx) {
   auto voter = spawn_voter(self->system(), o.voter, tx_id, std::move(tx));
   // Linked: a mempool that stops (node shutdown) takes its voters with it.
@@ -94,9 +103,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         SubmitReply reply;
         {
           std::shared_lock lock(o.state->mutex);
-          decision = decide_admission(o.state->projections, tx, pre);
-          if (o.one_bet_in_flight && std::holds_alternative<admission::Admit>(decision))
-            if (auto refusal = refuse_while_in_flight(o.state->projections, tx)) decision = std::move(*refusal);
+          decision = decide(o.state->projections, tx, pre, o.one_bet_in_flight);
           reply = reply_for(o.state->projections, decision);
         }
         if (o.skips_dedup && reply.kind == SubmitReply::Kind::duplicate) {
@@ -170,8 +177,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         if (st.learning.contains(pre.tx_id)) return;
         {
           std::shared_lock lock(o.state->mutex);
-          if (!std::holds_alternative<admission::Admit>(decide_admission(o.state->projections, tx, pre))) return;
-          if (refuse_while_in_flight(o.state->projections, tx)) return;
+          if (!std::holds_alternative<admission::Admit>(decide(o.state->projections, tx, pre, true))) return;
         }
         const Hash32 tx_id = pre.tx_id;
         st.learning.insert(tx_id);

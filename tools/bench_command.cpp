@@ -122,26 +122,23 @@ AppendRun time_appends(const std::filesystem::path& dir, const std::vector<Event
 // fdatasync. No log can commit bytes faster than this.
 double durable_write_bytes_per_s(const std::filesystem::path& dir) {
   auto path = dir / "bandwidth";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+  struct File {
+    int fd;
+    ~File() { ::close(fd); }
+  } file{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)};
+  if (file.fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
   std::vector<char> piece(4 << 20, 'x');
   constexpr std::size_t kPieces = 64;
   auto t0 = Clock::now();
   for (std::size_t i = 0; i < kPieces; ++i)
     for (std::size_t done = 0; done < piece.size();) {
-      auto n = ::write(fd, piece.data() + done, piece.size() - done);
-      if (n < 0) {
-        ::close(fd);
-        throw std::runtime_error("writing " + path.string() + ": " + std::strerror(errno));
-      }
+      auto n = ::write(file.fd, piece.data() + done, piece.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error("writing " + path.string() + ": " + std::strerror(errno));
       done += static_cast<std::size_t>(n);
     }
-  if (::fdatasync(fd) != 0) {
-    ::close(fd);
-    throw std::runtime_error("fdatasync " + path.string() + ": " + std::strerror(errno));
-  }
+  if (::fdatasync(file.fd) != 0) throw std::runtime_error("fdatasync " + path.string() + ": " + std::strerror(errno));
   double s = since(t0);
-  ::close(fd);
   std::filesystem::remove(path);
   return static_cast<double>(kPieces * piece.size()) / s;
 }
