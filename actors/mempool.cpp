@@ -106,10 +106,6 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
           decision = decide(o.state->projections, tx, pre, o.one_bet_in_flight);
           reply = reply_for(o.state->projections, decision);
         }
-        if (o.skips_dedup && reply.kind == SubmitReply::Kind::duplicate) {
-          reply.kind = SubmitReply::Kind::admitted;  // Broken on purpose (see mempool.hpp).
-          reply.final = false;
-        }
         auto* admit = std::get_if<admission::Admit>(&decision);
         if (!admit) {
           count(o.metrics, reply);
@@ -171,7 +167,6 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
       },
       [=](learn_atom, Tx& tx) {
         auto& st = self->state;
-        if (o.ignores_peers) return;
         if (st.pending.size() + st.appending.size() + st.learning.size() >= o.max_pending) return;
         const Prechecked pre = precheck(tx);
         if (st.learning.contains(pre.tx_id)) return;

@@ -45,10 +45,6 @@ struct MempoolOptions {
   VoterOptions voter;                      // For the voters it spawns.
   std::size_t max_pending = 100'000;
   bool one_bet_in_flight = false;  // In a cluster: refuse_while_in_flight (admission.hpp).
-  // Broken on purpose, for the simulator's tests that show its checks can fail; nothing in
-  // the configuration or on the command line sets them.
-  bool ignores_peers = false;  // Drops learn_atom (the node never records others' txs).
-  bool skips_dedup = false;    // Answers a resent tx as a new, undecided admission.
 };
 
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);

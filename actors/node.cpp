@@ -106,8 +106,7 @@ void Node::spawn_actors() {
     a.validators.push_back(options_.make_validator
                                ? options_.make_validator(system_, state_)
                                : spawn_validator(system_, ValidatorOptions{state_, "validator-" + std::to_string(i),
-                                                                           clustered,
-                                                                           options_.validators_skip_proof_check}));
+                                                                           clustered}));
   auto asked = a.validators;
   asked.insert(asked.end(), options_.peer_validators.begin(), options_.peer_validators.end());
   auto parameters = options_.consensus.value_or(consensus::parameters_for(asked.size()));
@@ -129,8 +128,8 @@ void Node::spawn_actors() {
   VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
                   metrics_.get(), options_.round_interval, a.validators};
   a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max,
-                                                    clustered, options_.mempool_ignores_peers,
-                                                    options_.mempool_skips_dedup});
+                                                    clustered});
+  if (options_.front_mempool) a.mempool = options_.front_mempool(system_, a.mempool);
   for (const auto& v : a.validators) caf::anon_send(v, caf::put_atom::value, a.mempool);
   SubmitterOptions so;
   so.state = state_;

@@ -72,9 +72,10 @@ struct NodeOptions {
   std::optional<snowball::Parameters> consensus;     // Default: parameters_for(validators).
   // Replaces the local validators (the simulator's Byzantine ones).
   std::function<caf::actor(caf::actor_system&, const std::shared_ptr<NodeState>&)> make_validator;
-  bool mempool_ignores_peers = false;                // Broken on purpose: tests only (mempool.hpp).
-  bool validators_skip_proof_check = false;          // Broken on purpose: tests only (validator.hpp).
-  bool mempool_skips_dedup = false;                  // Broken on purpose: tests only (mempool.hpp).
+  // Puts an actor in front of the mempool: the node and its actors send what is meant for
+  // the mempool to the actor this returns, which links itself to the mempool so that both
+  // stop together (the simulator's broken-on-purpose mempools, tools/sim/sabotage.hpp).
+  std::function<caf::actor(caf::actor_system&, const caf::actor& mempool)> front_mempool;
 };
 
 class Node final : public NodeApi {

@@ -80,7 +80,7 @@ caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
           bool valid = true;
           if (q.tx) {
             if (auto* s = std::get_if<Settlement>(q.tx.get())) {
-              valid = o.skips_proof_check || valid_settlement(*o.state, *s);
+              valid = valid_settlement(*o.state, *s);
             } else if (o.peers) {
               valid = valid_peer_tx(st, q.tx_id, *q.tx);
               if (valid && st.mempool) learn(self, o, q.tx_id, *q.tx);

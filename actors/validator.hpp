@@ -33,9 +33,6 @@ struct ValidatorOptions {
   std::shared_ptr<NodeState> state;  // For the sequencer key in force.
   std::string name = "validator";
   bool peers = false;  // Asked by other nodes too (see above).
-  // Broken on purpose, for the simulator's tests that show its checks can fail; nothing in
-  // the configuration or on the command line sets it: prefers settlements unchecked.
-  bool skips_proof_check = false;
 };
 
 caf::actor spawn_validator(caf::actor_system& system, ValidatorOptions options);

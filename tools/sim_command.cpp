@@ -3,7 +3,7 @@
 
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
-#include "tools/simulation.hpp"
+#include "tools/sim/simulation.hpp"
 
 namespace croupier::tools {
 

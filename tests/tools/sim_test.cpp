@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
-#include "tools/simulation.hpp"
+#include "tools/sim/simulation.hpp"
 
 using namespace croupier;
 using namespace croupier::sim;

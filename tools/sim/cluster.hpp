@@ -20,8 +20,8 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include "actors/node.hpp"
-#include "tools/sim_byzantine.hpp"
-#include "tools/sim_network.hpp"
+#include "tools/sim/byzantine.hpp"
+#include "tools/sim/network.hpp"
 
 namespace croupier::sim {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/sim_agenda.hpp"
-#include "tools/sim_cluster.hpp"
-#include "tools/sim_workload.hpp"
+#include "tools/sim/agenda.hpp"
+#include "tools/sim/cluster.hpp"
+#include "tools/sim/workload.hpp"
 
 namespace croupier::sim {
 

@@ -1,4 +1,4 @@
-#include "tools/sim_workload.hpp"
+#include "tools/sim/workload.hpp"
 
 #include <algorithm>
 

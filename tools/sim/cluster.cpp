@@ -1,8 +1,9 @@
-#include "tools/sim_cluster.hpp"
+#include "tools/sim/cluster.hpp"
 
 #include <caf/send.hpp>
 
 #include "domain/consensus.hpp"
+#include "tools/sim/sabotage.hpp"
 
 namespace croupier::sim {
 
@@ -90,14 +91,16 @@ actors::NodeOptions Cluster::options_for(std::size_t i) {
     };
   }
   switch (options_.sabotage) {
-    case Sabotage::node_ignores_peers: o.mempool_ignores_peers = i == 1; break;
+    case Sabotage::node_ignores_peers:
+      if (i == 1) o.front_mempool = spawn_deaf_mempool;
+      break;
     case Sabotage::validators_agree:
       o.make_validator = [](caf::actor_system& sys, const std::shared_ptr<actors::NodeState>&) {
         return spawn_byzantine_validator(sys, Lie::agreeable, 0);
       };
       break;
-    case Sabotage::validators_skip_proof: o.validators_skip_proof_check = true; break;
-    case Sabotage::mempool_skips_dedup: o.mempool_skips_dedup = true; break;
+    case Sabotage::validators_skip_proof: o.make_validator = spawn_proofless_validator; break;
+    case Sabotage::mempool_skips_dedup: o.front_mempool = spawn_forgetful_mempool; break;
     default: break;
   }
   return o;

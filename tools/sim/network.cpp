@@ -1,4 +1,4 @@
-#include "tools/sim_network.hpp"
+#include "tools/sim/network.hpp"
 
 #include <functional>
 #include <map>

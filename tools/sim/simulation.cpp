@@ -1,4 +1,4 @@
-#include "tools/simulation.hpp"
+#include "tools/sim/simulation.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
-#include "tools/sim_checks.hpp"
-#include "tools/sim_workload.hpp"
+#include "tools/sim/checks.hpp"
+#include "tools/sim/workload.hpp"
 
 namespace croupier::sim {
 

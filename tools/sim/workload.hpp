@@ -17,8 +17,8 @@
 #include <random>
 #include <vector>
 
-#include "tools/sim_agenda.hpp"
-#include "tools/sim_cluster.hpp"
+#include "tools/sim/agenda.hpp"
+#include "tools/sim/cluster.hpp"
 
 namespace croupier::sim {
 

@@ -2,7 +2,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "tools/simulation.hpp"
+#include "tools/sim/simulation.hpp"
 
 namespace croupier::sim {
 

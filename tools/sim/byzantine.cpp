@@ -1,4 +1,4 @@
-#include "tools/sim_byzantine.hpp"
+#include "tools/sim/byzantine.hpp"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "tools/sim_checks.hpp"
+#include "tools/sim/checks.hpp"
 
 #include <map>
 #include <set>
