@@ -41,6 +41,10 @@ struct CommitterState {
   std::unordered_set<Hash32, BytesHash> in_block;
   std::unordered_set<Hash32, BytesHash> resolving;  // Accepted bets whose outcome is being computed.
   std::unordered_map<Hash32, ReadyOutcome, BytesHash> resolved;  // Outcomes ready.
+  // After a refused block: how many of the next blocks carry a single decision, and the
+  // decisions refused on their own, tried again every retry_refused.
+  std::size_t single = 0;
+  std::vector<ConsensusDecision> held;
   bool in_flight = false;
   bool timer_armed = false;
   std::uint64_t timer_generation = 0;
@@ -57,6 +61,9 @@ std::string summary(const CommitterState& st) {
 }
 
 void cut(committer_pointer self, const CommitterOptions& o);
+void take_back(committer_pointer self, const CommitterOptions& o, const std::vector<ConsensusDecision>& decisions,
+               const std::unordered_map<Hash32, Tx, BytesHash>& txs,
+               const std::vector<std::pair<Hash32, ReadyOutcome>>& outcomes, const std::string& why);
 
 void arm(committer_pointer self, const CommitterOptions& o) {
   auto& st = self->state;
@@ -75,12 +82,15 @@ void cut(committer_pointer self, const CommitterOptions& o) {
   ++st.timer_generation;
   // The decisions that are ready (every accepted bet's outcome computed), in order, up to
   // block_max; the others wait for their outcome.
+  const std::size_t max = st.single > 0 ? 1 : o.block_max;
   std::vector<ConsensusDecision> decisions, later;
   for (const auto& d : st.waiting)
-    (decisions.size() < o.block_max && !st.resolving.contains(d.tx_id) ? decisions : later).push_back(d);
+    (decisions.size() < max && !st.resolving.contains(d.tx_id) ? decisions : later).push_back(d);
   if (decisions.empty()) return;
+  if (st.single > 0) --st.single;
   st.waiting = std::move(later);
-  std::unordered_map<Hash32, Tx, BytesHash> txs;
+  auto txs_held = std::make_shared<std::unordered_map<Hash32, Tx, BytesHash>>();
+  auto& txs = *txs_held;
   std::unordered_map<Hash32, ReadyOutcome, BytesHash> outcomes;
   for (const auto& d : decisions) {
     txs.insert(st.txs.extract(d.tx_id));
@@ -137,12 +147,38 @@ void cut(committer_pointer self, const CommitterOptions& o) {
             if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
             else arm(self, o);
           },
-          [=](caf::error&) {
-            // The journal stopped (it told the node, which is stopping): nothing more can be
-            // recorded; the decisions are redone from the log after a restart.
+          [=](caf::error& err) {
             self->state.in_flight = false;
             self->state.in_block.clear();
+            auto refusal = journal_error(err);
+            // The journal stopped (it told the node, which is stopping): nothing more can be
+            // recorded; the decisions are redone from the log after a restart.
+            if (!refusal || refusal->reason != JournalRefusal::rule) return;
+            take_back(self, o, decisions, *txs_held, *proofs, refusal->message);
           });
+}
+
+// The journal refused a block: see the header comment.
+void take_back(committer_pointer self, const CommitterOptions& o, const std::vector<ConsensusDecision>& decisions,
+               const std::unordered_map<Hash32, Tx, BytesHash>& txs,
+               const std::vector<std::pair<Hash32, ReadyOutcome>>& outcomes, const std::string& why) {
+  auto& st = self->state;
+  st.txs.insert(txs.begin(), txs.end());
+  st.resolved.insert(outcomes.begin(), outcomes.end());
+  if (decisions.size() == 1) {
+    if (o.alarm)
+      o.alarm("committer ALARM: the journal refused the decision about tx " + to_hex(decisions.front().tx_id) +
+              " (" + why + "); it is kept and tried again in " + std::to_string(o.retry_refused.count()) + " ms");
+    if (st.held.empty()) self->delayed_send(self, o.retry_refused, retry_atom::value);
+    st.held.push_back(decisions.front());
+  } else {
+    if (o.alarm)
+      o.alarm("committer ALARM: the journal refused a block of " + std::to_string(decisions.size()) +
+              " decisions (" + why + "); they are committed one by one to find the refused one");
+    st.waiting.insert(st.waiting.begin(), decisions.begin(), decisions.end());
+    st.single = decisions.size();
+  }
+  arm(self, o);
 }
 
 caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
@@ -189,6 +225,13 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
         if (st.waiting.size() - st.resolving.size() >= o.block_max) cut(self, o);
         else arm(self, o);
       },
+      [=](retry_atom) {
+        auto& st = self->state;
+        st.waiting.insert(st.waiting.begin(), st.held.begin(), st.held.end());
+        st.single += st.held.size();
+        st.held.clear();
+        arm(self, o);
+      },
       [=](tick_atom, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != st.timer_generation) return;
@@ -205,6 +248,7 @@ caf::behavior committer_behavior(committer_pointer self, CommitterOptions o) {
                              {"outcomes_ready", st.resolved.size()},
                              {"block_in_flight", st.in_flight},
                              {"block_in_flight_txs", st.in_block.size()},
+                             {"decisions_refused_held", st.held.size()},
                              {"block_interval_ms", o.block_interval.count()},
                              {"block_max", o.block_max}};
         return describe_actor(self, "committer", summary(st), std::move(state));

@@ -8,6 +8,11 @@
 // domain/blocks.hpp). The ECVRF proofs, a bet's costliest step, are made as decisions arrive
 // by short-lived resolver actors, so they run on every scheduler thread; a block takes the
 // decisions whose outcomes are ready. One block is in flight at a time, so heights chain.
+// A block the journal refuses (JournalRefusal::rule: it cannot happen when admission did its
+// work, since every admitted tx can be decided; see domain/exposure.hpp) loses no decision:
+// they go back to the front of the queue, and the next blocks carry one decision each until
+// the refused one is found; that one is held aside and tried again every `retry_refused`,
+// with a line to `alarm` each time, so that the decisions behind it are not held up.
 // Once the block is durable it tells: the waiters (committed_atom: accepted at the height,
 // rejected at 0), the mempool and the submitter (block_atom, BlockReport), the sequencer
 // (items_atom, the block's settlement items) and the router (forget_atom, decided keys).
@@ -36,6 +41,8 @@ struct CommitterOptions {
   std::function<std::uint64_t()> clock_ms;  // Block timestamps.
   std::chrono::milliseconds block_interval{0};
   std::size_t block_max = 1000;
+  std::chrono::milliseconds retry_refused{1000};
+  std::function<void(const std::string&)> alarm;  // Lines for the operator; may be empty.
 };
 
 // The peers the committer reports to, spawned after it (they need its handle).

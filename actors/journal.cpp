@@ -16,6 +16,43 @@
 namespace croupier::actors {
 
 namespace {
+constexpr caf::atom_value kJournalCategory = caf::atom("journal");
+}
+
+std::string_view journal_refusal_name(JournalRefusal r) {
+  switch (r) {
+    case JournalRefusal::rule: return "rule";
+    case JournalRefusal::duplicate_key: return "duplicate_key";
+    case JournalRefusal::write_failed: return "write_failed";
+    case JournalRefusal::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+caf::error make_journal_error(JournalRefusal reason, std::string message) {
+  return caf::error(static_cast<std::uint8_t>(reason), kJournalCategory, caf::make_message(std::move(message)));
+}
+
+std::optional<JournalError> journal_error(const caf::error& e) {
+  if (e.category() != kJournalCategory) return std::nullopt;
+  JournalError j;
+  switch (static_cast<JournalRefusal>(e.code())) {
+    case JournalRefusal::rule:
+    case JournalRefusal::duplicate_key:
+    case JournalRefusal::write_failed:
+    case JournalRefusal::stopped: j.reason = static_cast<JournalRefusal>(e.code()); break;
+    default: return std::nullopt;
+  }
+  if (e.context().match_elements<std::string>()) j.message = e.context().get_as<std::string>(0);
+  return j;
+}
+
+std::string describe_error(caf::actor_system& system, const caf::error& e) {
+  if (auto j = journal_error(e)) return j->message;
+  return system.render(e);
+}
+
+namespace {
 
 struct JournalState {
   JournalOptions options;
@@ -31,10 +68,10 @@ struct JournalState {
 
 using journal_pointer = journal_actor::stateful_pointer<JournalState>;
 
-// Delivers the error `message` to every requester in `requesters`.
+// Refuses every requester in `requesters` with `reason` and `message`.
 void fail_all(std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>>& requesters,
-              const std::string& message) {
-  for (auto& [promise, count] : requesters) promise.deliver(caf::make_error(caf::sec::runtime_error, message));
+              JournalRefusal reason, const std::string& message) {
+  for (auto& [promise, count] : requesters) promise.deliver(make_journal_error(reason, message));
 }
 
 // Stops the journal for good: every requester from now on gets `why`.
@@ -76,7 +113,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
                     std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> requesters) {
   auto& st = self->state;
   auto& o = st.options;
-  if (st.broken) return fail_all(requesters, *st.broken);
+  if (st.broken) return fail_all(requesters, JournalRefusal::stopped, *st.broken);
   std::unique_lock durable(o.state->durable);
   std::unique_lock lock(o.state->mutex);
   // Measured for the metric only (no decision depends on it): how long the outside world's
@@ -98,7 +135,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
         apply(p, seq, e);
       } catch (const std::exception& err) {
         if (i == 0) {
-          promise.deliver(caf::make_error(caf::sec::runtime_error, std::string("refused: ") + err.what()));
+          promise.deliver(make_journal_error(JournalRefusal::rule, std::string("refused: ") + err.what()));
           if (o.metrics) ++o.metrics->appends_refused;
           refused = true;
           break;
@@ -106,7 +143,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
         lock.unlock();
         break_journal(self, std::string("event ") + std::to_string(i + 1) + " of a request was refused after " +
                                 "its first was applied: " + err.what());
-        fail_all(requesters, *st.broken);
+        fail_all(requesters, JournalRefusal::stopped, *st.broken);
         return;
       }
       o.state->index_event(seq, e);
@@ -124,7 +161,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
   } catch (const std::exception& err) {
     break_journal(self, err.what());  // Before `durable` is released.
     durable.unlock();
-    fail_all(kept, *st.broken);
+    fail_all(kept, JournalRefusal::stopped, *st.broken);
     return;
   }
   assert(seqs.size() == accepted.size() && seqs.front() == first_seq);
@@ -184,7 +221,7 @@ void flush(journal_pointer self) {
       const auto seq = e.seq();
       if (e.kind() != eventlog::ErrorKind::duplicate_key || !seq || *seq < first_seq ||
           *seq - first_seq >= events.size()) {
-        fail_all(requesters, e.what());
+        fail_all(requesters, JournalRefusal::write_failed, e.what());
         return;
       }
       // The requester whose slice holds the offending event.
@@ -192,15 +229,15 @@ void flush(journal_pointer self) {
       std::size_t begin = 0, r = 0;
       while (begin + requesters[r].second <= index) begin += requesters[r++].second;
       const std::size_t count = requesters[r].second;
-      requesters[r].first.deliver(caf::make_error(
-          caf::sec::runtime_error, std::string("append refused: ") + e.what() + " (event " +
+      requesters[r].first.deliver(make_journal_error(
+          JournalRefusal::duplicate_key, std::string("append refused: ") + e.what() + " (event " +
                                        std::to_string(index - begin + 1) + " of " + std::to_string(count) +
                                        " in this request); none of its events was written"));
       events.erase(events.begin() + static_cast<std::ptrdiff_t>(begin),
                    events.begin() + static_cast<std::ptrdiff_t>(begin + count));
       requesters.erase(requesters.begin() + static_cast<std::ptrdiff_t>(r));
     } catch (const std::exception& e) {
-      fail_all(requesters, e.what());
+      fail_all(requesters, JournalRefusal::write_failed, e.what());
       return;
     }
   }
@@ -228,14 +265,14 @@ journal_actor::behavior_type journal_behavior(journal_pointer self, JournalOptio
       [=](snapshot_atom) -> caf::result<std::uint64_t> {
         auto& st = self->state;
         if (!st.options.state) return caf::make_error(caf::sec::invalid_argument, "this journal keeps no state");
-        if (st.broken) return caf::make_error(caf::sec::runtime_error, *st.broken);
+        if (st.broken) return make_journal_error(JournalRefusal::stopped, *st.broken);
         flush(self);  // Whatever is gathered goes first, so the snapshot covers it.
-        if (st.broken) return caf::make_error(caf::sec::runtime_error, *st.broken);
+        if (st.broken) return make_journal_error(JournalRefusal::stopped, *st.broken);
         try {
           return take_snapshot(self);
         } catch (const std::exception& err) {
           break_journal(self, std::string("snapshot: ") + err.what());
-          return caf::make_error(caf::sec::runtime_error, *st.broken);
+          return make_journal_error(JournalRefusal::stopped, *st.broken);
         }
       },
       [=](inspect_atom) {

@@ -136,9 +136,10 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
                 },
                 [=](caf::error& err) mutable {
                   self->state.appending.erase(append_no);
-                  std::string why = self->system().render(err);
+                  const std::string why = describe_error(self->system(), err);
+                  const auto refusal = journal_error(err);
                   SubmitReply r;
-                  if (why.find("refused: ") != std::string::npos) {
+                  if (refusal && refusal->reason == JournalRefusal::rule) {
                     // Another admission took the key (or the funds, or the nonce) first.
                     std::shared_lock lock(o.state->mutex);
                     auto again = decide_admission(o.state->projections, *shared_tx, pre);

@@ -124,6 +124,7 @@ void Node::spawn_actors() {
   co.clock_ms = options_.clock_ms;
   co.block_interval = options_.block_interval;
   co.block_max = options_.block_max;
+  co.alarm = options_.log_line;
   a.committer = spawn_committer(system_, co);
   VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
                   metrics_.get(), options_.round_interval, a.validators};
@@ -140,8 +141,11 @@ void Node::spawn_actors() {
   so.submit_timeout = options_.submit_timeout;
   so.seed = options_.seed ^ 0x7375626d6974ull;
   so.load_settlement = [this](const Id128& id) { return load_settlement(id); };
+  so.alarm = options_.log_line;
   a.submitter = spawn_submitter(system_, so);
-  a.prover = spawn_prover(system_, ProverOptions{state_, metrics_.get(), a.journal, a.submitter, options_.keys.sequencer_key});
+  a.prover = spawn_prover(system_, ProverOptions{state_, metrics_.get(), a.journal, a.submitter,
+                                                 options_.keys.sequencer_key, std::chrono::seconds(1),
+                                                 options_.log_line});
   SequencerOptions sq;
   sq.state = state_;
   sq.metrics = metrics_.get();

@@ -57,7 +57,17 @@ void next(prover_pointer self, const ProverOptions& o) {
               }
               next(self, o);
             },
-            [=](caf::error&) { self->state.busy = false; });  // The journal stopped: the node stops.
+            [=](caf::error& err) {
+              self->state.busy = false;
+              auto refusal = journal_error(err);
+              if (!refusal || refusal->reason != JournalRefusal::rule) return;  // Stopped: the node stops.
+              if (o.alarm)
+                o.alarm("prover ALARM: the journal refused " + std::string(event_type_name(event_type(event))) +
+                        " of batch " + to_hex(id) + " (" + refusal->message + "); tried again in " +
+                        std::to_string(o.retry_refused.count()) + " ms");
+              self->state.queue.push_front(id);  // Still first: later batches build on it.
+              self->delayed_send(self, o.retry_refused, retry_atom::value);
+            });
   }
 }
 
@@ -67,6 +77,7 @@ caf::behavior prover_behavior(prover_pointer self, ProverOptions o) {
         self->state.queue.push_back(batch_id);
         next(self, o);
       },
+      [=](retry_atom) { next(self, o); },
       [=](stats_atom) { return summary(self->state); },
       [=](inspect_atom) {
         nlohmann::ordered_json queued = nlohmann::ordered_json::array();

@@ -46,11 +46,17 @@ std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
   ++st.runs;
   ReconciliationReport report;
   std::vector<BatchConfirmation> confirmations;
+  std::vector<std::string> books_say;  // Of each mismatched batch: its status in our books.
   {
     std::shared_lock lock(o.state->mutex);
-    auto ledger = ledger_of(o.state->projections);
-    report = reconcile(o.state->projections.batches, ledger);
-    confirmations = pending_confirmations(o.state->projections.batches, ledger);
+    const auto& p = o.state->projections;
+    auto ledger = ledger_of(p);
+    report = reconcile(p.batches, ledger);
+    confirmations = pending_confirmations(p.batches, ledger);
+    for (const auto& id : report.mismatched) {
+      auto b = p.batches.find(id);
+      books_say.emplace_back(b == p.batches.end() ? "unknown" : batch_status_name(b->second.lifecycle.status()));
+    }
   }
   if (o.metrics) ++o.metrics->reconciliations;
   // A batch in flight (proved, its settlement not yet committed) is "missing" for a moment
@@ -66,9 +72,11 @@ std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
     if (o.metrics) ++o.metrics->reconcile_alarms;
     if (o.alarm) o.alarm("reconciliation ALARM: the ledger settles batch " + to_hex(id) + ", which our books do not know");
   }
-  for (const auto& id : report.mismatched) {
+  for (std::size_t i = 0; i < report.mismatched.size(); ++i) {
     if (o.metrics) ++o.metrics->reconcile_alarms;
-    if (o.alarm) o.alarm("reconciliation ALARM: batch " + to_hex(id) + " differs between the ledger and our books");
+    if (o.alarm)
+      o.alarm("reconciliation ALARM: batch " + to_hex(report.mismatched[i]) +
+              " differs between the ledger and our books (" + books_say[i] + " in our books)");
   }
   for (const auto& c : confirmations) self->send(o.submitter, confirm_atom::value, c.batch_id, c.height);
   for (const auto& id : report.missing) self->send(o.submitter, settle_atom::value, id);
@@ -79,7 +87,16 @@ std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
   if (!st.reported_once || problems) {
     st.reported_once = true;
     self->request(o.journal, caf::infinite, append_atom::value, std::vector<Event>{std::move(report)})
-        .then([](const Seqs&) {}, [](caf::error&) {});  // A failed journal stops the node.
+        .then([](const Seqs&) {},
+              [=](caf::error& err) {
+                auto refusal = journal_error(err);
+                if (!refusal || refusal->reason != JournalRefusal::rule) return;  // Stopped: the node stops.
+                // Not recorded: the next run records its report, whatever it finds.
+                self->state.reported_once = false;
+                if (o.alarm)
+                  o.alarm("reconciliation ALARM: the journal refused the report (" + refusal->message +
+                          "); the next run records it again");
+              });
   }
   return summary;
 }

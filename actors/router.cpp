@@ -40,6 +40,31 @@ void settle(Round::Slot& slot) {
   if (--slot.outstanding == 0) slot.promise.deliver(std::move(slot.votes));
 }
 
+// One validator's share of a round: its queries, and the slots their votes go to.
+struct Bundle {
+  VoteQueries queries;
+  std::vector<std::size_t> slots;
+};
+
+// Asks validator `v` for `bundle`, each ask waiting `each`; a silent answer is asked again
+// while `asks_left` (see router.hpp). The slots settle once: with the votes, or empty.
+void ask(router_pointer self, const RouterOptions& o, std::shared_ptr<Round> round, std::shared_ptr<Bundle> bundle,
+         std::size_t v, int asks_left, std::chrono::milliseconds each) {
+  self->request(o.validators[v], each, query_atom::value, bundle->queries)
+      .then(
+          [=](Votes& votes) {
+            for (std::size_t i = 0; i < bundle->slots.size(); ++i) {
+              auto& slot = round->slots[bundle->slots[i]];
+              if (i < votes.size()) slot.votes.push_back(votes[i]);
+              settle(slot);
+            }
+          },
+          [=](caf::error&) {
+            if (asks_left > 1) return ask(self, o, round, bundle, v, asks_left - 1, each);
+            for (auto s : bundle->slots) settle(round->slots[s]);
+          });
+}
+
 void flush(router_pointer self, const RouterOptions& o) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -65,19 +90,9 @@ void flush(router_pointer self, const RouterOptions& o) {
   for (std::size_t v = 0; v < n; ++v) {
     if (bundles[v].empty()) continue;
     if (o.metrics) ++o.metrics->router_bundles;
-    auto slots = std::make_shared<std::vector<std::size_t>>(std::move(slots_of[v]));
-    self->request(o.validators[v], o.timeout, query_atom::value, std::move(bundles[v]))
-        .then(
-            [round, slots](Votes& votes) {
-              for (std::size_t i = 0; i < slots->size(); ++i) {
-                auto& slot = round->slots[(*slots)[i]];
-                if (i < votes.size()) slot.votes.push_back(votes[i]);
-                settle(slot);
-              }
-            },
-            [round, slots](caf::error&) {
-              for (auto s : *slots) settle(round->slots[s]);
-            });
+    auto bundle = std::make_shared<Bundle>(Bundle{std::move(bundles[v]), std::move(slots_of[v])});
+    const int asks = v < o.local ? 1 : std::max(o.asks, 1);
+    ask(self, o, round, bundle, v, asks, o.timeout / asks);
   }
 }
 

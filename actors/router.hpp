@@ -5,6 +5,11 @@
 // each validator as ONE message, as avalanchego polls blocks rather than single txs; at
 // low load a query goes out at once, under load bundles grow by themselves.
 //
+// A bundle to another node's validator whose answer has not come within timeout / asks is
+// asked again (up to `asks` times in all, within `timeout`): over a lossy network a lost
+// query or answer then costs a fraction of the timeout, not the poll. Nothing is lost
+// between actors of one process, so the node's own validators are asked once.
+//
 // Protocol:
 //   (query_atom, VoteQuery)    -> Votes    the answers that arrived within `timeout`
 //                                          (a silent validator is left out)
@@ -28,6 +33,7 @@ struct RouterOptions {
   std::chrono::milliseconds timeout{500};    // Per bundle.
   Metrics* metrics = nullptr;
   std::size_t local = std::numeric_limits<std::size_t>::max();  // How many validators are the node's own.
+  int asks = 5;                              // Per bundle to another node's validator; >= 1.
 };
 
 caf::actor spawn_router(caf::actor_system& system, RouterOptions options);

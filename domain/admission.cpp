@@ -17,6 +17,7 @@ std::string_view refusal_code_name(RefusalCode c) {
     case RefusalCode::bad_proof: return "bad_proof";
     case RefusalCode::not_sequencer: return "not_sequencer";
     case RefusalCode::batch_mismatch: return "batch_mismatch";
+    case RefusalCode::amount_overflow: return "amount_overflow";
   }
   return "unknown";
 }
@@ -48,6 +49,74 @@ std::optional<AdmissionDecision> idempotency(const Index& index, const Key& key,
 }
 
 
+// The money limits of exposure.hpp for a deposit or bet whose other rules hold.
+std::optional<Refuse> check_limits(const Projections& p, const Tx& tx, const std::string& what) {
+  auto overflow = [&](const std::string& which) {
+    return Refuse{RefusalCode::amount_overflow,
+                  what + " could overflow " + which + " once the transactions pending now are decided"};
+  };
+  const Exposure& e = p.exposure;
+  auto fits = [](std::initializer_list<Amount> terms) {
+    Amount sum = 0;
+    for (Amount t : terms)
+      if (__builtin_add_overflow(sum, t, &sum)) return false;
+    return true;
+  };
+  if (const auto* d = std::get_if<Deposit>(&tx)) {
+    if (!fits({p.deposits_total, e.deposits, d->amount})) return overflow("the deposits total");
+    const Account* a = p.accounts.find(d->account);
+    if (!fits({a ? a->balance : 0, e.credit_of(d->account), d->amount})) return overflow("the account's balance");
+    return std::nullopt;
+  }
+  if (const auto* b = std::get_if<Bet>(&tx)) {
+    const Amount win = largest_net_win(*b);
+    const Account* a = p.accounts.find(b->account);
+    if (!fits({a ? a->balance : 0, e.credit_of(b->account), win})) return overflow("the account's balance");
+    // The house result is signed: every pending bet lost, or every one won.
+    const Int128 highest = static_cast<Int128>(p.house_result) + e.wagers + b->wager;
+    const Int128 lowest = static_cast<Int128>(p.house_result) - e.wins - win;
+    if (highest > INT64_MAX || lowest < INT64_MIN) return overflow("the house result");
+  }
+  return std::nullopt;
+}
+
+struct Admissible {
+  const Projections& p;
+
+  std::optional<Refuse> operator()(const Deposit& d) const {
+    const std::string what = "deposit " + to_hex(d.deposit_id);
+    if (d.operator_key != p.keys.operator_key)
+      return Refuse{RefusalCode::not_operator,
+                    what + " is signed by " + to_hex(d.operator_key) + ", not the operator key in force"};
+    if (d.amount == 0) return Refuse{RefusalCode::zero_amount, what + " of zero"};
+    return check_limits(p, d, what);
+  }
+
+  std::optional<Refuse> operator()(const Bet& b) const {
+    // The account rules live in Accounts (the same check admit_bet runs).
+    if (auto bad = p.accounts.check_bet(b)) return Refuse{refusal_code_from_rule(bad->code), bad->message};
+    return check_limits(p, b, "bet " + to_hex(b.bet_id));
+  }
+
+  std::optional<Refuse> operator()(const Settlement& s) const {
+    const std::string what = "settlement of batch " + to_hex(s.inputs.batch_id);
+    // Only this node's own sequencer settles its batches. A multi-node design (several
+    // sequencers, or one settling for another) would widen this to a set of keys in force.
+    if (s.sequencer_key != p.keys.sequencer_key)
+      return Refuse{RefusalCode::not_sequencer,
+                    what + " is signed by " + to_hex(s.sequencer_key) + ", not the sequencer key in force"};
+    auto batch = p.batches.find(s.inputs.batch_id);
+    if (batch == p.batches.end()) return Refuse{RefusalCode::batch_mismatch, what + " names an unknown batch"};
+    auto status = batch->second.lifecycle.status();
+    if (status != BatchStatus::proved && status != BatchStatus::submitted)
+      return Refuse{RefusalCode::batch_mismatch,
+                    what + ": the batch is " + std::string(batch_status_name(status)) + ", not proved or submitted"};
+    if (!batch->second.inputs || *batch->second.inputs != s.inputs)
+      return Refuse{RefusalCode::batch_mismatch, what + ": public inputs differ from the batch's proved inputs"};
+    return std::nullopt;
+  }
+};
+
 struct Decider {
   const Projections& p;
   const Hash32& id;
@@ -56,19 +125,13 @@ struct Decider {
   AdmissionDecision operator()(const Deposit& d) const {
     if (auto known = idempotency(p.deposits, d.deposit_id, id)) return *known;
     if (!signature_valid) return bad_signature("deposit " + to_hex(d.deposit_id));
-    if (d.operator_key != p.keys.operator_key)
-      return Refuse{RefusalCode::not_operator, "deposit " + to_hex(d.deposit_id) + " is signed by " +
-                                                   to_hex(d.operator_key) + ", not the operator key in force"};
-    if (d.amount == 0) return Refuse{RefusalCode::zero_amount, "deposit " + to_hex(d.deposit_id) + " of zero"};
-    return Admit{id};
+    return rules(d);
   }
 
   AdmissionDecision operator()(const Bet& b) const {
     if (auto known = idempotency(p.bets, b.bet_id, id)) return *known;
     if (!signature_valid) return bad_signature("bet " + to_hex(b.bet_id));
-    // The rules live in Accounts (the same check admit_bet runs), so they cannot drift apart.
-    if (auto bad = p.accounts.check_bet(b)) return Refuse{refusal_code_from_rule(bad->code), bad->message};
-    return Admit{id};
+    return rules(b);
   }
 
   AdmissionDecision operator()(const Settlement& s) const {
@@ -77,23 +140,18 @@ struct Decider {
       assert(std::holds_alternative<Settlement>(it->second.tx));
       return Duplicate{id};
     }
-    std::string what = "settlement of batch " + to_hex(s.inputs.batch_id);
     if (auto known = idempotency(p.settlements, s.inputs.batch_id, id)) return *known;
+    const std::string what = "settlement of batch " + to_hex(s.inputs.batch_id);
     if (!signature_valid) return bad_signature(what);
-    // The same checks apply() makes (projections.cpp), so an Admit always applies.
-    if (s.sequencer_key != p.keys.sequencer_key)
-      return Refuse{RefusalCode::not_sequencer, what + " is signed by " + to_hex(s.sequencer_key) +
-                                                    ", not the sequencer key in force"};
-    auto batch = p.batches.find(s.inputs.batch_id);
-    if (batch == p.batches.end())
-      return Refuse{RefusalCode::batch_mismatch, what + ": no such batch"};
-    auto status = batch->second.lifecycle.status();
-    if (status != BatchStatus::proved && status != BatchStatus::submitted)
-      return Refuse{RefusalCode::batch_mismatch, what + ": the batch is " + std::string(batch_status_name(status))};
-    if (!batch->second.inputs || *batch->second.inputs != s.inputs)
-      return Refuse{RefusalCode::batch_mismatch, what + ": its public inputs are not the proved batch's"};
+    if (auto bad = check_admissible(p, s)) return *bad;
+    // The proof is cryptography: apply() leaves it to the audit, which runs it on all cores.
     if (auto bad = settlement::verify(s.inputs, s.witness, s.proof, s.sequencer_key))
       return Refuse{RefusalCode::bad_proof, what + ": " + *bad};
+    return Admit{id};
+  }
+
+  AdmissionDecision rules(const Tx& tx) const {
+    if (auto bad = check_admissible(p, tx)) return *bad;
     return Admit{id};
   }
 
@@ -103,6 +161,11 @@ struct Decider {
 };
 
 }  // namespace
+
+std::optional<admission::Refuse> check_admissible(const Projections& p, const Tx& tx) {
+  assert(p.keys.known);
+  return std::visit(Admissible{p}, tx);
+}
 
 Prechecked precheck(const Tx& tx) { return Prechecked{tx_id(tx), verify_tx_signature(tx)}; }
 

@@ -18,14 +18,17 @@
 //                          an admitted bet gets its answer even when its nonce is stale or
 //                          its wager is no longer available.
 //   3. bad_signature       verify_tx_signature fails (against the key the tx names).
-//   4. per kind:
+//   4. check_admissible, the rules apply() checks too (per kind):
 //      deposit     not_operator  (operator_key is not the operator key in force),
-//                  zero_amount;
+//                  zero_amount, amount_overflow (exposure.hpp);
 //      bet         Accounts::check_bet: bad_terms (unknown game included), wrong_nonce,
-//                  insufficient_funds (RuleViolation codes, carried over unchanged);
+//                  insufficient_funds (RuleViolation codes, carried over unchanged),
+//                  amount_overflow;
 //      settlement  not_sequencer (not signed by the sequencer key in force),
 //                  batch_mismatch (no batch of that id that is proved or submitted with
-//                  exactly these public inputs), bad_proof (settlement::verify rejects it).
+//                  exactly these public inputs);
+//   5. settlements: bad_proof (settlement::verify rejects it; cryptography, which apply()
+//      leaves to the audit).
 //
 // A key stays taken whatever the status of the tx that holds it: a rejected bet keeps its
 // bet_id, as in apply(). "Same transaction" means the same tx_id. For deposits and bets the id hashes every field,
@@ -34,7 +37,10 @@
 // proof are the same settlement even if their witnesses differ.
 //
 // Invariant (tested): Admit => apply(p, seq, TxAdmitted{tx}) succeeds, and afterwards
-// decide_admission(p, tx) == Duplicate{same tx_id}.
+// decide_admission(p, tx) == Duplicate{same tx_id}. And an admitted tx can always be decided:
+// apply() accepts its TxFinalized either way, and a bet's BetResolved for any roll, whatever
+// else is pending (exposure.hpp). Consensus cannot take a decision back, so a decision the
+// journal refused would be lost.
 //
 // Costs: one BLAKE2b of the tx, one Ed25519 verification, O(1) lookups (settlements are
 // found by batch id in Projections::settlements); settlements also pay settlement::verify.
@@ -64,6 +70,8 @@ enum class RefusalCode : std::uint8_t {
   bad_proof = 8,           // Settlement: settlement::verify rejects it.
   not_sequencer = 9,       // Settlement: not signed by the sequencer key in force.
   batch_mismatch = 10,     // Settlement: no proved batch of that id with these public inputs.
+  amount_overflow = 11,    // Deposit or bet: deciding it could overflow a balance or a total,
+                           // with the txs pending now counted at their worst (exposure.hpp).
 };
 std::string_view refusal_code_name(RefusalCode c);  // "no_keys", "bad_signature", ...
 RefusalCode refusal_code_from_rule(RuleViolation::Code c);
@@ -100,6 +108,12 @@ std::ostream& operator<<(std::ostream& os, const Decision& d);
 }  // namespace admission
 
 using AdmissionDecision = admission::Decision;
+
+// The rules of step 4 above, shared by decide_admission and apply(TxAdmitted), so that the
+// two cannot drift apart: nullopt when `tx` may be admitted against `p` as far as they go.
+// Requires p.keys.known. Leaves out the idempotency keys, the signature and a settlement's
+// proof.
+[[nodiscard]] std::optional<admission::Refuse> check_admissible(const Projections& p, const Tx& tx);
 
 // See the header comment. Never throws for any content of `tx` (malformed settlements are
 // refused with bad_proof); may throw std::bad_alloc.

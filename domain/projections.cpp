@@ -1,5 +1,7 @@
 #include "domain/projections.hpp"
 
+#include "domain/admission.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <unordered_set>
@@ -63,51 +65,39 @@ struct Applier {
     auto [it, inserted] = p.txs.try_emplace(id);
     if (!inserted) fail("TxAdmitted: tx " + short_hex(id) + " admitted twice");
     try {
-      if (auto* d = std::get_if<Deposit>(&e.tx)) {
-        if (!p.keys.known || d->operator_key != p.keys.operator_key)
-          fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " is signed by " + to_hex(d->operator_key) +
-               ", not the operator key in force");
-        if (d->amount == 0) fail("TxAdmitted: deposit " + to_hex(d->deposit_id) + " of zero");
-        if (!p.deposits.emplace(d->deposit_id, id).second)
-          fail("TxAdmitted: deposit id " + to_hex(d->deposit_id) + " admitted twice");
-      } else if (auto* b = std::get_if<Bet>(&e.tx)) {
-        auto [bet, fresh] = p.bets.try_emplace(b->bet_id, id);
-        if (!fresh) fail("TxAdmitted: bet id " + to_hex(b->bet_id) + " admitted twice");
-        try {
-          guarded("TxAdmitted", [&] { p.accounts.admit_bet(*b); });
-        } catch (...) {
-          p.bets.erase(bet);
-          throw;
-        }
-      } else if (auto* st = std::get_if<Settlement>(&e.tx)) {
-        check_settlement(*st, id);
-      }
+      // The rules and money limits admission decided by (admission.hpp), then the keys.
+      if (auto bad = check_admissible(p, e.tx)) fail("TxAdmitted: " + bad->message);
+      check_key_free(e.tx);
     } catch (...) {
       p.txs.erase(it);
       throw;
     }
+    // Nothing below can fail: check_admissible ruled out every reason.
+    if (auto* d = std::get_if<Deposit>(&e.tx)) {
+      p.deposits.emplace(d->deposit_id, id);
+    } else if (auto* b = std::get_if<Bet>(&e.tx)) {
+      p.bets.emplace(b->bet_id, id);
+      p.accounts.admit_bet(*b);
+    } else {
+      p.settlements.emplace(std::get<Settlement>(e.tx).inputs.batch_id, id);
+    }
+    add_exposure(p.exposure, e.tx);
     it->second.tx = std::move(e.tx);
   }
 
-  // A settlement tx must carry the public inputs this node proved for the batch it names,
-  // signed by this node's sequencer, and be the only settlement tx of that batch. Records it
-  // in p.settlements as the last step (nothing else to undo).
-  void check_settlement(const Settlement& s, const Hash32& id) {
-    const Id128& batch_id = s.inputs.batch_id;
-    std::string what = "TxAdmitted: settlement " + short_hex(id) + " for batch " + to_hex(batch_id);
-    // Only this node's own sequencer settles its batches. A multi-node design (several
-    // sequencers, or one settling for another) would widen this to a set of keys in force.
-    if (!p.keys.known || s.sequencer_key != p.keys.sequencer_key)
-      fail(what + " is signed by " + to_hex(s.sequencer_key) + ", not the sequencer key in force");
-    auto b = p.batches.find(batch_id);
-    if (b == p.batches.end()) fail(what + " names an unknown batch");
-    BatchStatus status = b->second.lifecycle.status();
-    if (status != BatchStatus::proved && status != BatchStatus::submitted)
-      fail(what + ": the batch is " + std::string(batch_status_name(status)) + ", not proved or submitted");
-    if (!b->second.inputs || *b->second.inputs != s.inputs)
-      fail(what + ": public inputs differ from the batch's proved inputs");
-    auto [it, fresh] = p.settlements.try_emplace(batch_id, id);
-    if (!fresh) fail(what + ": the batch already has settlement tx " + short_hex(it->second));
+  // The tx's idempotency key (bet id, deposit id, a settlement's batch id) is not held yet.
+  void check_key_free(const Tx& tx) const {
+    if (auto* d = std::get_if<Deposit>(&tx)) {
+      if (p.deposits.contains(d->deposit_id))
+        fail("TxAdmitted: deposit id " + to_hex(d->deposit_id) + " admitted twice");
+    } else if (auto* b = std::get_if<Bet>(&tx)) {
+      if (p.bets.contains(b->bet_id)) fail("TxAdmitted: bet id " + to_hex(b->bet_id) + " admitted twice");
+    } else {
+      const Id128& batch_id = std::get<Settlement>(tx).inputs.batch_id;
+      if (auto held = p.settlements.find(batch_id); held != p.settlements.end())
+        fail("TxAdmitted: settlement for batch " + to_hex(batch_id) + ": the batch already has settlement tx " +
+             short_hex(held->second));
+    }
   }
 
   void operator()(const TxFinalized& e) {
@@ -115,12 +105,15 @@ struct Applier {
     if (r.status != TxStatus::admitted) fail("TxFinalized: tx " + short_hex(e.tx_id) + " was already decided");
     if (auto* b = std::get_if<Bet>(&r.tx)) {
       guarded("TxFinalized", [&] { e.accepted ? p.accounts.accept_bet(*b) : p.accounts.reject_bet(*b); });
-    } else if (auto* d = std::get_if<Deposit>(&r.tx); d && e.accepted) {
-      guarded("TxFinalized", [&] {
-        Amount total = checked_add(p.deposits_total, d->amount, "deposits total");
-        p.accounts.credit(d->account, d->amount);
-        p.deposits_total = total;
-      });
+      if (!e.accepted) remove_exposure(p.exposure, r.tx);  // An accepted bet's is taken back once resolved.
+    } else if (auto* d = std::get_if<Deposit>(&r.tx)) {
+      if (e.accepted)
+        guarded("TxFinalized", [&] {
+          Amount total = checked_add(p.deposits_total, d->amount, "deposits total");
+          p.accounts.credit(d->account, d->amount);
+          p.deposits_total = total;
+        });
+      remove_exposure(p.exposure, r.tx);
     }
     r.status = e.accepted ? TxStatus::accepted : TxStatus::rejected;
   }
@@ -174,6 +167,7 @@ struct Applier {
       p.accounts.resolve_bet(*b, e.payout);
       p.house_result = house;
     });
+    remove_exposure(p.exposure, r.tx);
     r.outcome = o;
   }
 
@@ -275,7 +269,17 @@ struct Applier {
 
   void operator()(const BatchFailed& e) {
     BatchRecord& b = must_find_batch(p, e.batch_id, "BatchFailed");
-    guarded("BatchFailed", [&] { b.lifecycle.fail(); });
+    BatchLifecycle next = b.lifecycle;
+    guarded("BatchFailed", [&] { next.fail(); });
+    // Failed means the ledger rejected, or never admitted, the settlement (batch_step.hpp):
+    // never while its settlement tx is alive, nor once the ledger accepted it.
+    if (auto held = p.settlements.find(e.batch_id); held != p.settlements.end()) {
+      const TxRecord& r = must_find_tx(p, held->second, "BatchFailed");
+      if (r.status != TxStatus::rejected)
+        fail("BatchFailed: batch " + to_hex(e.batch_id) + "'s settlement tx " + short_hex(held->second) +
+             (r.status == TxStatus::accepted ? " was accepted" : " is still undecided"));
+    }
+    b.lifecycle = next;
   }
 
   void operator()(const ReconciliationReport& e) { p.last_reconciliation = e; }
@@ -346,6 +350,7 @@ void Projections::load(A& ar) {
   std::vector<std::pair<Hash32, TxRecord>> tx_list;
   ar(tx_list, block_height, block_hash);
   txs.clear();
+  exposure = Exposure{};
   bets.clear();
   deposits.clear();
   settlements.clear();
@@ -354,6 +359,10 @@ void Projections::load(A& ar) {
     if (auto* b = std::get_if<Bet>(&r.tx)) bets.emplace(b->bet_id, id);
     if (auto* d = std::get_if<Deposit>(&r.tx)) deposits.emplace(d->deposit_id, id);
     if (auto* s = std::get_if<Settlement>(&r.tx)) settlements.emplace(s->inputs.batch_id, id);
+    // The exposure of the txs still pending (not in the snapshot: it follows from them).
+    const bool pending = r.status == TxStatus::admitted ||
+                         (r.status == TxStatus::accepted && std::holds_alternative<Bet>(r.tx) && !r.outcome);
+    if (pending) add_exposure(exposure, r.tx);
     txs.emplace(id, std::move(r));
   }
   std::vector<std::pair<Id128, BatchRecord>> batch_list;

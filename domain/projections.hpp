@@ -17,6 +17,7 @@
 
 #include "domain/accounts.hpp"
 #include "domain/events.hpp"
+#include "domain/exposure.hpp"
 #include "domain/games.hpp"
 
 namespace croupier {
@@ -71,6 +72,8 @@ struct Projections {
   Hash32 block_hash{};
   std::map<Id128, BatchRecord> batches;
   settlement::SettledState settled;  // Balances after every proved batch.
+  Exposure exposure;                 // What the pending txs may still move (exposure.hpp);
+                                     // not in snapshots: it follows from their txs.
   Amount deposits_total = 0;         // Accepted deposits.
   std::int64_t house_result = 0;     // Wagers taken minus payouts made.
   Amount settled_deposits = 0;       // The same two, over confirmed-or-proved batches.

@@ -52,6 +52,8 @@ Verdict local_only(const BatchRecord& b) {
 }
 
 Verdict on_both(const BatchRecord& b, const LedgerGroup& g) {
+  // Our books gave the batch up, yet the ledger settled it: the two disagree about money.
+  if (b.lifecycle.status() == BatchStatus::failed) return Verdict::mismatched;
   if (g.inconsistent || !b.inputs) return Verdict::mismatched;
   return *b.inputs == *g.inputs ? Verdict::confirmed : Verdict::mismatched;
 }

@@ -3,20 +3,20 @@
 // ledger's finalized settlement transactions.
 //
 // For each batch id met on either side, exactly one of these holds (or none, see below):
-//   confirmed   we know the batch, have proved it, and the ledger settles it with public
-//               inputs identical to ours. Whatever our local status: a Proved or Submitted
-//               batch listed here is one whose confirmation we have not recorded yet (see
-//               pending_confirmations), and a Failed one is a settlement that landed after
-//               we gave up: it settled exactly what we proved, so the money agrees, but the
-//               caller should tell the operator.
+//   confirmed   we know the batch, have proved it, have not failed it, and the ledger
+//               settles it with public inputs identical to ours. A Proved or Submitted batch
+//               listed here is one whose confirmation we have not recorded yet (see
+//               pending_confirmations).
 //   missing     our batch is Proved or Submitted and the ledger has no settlement for it:
 //               it must be (re)submitted.
 //   orphaned    the ledger settles a batch id we do not know: alarm.
 //   mismatched  the ledger and our books disagree about a batch we know: the ledger's public
-//               inputs differ from ours (or we have none: the batch is still Created, or
-//               Failed before it was proved), the ledger holds several different settlements
-//               for it, or our batch is Confirmed but the ledger has no settlement for it.
-//               Alarm; nothing is rewritten.
+//               inputs differ from ours (or we have none: the batch is still Created), the
+//               ledger holds several different settlements for it, our batch is Confirmed but
+//               the ledger has no settlement for it, or our batch is Failed and the ledger
+//               settled it anyway (our books gave up on money the ledger moved; the
+//               submitter never fails a batch whose settlement is alive, and apply() refuses
+//               it, so this needs an operator). Alarm; nothing is rewritten.
 //   (none)      a Created batch not on the ledger (the prover's work), or a Failed batch
 //               not on the ledger (kept for the operator, never resubmitted).
 // Each list is sorted ascending by id and holds each id at most once; an id appears in at

@@ -71,6 +71,7 @@ struct World : test::LedgerWorld {
                            submitter = std::make_shared<PeerLog>(), router = std::make_shared<PeerLog>();
   KeyPair alice = keypair_from_seed(seed_of(10));
   KeyPair bob = keypair_from_seed(seed_of(11));
+  std::vector<std::string> alarms;
 
   caf::actor committer(actors::journal_actor j, std::chrono::milliseconds interval, std::size_t block_max) {
     actors::CommitterOptions o;
@@ -82,6 +83,7 @@ struct World : test::LedgerWorld {
     o.clock_ms = [this] { return now_ms(); };
     o.block_interval = interval;
     o.block_max = block_max;
+    o.alarm = [this](const std::string& line) { alarms.push_back(line); };
     auto c = keep(actors::spawn_committer(*system, o));
     caf::anon_send(c, caf::put_atom::value,
                    actors::CommitterPeers{peer(mempool), peer(sequencer), peer(submitter), peer(router)});
@@ -422,4 +424,96 @@ TEST_CASE("CommitterWithIntervalZeroCutsAsSoonAsThePreviousBlockIsDurable") {
   CHECK(blocks[0].tx_ids == ids({d1}));
   CHECK(blocks[1].tx_ids == ids({d2, d3}));
   CHECK(blocks[1].time_ms == w.start_ms);  // No time passed.
+}
+
+// --- a block the journal refuses ---------------------------------------------------------
+
+namespace {
+
+caf::error injected_refusal() {
+  return actors::make_journal_error(actors::JournalRefusal::rule, "refused: injected by the test");
+}
+
+}  // namespace
+
+TEST_CASE("CommitterLosesNoDecisionOfABlockTheJournalRefuses") {
+  World w;
+  w.fund(w.alice.public_key, 1000);  // Block 1.
+  Tx dep = w.deposit(w.bob.public_key, 70), bet = w.bet(w.alice, 1, 100), other = w.deposit(w.bob.public_key, 5);
+  w.admit({dep, bet, other});
+  auto [journal, gate] = w.gate(GateMode::hold);
+  auto c = w.committer(journal, 10ms, 1000);
+  w.decide(c, dep);
+  w.decide(c, bet);
+  w.decide(c, other, false);
+  w.drain();
+  w.pass(10ms);
+  REQUIRE(gate->held.size() == 1);
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::answer_atom::value, injected_refusal());
+  w.drain();
+  REQUIRE(w.alarms.size() == 1);
+  CHECK(w.alarms[0].find("refused a block of 3 decisions") != std::string::npos);
+  // The decisions come back one block each, in their order, until all are recorded.
+  std::vector<std::size_t> sizes;
+  for (int i = 0; i < 3; ++i) {
+    w.pass(10ms);
+    REQUIRE(gate->held.size() == 1);
+    sizes.push_back(static_cast<std::size_t>(
+        std::count_if(gate->held[0].events.begin(), gate->held[0].events.end(),
+                      [](const Event& e) { return std::holds_alternative<TxFinalized>(e); })));
+    caf::anon_send(caf::actor_cast<caf::actor>(journal), test::release_atom::value);
+    w.drain();
+  }
+  CHECK(sizes == std::vector<std::size_t>{1, 1, 1});
+  CHECK(w.p().txs.at(tx_id(dep)).block_height == 2);
+  CHECK(w.p().txs.at(tx_id(bet)).block_height == 3);
+  CHECK(w.p().txs.at(tx_id(bet)).outcome.has_value());
+  CHECK(w.p().txs.at(tx_id(other)).status == TxStatus::rejected);
+  // Back to whole blocks.
+  Tx later1 = w.deposit(w.bob.public_key, 6), later2 = w.deposit(w.bob.public_key, 7);
+  w.admit({later1, later2});
+  w.decide(c, later1);
+  w.decide(c, later2);
+  w.drain();
+  w.pass(10ms);
+  REQUIRE(gate->held.size() == 1);
+  CHECK(gate->held[0].events.size() == 3);  // Two TxFinalized and their block.
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::release_atom::value);
+  w.drain();
+  CHECK(w.blocks().back().tx_ids == ids({later1, later2}));
+}
+
+TEST_CASE("CommitterHoldsADecisionRefusedOnItsOwnAndCommitsTheOnesBehindIt") {
+  World w;
+  Tx first = w.deposit(w.bob.public_key, 70), second = w.deposit(w.bob.public_key, 80);
+  w.admit({first, second});
+  auto [journal, gate] = w.gate(GateMode::hold);
+  auto c = w.committer(journal, 10ms, 1000);
+  w.decide(c, first);
+  w.drain();
+  w.pass(10ms);
+  REQUIRE(gate->held.size() == 1);
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::answer_atom::value, injected_refusal());
+  w.drain();
+  REQUIRE(w.alarms.size() == 1);
+  CHECK(w.alarms[0].find("refused the decision about tx " + to_hex(tx_id(first))) != std::string::npos);
+  w.decide(c, second);  // Not held up by the refused one.
+  w.drain();
+  w.pass(10ms);
+  REQUIRE(gate->held.size() == 1);
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::release_atom::value);
+  w.drain();
+  CHECK(w.p().txs.at(tx_id(second)).block_height > 0);
+  CHECK(w.p().txs.at(tx_id(first)).status == TxStatus::admitted);
+  // A second decision about the held tx is recognised as one (not queued twice).
+  w.decide(c, first);
+  w.pass(1000ms);  // retry_refused: the held decision is queued again ...
+  w.pass(10ms);    // ... and cut block_interval later.
+  REQUIRE(gate->held.size() == 1);
+  CHECK(gate->held[0].events.size() == 2);  // Its TxFinalized and a block.
+  caf::anon_send(caf::actor_cast<caf::actor>(journal), test::release_atom::value);
+  w.drain();
+  CHECK(w.p().txs.at(tx_id(first)).block_height > 0);
+  w.pass(10s);
+  CHECK(gate->held.empty());
 }

@@ -77,6 +77,7 @@ bool another_thread_can_read(std::shared_mutex& lock) {
 struct Reply {
   std::optional<Seqs> seqs;
   std::string error;
+  std::optional<actors::JournalRefusal> reason;  // Of an error: the journal's typed refusal.
 };
 
 // A journal that owns `state`, on a fresh log.
@@ -116,6 +117,7 @@ struct JournalWorld : test::CafFixture {
         [&](const caf::error& e) {
           got = true;
           r.error = system->render(e);
+          if (auto j = actors::journal_error(e)) r.reason = j->reason;
         },
         caf::after(std::chrono::seconds(0)) >> [] {});
     REQUIRE_MESSAGE(got, "no reply");
@@ -260,10 +262,12 @@ TEST_CASE("ARequesterWhoseFirstEventIsRefusedIsRefusedAloneWithNothingOfItApplie
   auto r = w.reply(refused);
   CHECK_FALSE(r.seqs);
   CHECK_MESSAGE(r.error.find("refused: TxFinalized: unknown tx") != std::string::npos, r.error);
+  CHECK(r.reason == actors::JournalRefusal::rule);
   CHECK(w.reply(last).seqs == seq_range(9, 4));  // Contiguous, as if the refused one never came.
   auto r2 = w.reply(refused_too);
   CHECK_FALSE(r2.seqs);
   CHECK_MESSAGE(r2.error.find("refused: ") != std::string::npos, r2.error);
+  CHECK(r2.reason == actors::JournalRefusal::rule);
   CHECK(w.log->commits() == commits_before + 1);  // The rest of the group: one commit.
   check_log_holds(*w.log, range(events, 0, 12));
   CHECK(encode_snapshot(w.p()) == encode_snapshot(replay_events(range(events, 0, 12))));
@@ -274,6 +278,7 @@ TEST_CASE("ARequesterWhoseFirstEventIsRefusedIsRefusedAloneWithNothingOfItApplie
   // A group whose every requester is refused writes nothing; the journal goes on.
   auto only = w.append({TxFinalized{unknown, false}});
   CHECK(only.error.find("refused: ") != std::string::npos);
+  CHECK(only.reason == actors::JournalRefusal::rule);
   CHECK(w.log->head_seq() == 12);
   CHECK(w.append(range(events, 12, 14)).seqs == seq_range(13, 2));
   CHECK(w.failures.empty());
@@ -299,6 +304,7 @@ TEST_CASE("AnEventRefusedAfterTheFirstOfItsRequestStopsTheJournalForGood") {
   CHECK(rb.error.find("journal stopped: event 2 of a request was refused after its first was applied") !=
         std::string::npos);
   CHECK(ra.error == rb.error);
+  CHECK(rb.reason == actors::JournalRefusal::stopped);
   REQUIRE(w.failures.size() == 1);
   CHECK(rb.error.find(w.failures[0]) != std::string::npos);
   CHECK(w.log->head_seq() == 5);  // Nothing of the group was written ...
@@ -306,6 +312,7 @@ TEST_CASE("AnEventRefusedAfterTheFirstOfItsRequestStopsTheJournalForGood") {
   auto later = w.append(range(events, 5, 6));
   CHECK_FALSE(later.seqs);
   CHECK(later.error.find("journal stopped: ") != std::string::npos);
+  CHECK(later.reason == actors::JournalRefusal::stopped);
   CHECK(w.failures.size() == 1);
 }
 
@@ -397,6 +404,7 @@ TEST_CASE("AFailingCommitStopsTheJournalForGoodAndCallsOnFailureOnce") {
   }
   CHECK_FALSE(failed.seqs);
   CHECK_MESSAGE(failed.error.find("journal stopped: ") != std::string::npos, failed.error);
+  CHECK(failed.reason == actors::JournalRefusal::stopped);
   CHECK_MESSAGE(failed.error.find("no space to grow the log") != std::string::npos, failed.error);
   REQUIRE(w.failures.size() == 1);
   CHECK(w.failures[0].rfind("journal stopped: ", 0) == 0);

@@ -64,6 +64,7 @@ struct Reply {
   bool acknowledged = false;
   Seqs seqs;
   std::string error;
+  std::optional<actors::JournalRefusal> reason;  // Of an error: the journal's typed refusal.
   bool ok() const { return acknowledged; }
 };
 
@@ -79,6 +80,7 @@ Reply reply(caf::scoped_actor& client, test::CafFixture& caf) {
       [&](const caf::error& e) {
         got = true;
         r.error = caf.system->render(e);
+        if (auto j = actors::journal_error(e)) r.reason = j->reason;
       },
       caf::after(std::chrono::seconds(0)) >> [] {});
   REQUIRE_MESSAGE(got, "no reply");
@@ -168,6 +170,7 @@ TEST_CASE("ADuplicateInAGroupRefusesOnlyTheRequesterHoldingIt") {
   CHECK(r1.seqs == seq_range(1, first_events.size()));
   CHECK_FALSE(r2.ok());
   CHECK(r2.error.find("already indexed") != std::string::npos);
+  CHECK(r2.reason == actors::JournalRefusal::duplicate_key);
   REQUIRE(r3.ok());
   CHECK(r3.seqs == seq_range(first_events.size() + 1, third_events.size()));
   CHECK(log->commits() == 1);  // The refused attempt wrote nothing.
@@ -270,6 +273,7 @@ TEST_CASE("AnAppendThatFailsForAnotherReasonFailsEveryRequesterOfTheGroup") {
     auto r = reply(*client, caf);
     CHECK_FALSE(r.ok());
     CHECK(r.error.find("read-only") != std::string::npos);
+    CHECK(r.reason == actors::JournalRefusal::write_failed);
   }
   caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
   caf.run();
@@ -297,6 +301,7 @@ TEST_CASE("AnyOtherExceptionFailsTheGroupAndTheJournalGoesOn") {
     auto r = reply(*client, caf);
     CHECK_FALSE(r.ok());
     CHECK(r.error.find("clock unavailable") != std::string::npos);
+    CHECK(r.reason == actors::JournalRefusal::write_failed);
   }
   // The journal survived and takes the next group.
   first->send(journal, append_atom::value, std::vector<Event>(events.begin(), events.begin() + 3));

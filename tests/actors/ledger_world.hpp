@@ -27,7 +27,7 @@
 namespace croupier::test {
 
 using release_atom = caf::atom_constant<caf::atom("release")>;  // Gate: forward the oldest held append.
-using answer_atom = caf::atom_constant<caf::atom("answer")>;    // Gate: answer it with an error instead.
+using answer_atom = caf::atom_constant<caf::atom("answer")>;    // Gate: answer it with this caf::error instead.
 
 enum class GateMode {
   pass,  // Forwards every append to the journal at once.
@@ -73,14 +73,14 @@ inline caf::behavior gate_journal(caf::event_based_actor* self, std::shared_ptr<
         log->held.pop_front();
         forward(std::move(h));
       },
-      [=](answer_atom, const std::string& error) {
+      [=](answer_atom, const caf::error& error) {
         if (log->held.empty()) {
           FAIL_CHECK("the gate holds no append to answer");
           return;
         }
         auto h = std::move(log->held.front());
         log->held.pop_front();
-        h.promise.deliver(caf::make_error(caf::sec::runtime_error, error));
+        h.promise.deliver(error);
       },
   };
 }

@@ -404,7 +404,8 @@ TEST_CASE("MempoolDecidesAgainWhenTheJournalRefusesItsAppend") {
     Deposit d = w.deposit(w.alice.public_key, 5);
     auto c = w.clients.submit(mempool, Tx{d});
     w.drain();
-    caf::anon_send(gate_actor, test::answer_atom::value, std::string("refused: invented by the test"));
+    caf::anon_send(gate_actor, test::answer_atom::value,
+                   actors::make_journal_error(actors::JournalRefusal::rule, "refused: invented by the test"));
     w.drain();
     auto r = w.clients.reply(c);
     REQUIRE(r);
@@ -424,7 +425,7 @@ TEST_CASE("MempoolAnswersUnavailableWhenTheJournalFailsAndKeepsNoCountOfIt") {
   auto c = w.clients.submit(mempool, Tx{d});
   w.drain();
   caf::anon_send(caf::actor_cast<caf::actor>(journal), test::answer_atom::value,
-                 std::string("journal stopped: disk full"));
+                 actors::make_journal_error(actors::JournalRefusal::stopped, "journal stopped: disk full"));
   w.drain();
   auto r = w.clients.reply(c);
   REQUIRE(r);

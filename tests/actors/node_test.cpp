@@ -131,6 +131,36 @@ TEST_CASE("RefusedTransactionsAreAnsweredWithTheirCodeAndNeverReachTheLog") {
   CHECK(w.node->state()->log_head.load() == head);
 }
 
+TEST_CASE("DepositsUpToTheLargestTotalAreFinalAndEveryLaterTxStillDecides") {
+  // Once the deposits total is full, a deposit whose credit would overflow it is refused at
+  // admission (amount_overflow), not admitted and then stuck when its block cannot apply
+  // (which used to stop every later block); the bets keep finalizing, also after a restart.
+  test::NodeWorld w;
+  w.start();
+  KeyPair whale = keypair_from_seed(test::NodeWorld::seed_of(9)), player = keypair_from_seed(test::NodeWorld::seed_of(10));
+  REQUIRE(w.submit(w.deposit(player.public_key, 1000)).final);
+  auto huge = w.submit(w.deposit(whale.public_key, UINT64_MAX - 1000));
+  REQUIRE(huge.kind == Kind::admitted);
+  CHECK(huge.final);
+  auto more = w.submit(w.deposit(player.public_key, 1));
+  CHECK(more.kind == Kind::refused);
+  CHECK(more.code == "amount_overflow");
+  CHECK(more.message.find("deposits total") != std::string::npos);
+  // A win of the whale's (0.98 x 2000 on coinflip) could overflow its balance: refused too.
+  CHECK(w.submit(w.bet(whale, 1, 2000)).code == "amount_overflow");
+  CHECK(w.submit(w.bet(whale, 1, 1000)).final);  // 980 fits.
+  auto bet = w.submit(w.bet(player, 1, 100));
+  CHECK(bet.kind == Kind::admitted);
+  CHECK(bet.final);
+  w.stop();
+  w.start();
+  CHECK(w.submit(w.deposit(player.public_key, 1)).code == "amount_overflow");
+  CHECK(w.submit(w.bet(player, 2, 10)).final);
+  CHECK(w.node->node_metrics().mempool_size.load() == 0);  // Nothing admitted is left undecided.
+  w.stop();
+  CHECK(replay_of(w.dir.path()).clean());
+}
+
 TEST_CASE("AFullMempoolAnswersBusy") {
   test::NodeWorld w;
   auto o = w.options();

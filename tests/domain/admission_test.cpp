@@ -501,3 +501,143 @@ TEST_CASE("InAClusterABetWaitsUntilTheAccountsEarlierBetsAreDecidedHere") {
   node.event(TxFinalized{tx, true});
   CHECK_FALSE(refuse_while_in_flight(node.p, next).has_value());
 }
+
+// --- an admitted tx can always be decided (exposure.hpp) ---------------------------------
+
+namespace {
+
+// Decides an admitted tx in a block of its own; an accepted bet is resolved with `roll`.
+void decide(Node& node, const Tx& tx, bool accepted, std::uint8_t roll) {
+  const Hash32 id = tx_id(tx);
+  node.event(TxFinalized{id, accepted});
+  if (!accepted) return;
+  const std::uint64_t height = node.p.block_height + 1;
+  node.event(BlockCommitted{height, node.p.block_hash, block_hash(height, node.p.block_hash, 1, {id}), {id}, 1});
+  if (const auto* b = std::get_if<Bet>(&tx)) {
+    Outcome o = outcome_for_roll(static_cast<Game>(b->game), b->choice, b->wager, roll);
+    node.event(BetResolved{id, b->bet_id, o.roll, o.win, o.payout, {}});
+  }
+}
+
+}  // namespace
+
+TEST_CASE("AmountsThatCouldOverflowOnceDecidedAreRefusedAtAdmission") {
+  constexpr Amount kMax = UINT64_MAX;
+  struct Row {
+    const char* name;
+    std::vector<Amount> pending;  // Deposits to player 0 admitted first, left undecided.
+    std::vector<Amount> accepted; // Deposits to player 1 admitted and accepted first.
+    Amount amount;                // The deposit to player 2 that is decided on.
+    const char* expected;
+  };
+  const std::vector<Row> rows{
+      {"the largest deposit to a fresh node", {}, {}, kMax, "Admit"},
+      {"one more after the largest was accepted", {}, {kMax}, 1, "Refuse(amount_overflow)"},
+      {"one more while the largest is pending", {kMax}, {}, 1, "Refuse(amount_overflow)"},
+      {"two pending halves fill it exactly", {kMax / 2, kMax / 2}, {}, 1, "Admit"},
+      {"two pending halves and two more", {kMax / 2, kMax / 2}, {}, 2, "Refuse(amount_overflow)"},
+      {"ordinary amounts", {1000}, {5000}, 700, "Admit"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    Node node;
+    std::uint8_t n = 1;
+    for (Amount a : row.accepted) node.fund(n++, 1, a);
+    for (Amount a : row.pending) node.admit(node.deposit(n++, 0, a));
+    CHECK(summary(decide_admission(node.p, node.deposit(n, 2, row.amount))) == row.expected);
+  }
+}
+
+TEST_CASE("APendingDepositCountsAgainstItsAccountUntilDecided") {
+  Node node;
+  node.fund(1, 0, 1000);
+  node.fund(2, 1, UINT64_MAX - 1000 - 10);  // The deposits total has room for 10 more.
+  Deposit first = node.deposit(3, 2, 6);
+  node.admit(first);
+  CHECK(summary(decide_admission(node.p, node.deposit(4, 2, 5))) == "Refuse(amount_overflow)");
+  auto refusal = std::get<Refuse>(decide_admission(node.p, node.deposit(4, 2, 5)));
+  CHECK(refusal.message.find("deposits total") != std::string::npos);
+  node.event(TxFinalized{tx_id(first), false});  // Rejected: its exposure is released.
+  CHECK(summary(decide_admission(node.p, node.deposit(4, 2, 5))) == "Admit");
+  CHECK(node.p.exposure == Exposure{});
+}
+
+TEST_CASE("ABetWhoseLargestWinCouldOverflowTheBalanceIsRefused") {
+  Node node;
+  node.fund(1, 0, UINT64_MAX - 50);  // Dice under 50 pays 99/49 of the wager: a net win > wager.
+  Bet small = node.bet(1, 0, 49);    // Largest net win floor(49 * 99 / 49) - 49 = 50: just fits.
+  CHECK(largest_net_win(small) == 50);
+  CHECK(summary(decide_admission(node.p, small)) == "Admit");
+  Bet larger = node.bet(2, 0, 50);   // 101 - 50 = 51 does not.
+  auto d = decide_admission(node.p, larger);
+  CHECK(summary(d) == "Refuse(amount_overflow)");
+  CHECK(std::get<Refuse>(d).message.find("the account's balance") != std::string::npos);
+}
+
+TEST_CASE("PendingBetsCannotTakeTheHouseResultBeyondItsRange") {
+  // Dice target 2 pays 99x: each pending 10^15 wager may cost the house 98 * 10^15, and
+  // INT64_MIN is about -9.22 * 10^18, so the 95th such pending bet is refused.
+  Node node;
+  for (std::uint8_t who = 0; who < 3; ++who) node.fund(static_cast<std::uint8_t>(who + 1), who, 40 * kWagerMax);
+  int admitted = 0;
+  std::optional<Refuse> refused;
+  for (int i = 0; i < 120 && !refused; ++i) {
+    Bet b = node.bet(static_cast<std::uint8_t>(i), static_cast<std::size_t>(i % 3), kWagerMax);
+    b.choice = 2;
+    sign_tx(b, node.players.at(static_cast<std::size_t>(i % 3)));
+    auto d = decide_admission(node.p, b);
+    if (auto* r = std::get_if<Refuse>(&d)) refused = *r;
+    else node.admit(b), ++admitted;
+  }
+  REQUIRE(refused.has_value());
+  CHECK(refused->code == RefusalCode::amount_overflow);
+  CHECK(refused->message.find("house result") != std::string::npos);
+  CHECK(admitted == 94);
+}
+
+TEST_CASE("WhateverIsAdmittedCanBeDecidedEitherWayAndResolvedWithAnyRoll") {
+  // Random deposits (often near the top of the range) and bets, each decided at a random
+  // later step, either way, a bet resolved with a random roll: apply() must accept every
+  // decision of every tx admitted, whatever else was pending (the bug this guards against:
+  // an accepted deposit overflowing the total after consensus, which stopped every block).
+  std::mt19937_64 rng(20261201);
+  const Amount big[] = {1, 1000, kWagerMax, UINT64_MAX / 3, UINT64_MAX / 2, UINT64_MAX - 5, UINT64_MAX};
+  Node node;
+  std::vector<Tx> pending;
+  std::size_t admitted = 0, overflow = 0, decided = 0;
+  for (int i = 0; i < 600; ++i) {
+    CAPTURE(i);
+    const std::size_t who = rng() % 3;
+    Tx tx = node.deposit(0, who, big[rng() % std::size(big)]);
+    if (rng() % 2) {
+      tx = node.bet(0, who, rng() % 2 ? kWagerMax : 1 + rng() % 1000);
+      auto& b = std::get<Bet>(tx);
+      b.choice = static_cast<std::uint8_t>(2 + rng() % 98);
+      put_u64_le(b.bet_id.data() + 1, static_cast<std::uint64_t>(i));  // Every id new.
+      sign_tx(b, node.players.at(who));
+    } else {
+      auto& dep = std::get<Deposit>(tx);
+      put_u64_le(dep.deposit_id.data() + 1, static_cast<std::uint64_t>(i));
+      sign_tx(dep, node.operator_key);
+    }
+    auto d = decide_admission(node.p, tx);
+    if (std::holds_alternative<Admit>(d)) {
+      node.event(TxAdmitted{tx});
+      pending.push_back(tx);
+      ++admitted;
+    }
+    overflow += std::holds_alternative<Refuse>(d) && std::get<Refuse>(d).code == RefusalCode::amount_overflow;
+    while (!pending.empty() && rng() % 3 == 0) {
+      const std::size_t k = rng() % pending.size();
+      decide(node, pending[k], rng() % 4 != 0, static_cast<std::uint8_t>(1 + rng() % 100));
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(k));
+      ++decided;
+    }
+  }
+  for (const auto& tx : pending) decide(node, tx, true, 1), ++decided;  // The worst roll for the house.
+  CHECK(admitted > 100);
+  CHECK(overflow > 20);
+  CHECK(decided == admitted);
+  CHECK(node.p.exposure == Exposure{});
+  CHECK(check_invariants(node.p).empty());
+}

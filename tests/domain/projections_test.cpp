@@ -304,7 +304,7 @@ TEST_CASE("TxAdmittedRules") {
   SUBCASE("a bet the account rules refuse") {
     Bet b = w.new_bet(0);
     b.nonce += 1;
-    expect_refused(w.p, TxAdmitted{b}, "TxAdmitted: admit bet: nonce");
+    expect_refused(w.p, TxAdmitted{b}, "TxAdmitted: nonce " + std::to_string(b.nonce) + " is not the account's next nonce");
     Bet rich = w.new_bet(1, w.p.accounts.find(w.player(1))->available() + 1);
     expect_refused(w.p, TxAdmitted{rich}, "exceeds the available balance");
     Bet bad = w.new_bet(2, 1, 100);  // Dice target 100.
@@ -363,12 +363,12 @@ TEST_CASE("TxFinalizedRules") {
   CHECK(w.p.deposits_total == total + 70);
   CHECK(check_invariants(w.p).empty());
 
-  // A deposit whose credit would overflow is refused and stays undecided.
+  // A deposit whose credit could overflow is never admitted (an admitted tx must always be
+  // applicable when it is decided: exposure.hpp), so no TxFinalized can meet it.
   Deposit huge{Id128{0xde, 11}, w.player(2), UINT64_MAX, w.gen.operator_key().public_key, {}};
-  w.ok(TxAdmitted{huge});
-  expect_refused(w.p, TxFinalized{tx_id(huge), true}, "amount overflow");
-  CHECK(w.p.txs.at(tx_id(huge)).status == TxStatus::admitted);
-  w.ok(TxFinalized{tx_id(huge), false});
+  expect_refused(w.p, TxAdmitted{huge}, "could overflow the deposits total");
+  CHECK_FALSE(w.p.txs.contains(tx_id(huge)));
+  CHECK_FALSE(w.p.deposits.contains(huge.deposit_id));
 }
 
 TEST_CASE("ABetAdmittedAfterARejectedOneCanStillBeAccepted") {
@@ -660,9 +660,14 @@ TEST_CASE("BatchSubmittedConfirmedFailedRules") {
   CHECK(w.p.batches.at(kBatch).lifecycle.attempts() == 2);
   CHECK(w.p.batches.at(kBatch).settlement_tx_id == sid);
   expect_refused(w.p, BatchSubmitted{kBatch, 3, sid}, "beyond the last attempt");
+  // A batch whose settlement is alive is never failed (domain/batch_step.hpp) ...
+  expect_refused(w.p, BatchFailed{kBatch, "timed out"}, "'s settlement tx " + to_hex(sid) + " is still undecided");
 
   w.ok(TxFinalized{sid, true});
   w.ok(w.block({sid}));
+  // ... nor once the ledger accepted it.
+  expect_refused(w.p, BatchFailed{kBatch, "timed out"}, "'s settlement tx " + to_hex(sid) + " was accepted");
+  CHECK(w.p.batches.at(kBatch).lifecycle.status() == BatchStatus::submitted);
   expect_refused(w.p, BatchConfirmed{kBatch, w.p.block_height + 1},
                  "height " + std::to_string(w.p.block_height + 1) + " is not a committed block");
   expect_refused(w.p, BatchConfirmed{kBatch, 0}, "height 0 is not a committed block");

@@ -115,7 +115,8 @@ TEST_CASE("EachBatchFallsInTheCategoryItsStatusAndTheLedgerCallFor") {
       {"submitted, on the ledger as proved", record(1, BatchStatus::submitted), {on_ledger(1, 3)}, confirmed, "1@3"},
       {"proved, on the ledger (crash before BatchSubmitted)", record(1, BatchStatus::proved), {on_ledger(1, 4)}, confirmed, "1@4"},
       {"confirmed, on the ledger", record(1, BatchStatus::confirmed), {on_ledger(1, 7)}, confirmed, ""},
-      {"failed after proving, landed late", record(1, BatchStatus::failed), {on_ledger(1, 9)}, confirmed, ""},
+      {"failed after proving, landed late: the books gave up on money the ledger moved",
+       record(1, BatchStatus::failed), {on_ledger(1, 9)}, mismatched, ""},
       {"proved, not on the ledger", record(1, BatchStatus::proved), {}, missing, ""},
       {"submitted, not on the ledger", record(1, BatchStatus::submitted), {}, missing, ""},
       {"created, not on the ledger", record(1, BatchStatus::created), {}, nothing, ""},
@@ -194,7 +195,7 @@ TEST_CASE("TheReportDependsOnlyOnTheBooksAndTheSetOfLedgerEntries") {
         if (status == BatchStatus::proved || status == BatchStatus::submitted) expected = "missing";
         if (status == BatchStatus::confirmed) expected = "mismatched";
       } else {
-        expected = consistent && ours && proved ? "confirmed" : "mismatched";
+        expected = consistent && ours && proved && status != BatchStatus::failed ? "confirmed" : "mismatched";
       }
       model[n] = expected;
     }

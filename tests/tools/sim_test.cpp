@@ -99,6 +99,7 @@ TEST_CASE("EveryKindOfFaultIsInjectedAndSurvived") {
   o.partition_rate = 0.1;
   o.pause_rate = 0.1;
   o.forge_rate = 1;
+  o.rival_rate = 0.2;  // Rival bets on one nonce at two nodes, by design rather than by luck.
   auto r = run_simulation(o);
   INFO(describe(r));
   CHECK_FALSE(r.violation.has_value());
