@@ -8,6 +8,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -141,19 +142,29 @@ class Terminal {
     ::close(fd_);
   }
 
+  // Types at once, whatever mode the terminal is in: for keys meant for a running command
+  // (Ctrl-C during `events follow`), which the kernel's line discipline handles as it would
+  // a person's.
   void type(const std::string& keys) { REQUIRE(::write(fd_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size())); }
+
+  // Keys typed at the prompt, once the line editor reads them. libedit writes its prompt
+  // while the terminal is still in canonical mode and only then turns ICANON off; until it
+  // does, the kernel edits the line: a Ctrl-D there is end-of-file, which reaches libedit as
+  // a NUL once it reads raw (and the shell does not leave), Ctrl-U and Ctrl-C act on the
+  // kernel's buffer, TAB is echoed by the kernel. So wait, seeing the prompt, for raw mode
+  // (libedit restores canonical mode before it returns each line, so raw mode seen after a
+  // prompt is that prompt's).
+  void type_at_prompt(const std::string& keys) {
+    REQUIRE(wait_for_raw_mode());
+    type(keys);
+  }
 
   // Reads until the screen output since the last call contains `needle`; returns that output.
   std::string read_until(const std::string& needle, std::chrono::seconds limit = std::chrono::seconds(20)) {
     auto deadline = Clock::now() + limit;
     while (!contains(pending_, needle) && Clock::now() < deadline) {
       pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) > 0) {
-        char buf[4096];
-        ssize_t n = ::read(fd_, buf, sizeof buf);
-        if (n <= 0) break;
-        pending_.append(buf, static_cast<std::size_t>(n));
-      }
+      if (::poll(&p, 1, 50) > 0 && !read_some()) break;
     }
     std::string seen = pending_;
     auto at = pending_.find(needle);
@@ -165,7 +176,7 @@ class Terminal {
     auto deadline = Clock::now() + limit;
     int status = 0;
     while (Clock::now() < deadline) {
-      read_until("\x01never", std::chrono::seconds(0));  // Drain, so the child never blocks on output.
+      drain();  // So the child never blocks writing to a full terminal.
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         reaped_ = true;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -176,6 +187,35 @@ class Terminal {
   }
 
  private:
+  // Whether the terminal left canonical mode within the limit (tcgetattr on the master
+  // reports the terminal's modes, which the child sets on its side). Drains meanwhile.
+  bool wait_for_raw_mode(std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto deadline = Clock::now() + limit;
+    while (true) {
+      termios modes{};
+      REQUIRE(::tcgetattr(fd_, &modes) == 0);
+      if (!(modes.c_lflag & ICANON)) return true;
+      if (Clock::now() >= deadline) return false;
+      drain();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  // Reads what the terminal shows now, without waiting; it stays for read_until.
+  void drain() {
+    for (pollfd p{fd_, POLLIN, 0}; ::poll(&p, 1, 0) > 0 && read_some();) {
+    }
+  }
+
+  // One read into pending_; false at the end (the child closed the terminal) or on an error.
+  bool read_some() {
+    char buf[4096];
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) return false;
+    pending_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+
   pid_t pid_ = -1;
   int fd_ = -1;
   bool reaped_ = false;
@@ -291,34 +331,34 @@ TEST_CASE("InteractiveShellEditsCompletesAndSurvivesCtrlC") {
   CAPTURE(screen);
   CHECK(contains(screen, "connected to node " + node.node_id()));
 
-  t.type("act\t");  // Completes to `actors ` (the terminal shows the added "ors ").
+  t.type_at_prompt("act\t");  // Completes to `actors ` (the terminal shows the added "ors ").
   CHECK(contains(t.read_until("ors "), "ors "));
-  t.type("\r");
+  t.type_at_prompt("\r");
   screen = t.read_until("croupier> ");
   CHECK(contains(screen, "validator-2"));
   CHECK(contains(screen, "inspector"));
 
-  t.type("inspect seq\t\r");  // Actor names complete too.
+  t.type_at_prompt("inspect seq\t\r");  // Actor names complete too.
   screen = t.read_until("croupier> ");
   CHECK(contains(screen, "kind: sequencer"));
 
-  t.type("help\r");
+  t.type_at_prompt("help\r");
   screen = t.read_until("croupier> ");
   CHECK(contains(screen, "events follow"));
   CHECK(contains(screen, "sequencer pause|resume"));
 
-  t.type("events follow\r");
+  t.type_at_prompt("events follow\r");
   CHECK(contains(t.read_until("Ctrl-C stops"), "following the log"));
   t.type("\x03");  // Ctrl-C ends follow, not the shell.
   CHECK(contains(t.read_until("croupier> "), "croupier> "));
-  t.type("stat\x03");  // At the prompt Ctrl-C does nothing: the shell stays, the line too,
+  t.type_at_prompt("stat\x03");  // At the prompt Ctrl-C does nothing: the shell stays, the line too,
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  t.type("\x15status\r");  // and Ctrl-U clears it; the command then runs uninterrupted.
+  t.type_at_prompt("\x15status\r");  // and Ctrl-U clears it; the command then runs uninterrupted.
   screen = t.read_until("croupier> ");
   CHECK(contains(screen, "node_id: " + node.node_id()));
-  t.type("bogus\r");
+  t.type_at_prompt("bogus\r");
   CHECK(contains(t.read_until("croupier> "), "unknown command 'bogus'"));
-  t.type("\x04");  // Ctrl-D leaves.
+  t.type_at_prompt("\x04");  // Ctrl-D leaves.
   CHECK(t.wait_exit() == 0);
 }
 
@@ -329,15 +369,15 @@ TEST_CASE("ALostConnectionIsReportedAndTheNextCommandReconnects") {
   Terminal t({kBinary, "shell", "--connect", node.admin()});
   t.read_until("croupier> ");
   node.stop();
-  t.type("status\r");
+  t.type_at_prompt("status\r");
   std::string screen = t.read_until("croupier> ");
   CAPTURE(screen);
   CHECK((contains(screen, "lost the connection") || contains(screen, "cannot reach")));
   node.start(port);  // The same node, the same admin port.
-  t.type("status\r");
+  t.type_at_prompt("status\r");
   screen = t.read_until("croupier> ");
   CHECK(contains(screen, "node_id: " + node.node_id()));
-  t.type("quit\r");
+  t.type_at_prompt("quit\r");
   CHECK(t.wait_exit() == 0);
 }
 
