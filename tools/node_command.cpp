@@ -185,8 +185,11 @@ int run_node(const std::vector<std::string>& argv) {
               << "ready; SIGINT/SIGTERM stops" << std::endl;
     int sig = 0;
     sigwait(&stop, &sig);
-    // Stop the node first, with the gateway's threads still running, so that every waiting
-    // client gets its pending answer written; then the gateway.
+    // In two phases, so that every client waiting on the node gets its answer: the gateway
+    // stops taking requests; the node stops, answering each waiting client pending, with the
+    // gateway's threads still running; the gateway writes those answers (up to its drain
+    // deadline), then stops its threads.
+    gateway->stop_accepting();
     if (admin_on) {
       system.middleman().unpublish(door, admin_port);  // No new shell sessions while stopping.
       caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
