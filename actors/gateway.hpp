@@ -12,7 +12,7 @@
 //
 // Connections are keep-alive (HTTP/1.1 rules; one request at a time per connection), at
 // most `max_connections` at once: beyond it a new connection is answered 503 busy
-// (Retry-After: 1, Connection: close) without its request being read, and closed. Reads have
+// (Retry-After: 1, Connection: close) without its request being served, and closed. Reads have
 // deadlines: a connection with no byte of a next request within `idle_timeout` is closed
 // (no answer: there is no request); a request whose headers are not complete within
 // `header_timeout` of its first byte, or whose body is not complete within `body_timeout` of

@@ -509,7 +509,7 @@ TEST_CASE("the node's refusals become the spec's statuses") {
   }
 }
 
-TEST_CASE("a 500 carries an error id and no detail; the log has both") {
+TEST_CASE("a 500 carries an error id and no detail, and the log has both") {
   GatewayFixture f;
   f.node.fail_reads("secret detail: the index at 0x7ffd is corrupt");
   Response r = f.get("/v1/accounts/" + to_hex(f.world.player.public_key));
