@@ -86,6 +86,7 @@ struct GatewayImpl {
   void stop_accepting();
   void stop();
   void close_sessions();
+  std::vector<std::shared_ptr<Session>> live_sessions();
 
   NodeApi& node;
   const GatewayOptions options;
@@ -134,8 +135,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_request, shared_from_this())); }
 
-  // From stop_accepting(), on the strand: a connection between requests closes; a request
-  // still arriving is answered 503 unavailable. A request being handled is answered as usual,
+  // For stop_accepting(), posted to the session's strand: a connection between requests
+  // closes; a request still arriving is answered 503 unavailable. A request being handled is answered as usual,
   // and the connection closes after that answer.
   static void stop_reading(const std::shared_ptr<Session>& s) {
     net::post(s->stream_.get_executor(), [s] {
@@ -295,6 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
                           e.what());
     }
   }
+
   // True when `req` uses `want`; otherwise answers 405 and returns false.
   bool method_is(const Request& req, http::verb want) {
     if (req.method() == want) return true;
@@ -622,19 +624,21 @@ void GatewayImpl::refuse(tcp::socket& socket) {
   socket.close(ec);
 }
 
+std::vector<std::shared_ptr<Session>> GatewayImpl::live_sessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  std::lock_guard lock(sessions_mutex);
+  for (auto& [ptr, weak] : sessions)
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  return live;
+}
+
 void GatewayImpl::stop_accepting() {
   if (stopping.exchange(true)) return;
   net::post(accept_strand, [this] {
     ErrorCode ec;
     acceptor.close(ec);
     accept_retry.cancel();
-    std::vector<std::shared_ptr<Session>> live;
-    {
-      std::lock_guard lock(sessions_mutex);
-      for (auto& [ptr, weak] : sessions)
-        if (auto s = weak.lock()) live.push_back(std::move(s));
-    }
-    for (auto& s : live) Session::stop_reading(s);
+    for (auto& s : live_sessions()) Session::stop_reading(s);
   });
 }
 
@@ -649,9 +653,9 @@ void GatewayImpl::stop() {
     running.swap(threads);
   }
   if (serving) {
-    // Phase one: every request handed to the node is answered and its answer written, while
-    // the io threads run; a client that never reads (or a node that never answers) is cut
-    // off at the drain deadline.
+    // Phase one (unless it ran), then the wait: every request handed to the node is answered
+    // and its answer written while the io threads run; a client that never reads (or a node
+    // that never answers) is cut off at the drain deadline.
     stop_accepting();
     std::unique_lock lock(sessions_mutex);
     sessions_gone.wait_for(lock, options.drain_timeout, [this] { return sessions.empty(); });
@@ -666,17 +670,13 @@ void GatewayImpl::stop() {
   close_sessions();
 }
 
-// Phase two, once no io thread runs: the acceptor and the sessions can be touched from here.
+// The end of phase two, once no io thread runs: the acceptor and the sessions can be touched
+// from here.
 void GatewayImpl::close_sessions() {
   ErrorCode ec;
   acceptor.close(ec);
   accept_retry.cancel();
-  std::vector<std::shared_ptr<Session>> live;
-  {
-    std::lock_guard lock(sessions_mutex);
-    for (auto& [ptr, weak] : sessions)
-      if (auto s = weak.lock()) live.push_back(std::move(s));
-  }
+  auto live = live_sessions();
   for (auto& s : live) s->close_now();
   live.clear();  // Sessions still referenced by queued handlers go with the io_context.
 }
