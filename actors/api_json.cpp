@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <set>
+#include <vector>
 
 #include "domain/games.hpp"
 
@@ -21,12 +23,49 @@ std::string quote_name(std::string_view name) {
   return out + "\"";
 }
 
+// A parser's message for people, cut short: it quotes the input it stopped at.
+std::string clipped(std::string_view text) {
+  constexpr std::size_t kMax = 200;
+  return text.size() <= kMax ? std::string(text) : std::string(text.substr(0, kMax)) + "...";
+}
+
+// Watches the parse for what nlohmann's parser lets through (it keeps the last of duplicate
+// keys) and remembers the top-level field being read, to name it when the parser throws.
+struct ParseWatch {
+  std::vector<std::set<std::string>> keys;  // One set per open object, innermost last.
+  std::string field;                        // The last top-level key seen.
+
+  bool on_event(int depth, InJson::parse_event_t event, const InJson& parsed) {
+    using Event = InJson::parse_event_t;
+    if (event == Event::object_start) keys.emplace_back();
+    if (event == Event::object_end && !keys.empty()) keys.pop_back();
+    if (event != Event::key) return true;
+    const auto& key = parsed.get_ref<const std::string&>();
+    if (depth == 1) field = key;
+    if (!keys.empty() && !keys.back().insert(key).second) {
+      std::string inside = keys.size() > 1 && !field.empty() ? " inside field " + quote_name(field) : "";
+      throw ApiError(400, "bad_json", "request body: duplicate key " + quote_name(key) + inside);
+    }
+    return true;
+  }
+};
+
 InJson parse_object(std::string_view body) {
+  // nlohmann's lexer takes a NUL for the end of the input and ignores what follows it; JSON
+  // text never holds a raw NUL (in a string it must be escaped), so one is refused here.
+  if (auto nul = body.find('\0'); nul != std::string_view::npos)
+    throw ApiError(400, "bad_json", "request body is not valid JSON: a NUL byte at offset " + std::to_string(nul));
+  ParseWatch watch;
   InJson j;
   try {
-    j = InJson::parse(body.begin(), body.end());
-  } catch (const InJson::parse_error& e) {
-    throw ApiError(400, "bad_json", std::string("request body is not valid JSON: ") + e.what());
+    j = InJson::parse(body.begin(), body.end(), [&watch](int depth, InJson::parse_event_t event, InJson& parsed) {
+      return watch.on_event(depth, event, parsed);
+    });
+  } catch (const InJson::parse_error& e) {  // Syntax, invalid UTF-8, data after the value.
+    throw ApiError(400, "bad_json", "request body is not valid JSON: " + clipped(e.what()));
+  } catch (const InJson::out_of_range& e) {  // A number beyond a double's range (1e400).
+    std::string in = watch.field.empty() ? "" : " in field " + quote_name(watch.field);
+    throw bad_request("request body: a number out of range" + in + " (" + clipped(e.what()) + ")");
   }
   if (!j.is_object()) throw ApiError(400, "bad_json", "request body must be a JSON object");
   return j;
@@ -79,7 +118,9 @@ std::uint64_t u64_field(const InJson& j, std::string_view field) {
 
 std::chrono::milliseconds wait_field(const InJson& j, const WaitLimits& limits) {
   auto it = j.find("wait_ms");
-  if (it == j.end() || it->is_null()) return limits.default_wait;
+  if (it == j.end()) return limits.default_wait;
+  // null is not "absent": a client that sends it may believe it asked for something.
+  if (it->is_null()) throw bad_request("wait_ms: null is not a wait; leave the field out for the default");
   auto max = static_cast<std::uint64_t>(std::max<std::chrono::milliseconds::rep>(limits.max_wait.count(), 0));
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(integer_value(*it, "wait_ms", max)));
 }
@@ -340,6 +381,13 @@ std::uint64_t retry_after_seconds(std::uint64_t retry_after_ms) {
 }
 
 Reply error_reply(const ApiError& e) { return Reply{e.status(), error_json(e.code(), e.what()), 0}; }
+
+Reply internal_error_reply(std::string_view error_id) {
+  Json j = error_json("internal", "internal error " + std::string(error_id) +
+                                      "; the node's log has its details under this error_id");
+  j["error_id"] = error_id;
+  return Reply{500, std::move(j), 0};
+}
 
 Reply tx_reply(const TxView& v, const std::optional<BetProof>& proof, bool answering_post) {
   unsigned status = answering_post && tx_phase(v) == TxPhase::pending ? 202 : 200;

@@ -4,11 +4,14 @@
 // gateway (actors/gateway.hpp) does the HTTP and calls these. Pure functions: no Boost, no
 // CAF, no I/O, no clock; thread-safe.
 //
-// Input rules: a body must be a JSON object; every field of the spec is required unless
-// marked optional and no other field is allowed (a typo never passes silently); hex is
-// accepted in either case; u64 fields (amount, wager, nonce) are JSON unsigned integers or
-// decimal strings (for clients whose numbers are doubles); choice and wait_ms are JSON
-// integers; "wait_ms": null means "absent". Every message names the field at fault.
+// Input rules: a body must be one JSON object and nothing else: no duplicate key at any
+// depth, no NUL byte, nothing but whitespace after the value (each a bad_json); every field
+// of the spec is required unless marked optional and no other field is allowed (a typo
+// never passes silently); an optional field is given a value or left out (null is refused,
+// never read as "absent"); hex is accepted in either case; u64 fields (amount, wager, nonce)
+// are JSON unsigned integers or decimal strings (for clients whose numbers are doubles);
+// choice and wait_ms are JSON integers; a number out of any range, a double's included
+// (1e400), is a bad_request. Every message names the field at fault.
 // Output: hex is lower case, amounts are integers, fields appear in the spec's order.
 //
 // A transaction is shown in one of three phases:
@@ -70,9 +73,10 @@ struct DepositRequest {
   friend bool operator==(const DepositRequest&, const DepositRequest&) = default;
 };
 
-// The body of POST /v1/bets. Throws ApiError: 400 bad_json (not JSON, not an object),
-// 400 bad_request (missing, unknown or ill-typed field, bad hex, wrong length, wait_ms out of
-// range), 400 bad_terms (unknown game name). Other terms (choice, wager limits), the
+// The body of POST /v1/bets. Throws ApiError: 400 bad_json (not JSON, not an
+// object, a duplicate key, a NUL byte, data after the object), 400 bad_request (missing,
+// unknown, null or ill-typed field, a number out of range, bad hex, wrong length, wait_ms out
+// of range), 400 bad_terms (unknown game name). Other terms (choice, wager limits), the
 // signature and the nonce are the node's to check.
 BetRequest parse_bet_request(std::string_view body, const WaitLimits& limits = {});
 
@@ -151,6 +155,11 @@ struct Reply {
 };
 
 Reply error_reply(const ApiError& e);
+
+// The reply to a bug, 500 internal: {"error": "internal", "message", "error_id": id}. It
+// carries no detail (an exception's text is for the operator, not the client); the caller
+// logs the detail under the same id.
+Reply internal_error_reply(std::string_view error_id);
 
 // The reply for a bet or deposit: 200, except 202 for a pending tx answered to a POST.
 Reply tx_reply(const TxView& v, const std::optional<BetProof>& proof, bool answering_post);

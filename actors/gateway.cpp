@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -36,11 +40,30 @@ namespace detail {
 namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;           // Request line and fields.
+constexpr std::size_t kFirstRead = 4096;                    // The read that ends a connection's idle wait.
 constexpr std::size_t kDrainLimit = 1024 * 1024;            // Read and dropped before a close.
 constexpr std::chrono::seconds kDrainTime{2};               // ... for at most this long.
 constexpr std::chrono::milliseconds kAcceptRetry{100};      // After a failed accept (EMFILE, ...).
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kPrometheus = "text/plain; version=0.0.4";
+
+// 64 random bits in hex: names one internal error in the answer and in the log.
+std::string new_error_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(rng()));
+  return text;
+}
+
+// The whole answer to a connection beyond max_connections, written without reading its
+// request (so it costs no session).
+std::string too_many_connections_response(std::size_t max_connections) {
+  std::string body = api::dump(api::error_json(
+      "busy", "the node serves " + std::to_string(max_connections) + " connections at most; retry later"));
+  return "HTTP/1.1 503 Service Unavailable\r\nServer: croupier\r\nContent-Type: application/json\r\n"
+         "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 }  // namespace
 
@@ -58,21 +81,32 @@ struct GatewayImpl {
 
   void accept();
   void on_accept(ErrorCode ec, tcp::socket socket);
+  void refuse(tcp::socket& socket);
   void log(const std::string& line) const;
+  void stop_accepting();
   void stop();
+  void close_sessions();
+  std::vector<std::shared_ptr<Session>> live_sessions();
 
   NodeApi& node;
   const GatewayOptions options;
   const api::WaitLimits limits;
+  const std::string too_many_connections;
   const std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>();
-  // The live sessions, for stop(). Declared before the io_context: sessions that the
-  // io_context destroys with its queued handlers unregister themselves here.
+  std::atomic<bool> stopping{false};  // stop_accepting() ran: no new request is served.
+  // The live sessions, for the connection limit and stop(). Declared before the io_context:
+  // sessions that the io_context destroys with its queued handlers unregister themselves here.
   std::mutex sessions_mutex;
+  std::condition_variable sessions_gone;  // Notified when `sessions` becomes empty.
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  // The acceptor, its retry timer and stop_accepting() share a strand: on_accept never runs
+  // while the acceptor closes.
+  net::strand<net::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;
   net::steady_timer accept_retry;
+  bool at_limit_logged = false;  // On accept_strand: the limit was logged since the last accept.
   std::uint16_t port = 0;
   std::mutex state_mutex;  // started, stopped, threads.
   bool started = false, stopped = false;
@@ -81,26 +115,46 @@ struct GatewayImpl {
 
 // One connection: reads a request, answers it (maybe after the node calls back), reads the
 // next. Every handler runs on the connection's strand.
+//
+// Reads have deadlines of their own (`deadline_`, not the stream's timeout, which would close
+// the socket before a 408 could be written): `idle_timeout` for the first byte of a request,
+// `header_timeout` from there to the end of the headers, `body_timeout` from there to the
+// end of the body. A deadline that passes cuts the read: it cancels it and shuts the
+// socket's receiving side, so that a composed read that was between two reads cannot start
+// another and wait on.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(GatewayImpl& gw, tcp::socket socket) : gw_(gw), stream_(std::move(socket)) {}
+  Session(GatewayImpl& gw, tcp::socket socket)
+      : gw_(gw), stream_(std::move(socket)), deadline_(stream_.get_executor()) {}
 
   ~Session() {
     std::lock_guard lock(gw_.sessions_mutex);
     gw_.sessions.erase(this);
+    if (gw_.sessions.empty()) gw_.sessions_gone.notify_all();
   }
 
   void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_request, shared_from_this())); }
 
+  // For stop_accepting(), posted to the session's strand: a connection between requests
+  // closes; a request still arriving is answered 503 unavailable. A request being handled is answered as usual,
+  // and the connection closes after that answer.
+  static void stop_reading(const std::shared_ptr<Session>& s) {
+    net::post(s->stream_.get_executor(), [s] {
+      if (s->phase_ == Phase::idle) return s->close_socket();
+      if (s->phase_ == Phase::header || s->phase_ == Phase::body) s->cut(Cut::stopping);
+    });
+  }
+
   // From GatewayImpl::stop(), when no io thread runs any more.
   void close_now() {
-    ErrorCode ec;
-    stream_.socket().close(ec);
+    close_socket();
     waiting_self_.reset();
   }
 
  private:
   using Request = http::request<http::string_body>;
+  enum class Phase { idle, header, body, busy };  // busy: handling, waiting, writing or closing.
+  enum class Cut { none, timeout, stopping };     // Why our side ended a read.
 
   // --- reading ----------------------------------------------------------------------------
 
@@ -108,12 +162,29 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(gw_.options.max_body_bytes);
-    stream_.expires_after(gw_.options.idle_timeout);
+    if (gw_.stopping) return close_socket();
+    if (buffer_.size() > 0) return read_header();  // A pipelined request has begun.
+    begin_read(Phase::idle, gw_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(ErrorCode ec, std::size_t n) {
+    end_read();
+    if (ec || cut_ != Cut::none) return close_socket();  // Idle too long, closed, or stopping: nothing to answer.
+    buffer_.commit(n);
+    read_header();
+  }
+
+  void read_header() {
+    begin_read(Phase::header, gw_.options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
   void on_header(ErrorCode ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+    end_read();
+    if (ec || cut_ != Cut::none) return on_read_error(ec);
+    phase_ = Phase::busy;
     const Request& req = parser_->get();
     if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
@@ -131,21 +202,56 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     if (parser_->is_done()) return handle(parser_->release());
-    stream_.expires_after(gw_.options.idle_timeout);
+    if (gw_.stopping) {  // Past stop_reading() (this session was busy with 100 Continue).
+      version_ = parser_->get().version();
+      return answer_stopping();
+    }
+    begin_read(Phase::body, gw_.options.body_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
   void on_body(ErrorCode ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+    end_read();
+    if (ec || cut_ != Cut::none) return on_read_error(ec);
     handle(parser_->release());
   }
 
+  // Arms the deadline of a read in `phase`. The stream's own timeout is off for reads.
+  void begin_read(Phase phase, std::chrono::milliseconds limit) {
+    phase_ = phase;
+    cut_ = Cut::none;
+    stream_.expires_never();
+    deadline_.expires_after(limit);
+    deadline_.async_wait([weak = weak_from_this(), armed = ++deadline_armed_](ErrorCode ec) {
+      auto s = weak.lock();
+      if (ec || !s || s->deadline_armed_ != armed) return;  // Cancelled, gone, or another read's.
+      s->cut(Cut::timeout);
+    });
+  }
+
+  // A read ended (its handler runs): its deadline no longer applies.
+  void end_read() {
+    ++deadline_armed_;
+    deadline_.cancel();
+  }
+
+  void cut(Cut why) {
+    cut_ = why;
+    ErrorCode ec;
+    stream_.socket().cancel(ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_receive, ec);
+  }
+
   void on_read_error(ErrorCode ec) {
-    if (ec == net::error::operation_aborted) return;  // stop() closed the socket.
     // A request we cannot read to its end: answer once (the rest of the stream cannot be
     // trusted), then close.
     version_ = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     keep_alive_ = false;
+    const Phase phase = phase_;
+    phase_ = Phase::busy;
+    if (cut_ == Cut::timeout) return send_error(timeout_error(phase));
+    if (cut_ == Cut::stopping) return answer_stopping();
+    if (ec == net::error::operation_aborted) return;  // stop() closed the socket.
     if (ec == http::error::body_limit)
       return send_error(api::ApiError(413, "too_large", "request body over " +
                                                             std::to_string(gw_.options.max_body_bytes) + " bytes"));
@@ -154,14 +260,31 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) return graceful_close();
     if (&ec.category() == &http::make_error_code(http::error::bad_method).category())
       return send_error(api::bad_request("malformed HTTP request: " + ec.message()));
-    close_socket();  // Timeout, reset, ...
+    close_socket();  // Reset, ...
+  }
+
+  // A request that arrives while the gateway stops: refused, and the connection closes.
+  void answer_stopping() {
+    keep_alive_ = false;
+    send_error(api::ApiError(503, "unavailable", "the node is stopping"));
+  }
+
+  api::ApiError timeout_error(Phase phase) const {
+    const bool header = phase != Phase::body;
+    const auto limit = header ? gw_.options.header_timeout : gw_.options.body_timeout;
+    std::string what = header ? "the request's headers" : "the request's body";
+    std::string since = header ? " of its first byte" : " of its headers";
+    return api::ApiError(408, "request_timeout",
+                         what + " did not arrive within " + std::to_string(limit.count()) + " ms" + since);
   }
 
   // --- routing ----------------------------------------------------------------------------
 
   void handle(Request req) {
+    phase_ = Phase::busy;
     version_ = req.version();
     keep_alive_ = req.keep_alive();
+    if (gw_.stopping) return answer_stopping();
     try {
       route(req);
     } catch (const api::ApiError& e) {
@@ -169,9 +292,8 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const NodeUnavailable& e) {
       send_error(api::ApiError(503, "unavailable", e.what()));
     } catch (const std::exception& e) {
-      gw_.log(std::string("gateway: internal error on ") + std::string(req.method_string()) + " " +
-              std::string(req.target()) + ": " + e.what());
-      send_error(api::ApiError(500, "internal", e.what()));
+      send_internal_error("on " + std::string(req.method_string()) + " " + std::string(req.target().substr(0, 200)),
+                          e.what());
     }
   }
 
@@ -252,8 +374,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const NodeUnavailable& e) {
       send_error(api::ApiError(503, "unavailable", e.what()));
     } catch (const std::exception& e) {
-      gw_.log(std::string("gateway: internal error answering a submission: ") + e.what());
-      send_error(api::ApiError(500, "internal", e.what()));
+      send_internal_error("answering a submission", e.what());
     }
   }
 
@@ -339,6 +460,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send_error(const api::ApiError& e) { send_reply(api::error_reply(e)); }
 
+  // A bug: the client gets an id, the log gets the id and the detail.
+  void send_internal_error(const std::string& context, const std::string& detail) {
+    std::string id = new_error_id();
+    gw_.log("gateway: internal error " + id + " " + context + ": " + detail);
+    send_reply(api::internal_error_reply(id));
+  }
+
   void send_reply(const api::Reply& r, std::string_view allow = {}) {
     allow_ = std::string(allow);
     send(r.status, kJson, api::dump(r.body), r.retry_after_s);
@@ -353,6 +481,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (retry_after_s) res_.set(http::field::retry_after, std::to_string(retry_after_s));
     if (!allow_.empty()) res_.set(http::field::allow, allow_);
     allow_.clear();
+    if (gw_.stopping) keep_alive_ = false;  // The last answer on this connection.
     res_.keep_alive(keep_alive_);
     res_.body() = std::move(body);
     res_.prepare_payload();
@@ -362,7 +491,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_written(ErrorCode ec, std::size_t) {
     if (ec) return close_socket();
-    if (!keep_alive_) return graceful_close();
+    if (!keep_alive_ || gw_.stopping) return graceful_close();
     read_request();
   }
 
@@ -390,10 +519,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_socket() {
     ErrorCode ec;
     stream_.socket().close(ec);
+    deadline_.cancel();
   }
 
   GatewayImpl& gw_;
   beast::tcp_stream stream_;
+  net::steady_timer deadline_;        // Of the read under way (see the class comment).
+  std::uint64_t deadline_armed_ = 0;  // Counts arms and ends: a stale expiry is ignored.
+  Phase phase_ = Phase::idle;
+  Cut cut_ = Cut::none;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -410,9 +544,11 @@ GatewayImpl::GatewayImpl(NodeApi& n, GatewayOptions o)
     : node(n),
       options(std::move(o)),
       limits{options.default_wait, options.max_wait},
+      too_many_connections(too_many_connections_response(options.max_connections)),
       ioc(static_cast<int>(std::max(1u, options.threads))),
-      acceptor(ioc),
-      accept_retry(ioc) {
+      accept_strand(net::make_strand(ioc)),
+      acceptor(accept_strand),
+      accept_retry(accept_strand) {
   std::string where = options.host + ":" + std::to_string(options.port);
   ErrorCode ec;
   tcp::resolver resolver(ioc);
@@ -453,22 +589,76 @@ void GatewayImpl::on_accept(ErrorCode ec, tcp::socket socket) {
     });
     return;
   }
-  auto s = std::make_shared<Session>(*this, std::move(socket));
+  std::shared_ptr<Session> s;
   {
     std::lock_guard lock(sessions_mutex);
-    sessions.emplace(s.get(), s);
+    if (sessions.size() < std::max<std::size_t>(1, options.max_connections)) {
+      s = std::make_shared<Session>(*this, std::move(socket));
+      sessions.emplace(s.get(), s);
+    }
   }
-  s->start();
+  if (s) {
+    at_limit_logged = false;
+    s->start();
+  } else {
+    refuse(socket);
+  }
   accept();
+}
+
+// A connection beyond the limit: 503 at once, written without blocking (a new socket's send
+// buffer holds it whole), and closed. What the client had already sent is read and dropped
+// first, so that the close does not reset the connection under our answer.
+void GatewayImpl::refuse(tcp::socket& socket) {
+  if (!at_limit_logged) {
+    log("gateway: " + std::to_string(options.max_connections) +
+        " connections open (croupier.http-max-connections): new ones get 503 until some close");
+    at_limit_logged = true;
+  }
+  ErrorCode ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(net::buffer(too_many_connections), ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 4096> sink;
+  for (int i = 0; i < 16 && !ec; ++i) socket.read_some(net::buffer(sink), ec);  // Until would_block.
+  socket.close(ec);
+}
+
+std::vector<std::shared_ptr<Session>> GatewayImpl::live_sessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  std::lock_guard lock(sessions_mutex);
+  for (auto& [ptr, weak] : sessions)
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  return live;
+}
+
+void GatewayImpl::stop_accepting() {
+  if (stopping.exchange(true)) return;
+  net::post(accept_strand, [this] {
+    ErrorCode ec;
+    acceptor.close(ec);
+    accept_retry.cancel();
+    for (auto& s : live_sessions()) Session::stop_reading(s);
+  });
 }
 
 void GatewayImpl::stop() {
   std::vector<std::thread> running;
+  bool serving = false;
   {
     std::lock_guard lock(state_mutex);
     if (stopped) return;
     stopped = true;
+    serving = started;
     running.swap(threads);
+  }
+  if (serving) {
+    // Phase one (unless it ran), then the wait: every request handed to the node is answered
+    // and its answer written while the io threads run; a client that never reads (or a node
+    // that never answers) is cut off at the drain deadline.
+    stop_accepting();
+    std::unique_lock lock(sessions_mutex);
+    sessions_gone.wait_for(lock, options.drain_timeout, [this] { return sessions.empty(); });
   }
   {
     std::lock_guard lock(liveness->mutex);
@@ -477,16 +667,16 @@ void GatewayImpl::stop() {
   work.reset();
   ioc.stop();
   for (auto& t : running) t.join();
-  // No io thread runs: the acceptor and the sessions can be touched from here.
+  close_sessions();
+}
+
+// The end of phase two, once no io thread runs: the acceptor and the sessions can be touched
+// from here.
+void GatewayImpl::close_sessions() {
   ErrorCode ec;
   acceptor.close(ec);
   accept_retry.cancel();
-  std::vector<std::shared_ptr<Session>> live;
-  {
-    std::lock_guard lock(sessions_mutex);
-    for (auto& [ptr, weak] : sessions)
-      if (auto s = weak.lock()) live.push_back(std::move(s));
-  }
+  auto live = live_sessions();
   for (auto& s : live) s->close_now();
   live.clear();  // Sessions still referenced by queued handlers go with the io_context.
 }
@@ -521,6 +711,8 @@ void Gateway::start() {
     });
   }
 }
+
+void Gateway::stop_accepting() { impl_->stop_accepting(); }
 
 void Gateway::stop() { impl_->stop(); }
 

@@ -10,18 +10,32 @@
 // node's callback, on a node thread, posts the answer back to the connection's strand. So
 // thousands of clients can wait at once on two threads.
 //
-// Connections are keep-alive (HTTP/1.1 rules; one request at a time per connection). A
-// connection with no complete request within `idle_timeout` is closed, and so is one whose
-// response cannot be written within `write_timeout`. A body over `max_body_bytes` gets 413
-// too_large and the connection is closed; so does a malformed request (400 bad_request).
-// "Expect: 100-continue" is honoured.
+// Connections are keep-alive (HTTP/1.1 rules; one request at a time per connection), at
+// most `max_connections` at once: beyond it a new connection is answered 503 busy
+// (Retry-After: 1, Connection: close) without its request being served, and closed. Reads have
+// deadlines: a connection with no byte of a next request within `idle_timeout` is closed
+// (no answer: there is no request); a request whose headers are not complete within
+// `header_timeout` of its first byte, or whose body is not complete within `body_timeout` of
+// its headers, is answered 408 request_timeout and the connection closed. A response that
+// cannot be written within `write_timeout` closes the connection. A body over
+// `max_body_bytes` gets 413 too_large and the connection is closed; so does a malformed
+// request (400 bad_request). "Expect: 100-continue" is honoured. A bug (an exception other
+// than the API's refusals) is answered 500 internal with an `error_id` and no detail; the
+// detail goes to `log` under that id.
 //
 // Lifetime: the constructor binds and listens (so port() is known before start()); start()
-// runs the threads; stop() (idempotent, also run by the destructor) stops accepting, closes
-// every connection and joins the threads. Clients still waiting get no answer (their
-// connection closes). Node callbacks that arrive after stop(), even after the Gateway is
-// destroyed, are dropped safely: they hold no reference to Asio objects. stop() and the
-// destructor must not be called from a gateway thread (i.e. from a NodeApi call it makes).
+// runs the threads. Stopping has two phases, so that no request handed to the node loses its
+// answer. stop_accepting() (phase one, returns at once) closes the listening socket and every
+// connection between requests, answers requests still arriving 503 unavailable, and lets each
+// request already handed to the node be answered and written as usual, after which its
+// connection closes. The node, stopping, answers its waiting clients (202 pending), so the
+// node stops between the two phases. stop() runs phase one if it has not run, waits until
+// every connection has closed or `drain_timeout` has passed (a client that never reads, a
+// node that never answers), then closes what is left and joins the threads. stop() is
+// idempotent and is run by the destructor. Node callbacks that arrive after stop(), even
+// after the Gateway is destroyed, are dropped safely: they hold no reference to Asio objects.
+// stop() and the destructor must not be called from a gateway thread (i.e. from a NodeApi
+// call it makes); stop_accepting() may be called from any thread.
 
 #include <chrono>
 #include <cstddef>
@@ -41,8 +55,12 @@ struct GatewayOptions {
   std::size_t max_body_bytes = 65536;
   std::chrono::milliseconds default_wait{2000};  // wait_ms when a POST gives none.
   std::chrono::milliseconds max_wait{30000};     // wait_ms above this is a 400 bad_request.
-  std::chrono::milliseconds idle_timeout{60000};   // To receive a whole request (or the next one).
-  std::chrono::milliseconds write_timeout{30000};  // To send a whole response.
+  std::size_t max_connections = 10000;              // Open at once (0 counts as 1).
+  std::chrono::milliseconds idle_timeout{60000};    // For the first byte of a request.
+  std::chrono::milliseconds header_timeout{10000};  // From a request's first byte to its last header.
+  std::chrono::milliseconds body_timeout{10000};    // From a request's headers to the end of its body.
+  std::chrono::milliseconds write_timeout{30000};   // To send a whole response.
+  std::chrono::milliseconds drain_timeout{5000};    // stop()'s wait for the last answers to be written.
   // Problems worth a line in the node's log (accept failures, internal errors). May be
   // empty; called from gateway threads, so it must be thread-safe.
   std::function<void(const std::string&)> log;
@@ -64,7 +82,10 @@ class Gateway {
   std::uint16_t port() const;  // The port actually bound.
 
   void start();  // Runs the io threads and accepts connections. Once; later calls do nothing.
-  void stop();   // See the header comment. Idempotent; start() after stop() does nothing.
+  // Phase one of stopping (see the header comment). Idempotent; returns at once.
+  void stop_accepting();
+  // Both phases (see the header comment). Idempotent; start() after stop() does nothing.
+  void stop();
 
  private:
   std::unique_ptr<detail::GatewayImpl> impl_;

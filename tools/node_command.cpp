@@ -1,8 +1,10 @@
 // `croupier node`: the node. Opens (or creates) the event log and the node's keys, recovers
 // by replay, starts every actor and the HTTP API, and runs until SIGINT/SIGTERM.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <mutex>
@@ -54,6 +56,32 @@ void say(const std::string& line) {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   std::cerr << line << std::endl;
+}
+
+// Descriptors the node needs besides the HTTP connections: the log, the admin door and its
+// shells, CAF's middleman, the standard streams.
+constexpr rlim_t kOtherDescriptors = 256;
+
+// How many connections the gateway may hold. Each is a descriptor: the soft RLIMIT_NOFILE is
+// raised towards the hard one to fit `wanted` (ulimit -n is often 1024 by default); when even
+// the hard limit is too low, the node says so and serves fewer rather than failing to accept
+// (and starving the admin door) once the descriptors run out.
+std::size_t connections_within_fd_limit(std::uint64_t wanted) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return wanted;
+  const rlim_t needed = static_cast<rlim_t>(wanted) + kOtherDescriptors;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? needed : std::min(needed, lim.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= needed) return wanted;
+  const auto fit = static_cast<std::size_t>(lim.rlim_cur > 2 * kOtherDescriptors ? lim.rlim_cur - kOtherDescriptors
+                                                                                 : lim.rlim_cur / 2);
+  say("croupier node: croupier.http-max-connections " + std::to_string(wanted) +
+      " does not fit the descriptor limit (ulimit -n: " + std::to_string(lim.rlim_cur) + "); serving at most " +
+      std::to_string(fit) + " connections");
+  return fit;
 }
 }  // namespace
 
@@ -142,6 +170,10 @@ int run_node(const std::vector<std::string>& argv) {
     g.port = http.port;
     g.threads = static_cast<unsigned>(config.http_threads);
     g.max_body_bytes = config.max_body_bytes;
+    g.max_connections = connections_within_fd_limit(config.http_max_connections);
+    g.idle_timeout = config.http_idle_timeout;
+    g.header_timeout = config.http_header_timeout;
+    g.body_timeout = config.http_body_timeout;
     g.log = say;
     std::unique_ptr<actors::Gateway> gateway;
     try {
@@ -185,8 +217,11 @@ int run_node(const std::vector<std::string>& argv) {
               << "ready; SIGINT/SIGTERM stops" << std::endl;
     int sig = 0;
     sigwait(&stop, &sig);
-    // Stop the node first, with the gateway's threads still running, so that every waiting
-    // client gets its pending answer written; then the gateway.
+    // In two phases, so that every client waiting on the node gets its answer: the gateway
+    // stops taking requests; the node stops, answering each waiting client pending, with the
+    // gateway's threads still running; the gateway writes those answers (up to its drain
+    // deadline), then stops its threads.
+    gateway->stop_accepting();
     if (admin_on) {
       system.middleman().unpublish(door, admin_port);  // No new shell sessions while stopping.
       caf::anon_send_exit(door, caf::exit_reason::user_shutdown);

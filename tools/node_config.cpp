@@ -58,6 +58,10 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.http-threads", number(&NodeConfig::http_threads)},
       {"croupier.workers", number(&NodeConfig::workers)},
       {"croupier.max-body-bytes", number(&NodeConfig::max_body_bytes)},
+      {"croupier.http-max-connections", number(&NodeConfig::http_max_connections)},
+      {"croupier.http-idle-timeout", duration(&NodeConfig::http_idle_timeout)},
+      {"croupier.http-header-timeout", duration(&NodeConfig::http_header_timeout)},
+      {"croupier.http-body-timeout", duration(&NodeConfig::http_body_timeout)},
       {"croupier.local-validators", number(&NodeConfig::local_validators)},
       {"croupier.seed", number(&NodeConfig::seed)},
       {"croupier.block-interval", duration(&NodeConfig::block_interval)},
@@ -102,6 +106,13 @@ void validate_node_config(const NodeConfig& c) {
   require(c.http_threads >= 1 && c.http_threads <= 64, "http-threads", "must be 1..64");
   require(c.workers >= 1 && c.workers <= 64, "workers", "must be 1..64");
   require(c.max_body_bytes >= 1024, "max-body-bytes", "must be at least 1024");
+  require(c.http_max_connections >= 1 && c.http_max_connections <= 1'000'000, "http-max-connections",
+          "must be 1..1000000");
+  const auto hour = std::chrono::hours(1);
+  require(c.http_idle_timeout.count() >= 1 && c.http_idle_timeout <= hour, "http-idle-timeout", "must be 1ms..1h");
+  require(c.http_header_timeout.count() >= 1 && c.http_header_timeout <= hour, "http-header-timeout",
+          "must be 1ms..1h");
+  require(c.http_body_timeout.count() >= 1 && c.http_body_timeout <= hour, "http-body-timeout", "must be 1ms..1h");
   require(c.local_validators >= 1 && c.local_validators <= 100, "local-validators", "must be 1..100");
   require(c.block_interval <= std::chrono::seconds(60), "block-interval", "must be 0ms..60s");
   require(c.block_max >= 1, "block-max", "must be at least 1");
@@ -132,6 +143,10 @@ std::string node_config_json(const NodeConfig& c) {
                            {"http", c.http},
                            {"http-threads", c.http_threads},
                            {"max-body-bytes", c.max_body_bytes},
+                           {"http-max-connections", c.http_max_connections},
+                           {"http-idle-timeout", ms(c.http_idle_timeout)},
+                           {"http-header-timeout", ms(c.http_header_timeout)},
+                           {"http-body-timeout", ms(c.http_body_timeout)},
                            {"admin", c.admin},
                            {"admin-token", c.admin_token.empty() ? "(none)" : "(set, not shown)"},
                            {"workers", c.workers},

@@ -16,6 +16,10 @@ struct NodeConfig {
   std::uint64_t http_threads = 2;                // croupier.http-threads
   std::uint64_t workers = 2;                     // croupier.workers: CAF scheduler threads.
   std::uint64_t max_body_bytes = 65536;          // croupier.max-body-bytes
+  std::uint64_t http_max_connections = 10000;    // croupier.http-max-connections
+  std::chrono::milliseconds http_idle_timeout{60000};    // croupier.http-idle-timeout
+  std::chrono::milliseconds http_header_timeout{10000};  // croupier.http-header-timeout
+  std::chrono::milliseconds http_body_timeout{10000};    // croupier.http-body-timeout
   std::string admin = "127.0.0.1:8081";          // croupier.admin: HOST:PORT of the debug shell's door, or "off".
   std::string admin_token;                       // croupier.admin-token: required off loopback.
   std::uint64_t local_validators = 1;            // croupier.local-validators

@@ -8,12 +8,18 @@
 // many-clients test).
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -81,9 +87,23 @@ class FakeNode : public NodeApi {
     hold_until_ = n;
     hold_limit_ = Clock::now() + limit;
   }
+  // Releases every held answer now (as a stopping node answers its waiting clients), and
+  // holds no more.
+  void release_held() {
+    std::lock_guard lock(mutex_);
+    for (auto& h : held_) queue_.emplace(Clock::now() + delay_, std::move(h));
+    held_.clear();
+    hold_until_ = 0;
+    cv_.notify_all();
+  }
   void set_health(NodeHealth h) {
     std::lock_guard lock(mutex_);
     health_ = std::move(h);
+  }
+  // Every read() throws std::runtime_error(`what`) (a bug in the node); empty: none does.
+  void fail_reads(std::string what) {
+    std::lock_guard lock(mutex_);
+    read_failure_ = std::move(what);
   }
 
   std::vector<Tx> submitted() const {
@@ -136,6 +156,10 @@ class FakeNode : public NodeApi {
   }
 
   void read(const std::function<void(const Projections&)>& reader) const override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!read_failure_.empty()) throw std::runtime_error(read_failure_);
+    }
     std::shared_lock lock(projections_mutex_);
     reader(world_.p);
   }
@@ -212,6 +236,7 @@ class FakeNode : public NodeApi {
   std::vector<Tx> submitted_;
   std::vector<std::chrono::milliseconds> waits_;
   NodeHealth health_;
+  std::string read_failure_;
   bool quitting_ = false;
   std::thread deliverer_;
 };
@@ -285,13 +310,34 @@ class Client {
 
 // --- fixture --------------------------------------------------------------------------------
 
+// What the gateway logged (GatewayOptions::log), thread-safe.
+class LogLines {
+ public:
+  std::function<void(const std::string&)> sink() {
+    return [this](const std::string& line) {
+      std::lock_guard lock(mutex_);
+      lines_.push_back(line);
+    };
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
 struct GatewayFixture {
   ApiWorld world;
   FakeNode node{world};
+  LogLines log;
   std::unique_ptr<Gateway> gateway;
 
   explicit GatewayFixture(GatewayOptions o = {}) {
     o.port = 0;
+    o.log = log.sink();
     gateway = std::make_unique<Gateway>(node, std::move(o));
     gateway->start();
   }
@@ -313,6 +359,22 @@ void check_error(const Response& r, unsigned status, const std::string& code, co
   CHECK(j["error"] == code);
   REQUIRE(j["message"].is_string());
   if (!needle.empty()) CHECK(j["message"].get<std::string>().find(needle) != std::string::npos);
+}
+
+// A 500: its body names an error id and not `detail`; the log has a line with both.
+void check_internal_error(const Response& r, const LogLines& log, const std::string& detail) {
+  CAPTURE(r.body);
+  json j = r.body_json();
+  REQUIRE(j.contains("error_id"));
+  const std::string id = j["error_id"];
+  CHECK(id.size() == 16);
+  CHECK(j["message"].get<std::string>().find(id) != std::string::npos);
+  CHECK(r.body.find(detail) == std::string::npos);
+  auto lines = log.lines();
+  CAPTURE(lines);
+  CHECK(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+    return l.find(id) != std::string::npos && l.find(detail) != std::string::npos;
+  }));
 }
 
 SubmitOutcome outcome(SubmitOutcome::Kind kind) {
@@ -441,8 +503,23 @@ TEST_CASE("the node's refusals become the spec's statuses") {
     SubmitOutcome o = outcome(SubmitOutcome::Kind::admitted);
     o.tx_id[0] = 0x99;
     f.node.script(o);
-    check_error(f.post("/v1/bets", body), 500, "internal");
+    Response r = f.post("/v1/bets", body);
+    check_error(r, 500, "internal");
+    check_internal_error(r, f.log, "projections do not hold");
   }
+}
+
+TEST_CASE("a 500 carries an error id and no detail, and the log has both") {
+  GatewayFixture f;
+  f.node.fail_reads("secret detail: the index at 0x7ffd is corrupt");
+  Response r = f.get("/v1/accounts/" + to_hex(f.world.player.public_key));
+  check_error(r, 500, "internal");
+  check_internal_error(r, f.log, "secret detail: the index at 0x7ffd is corrupt");
+  Response again = f.get("/v1/bets/" + to_hex(f.world.bet_final.bet_id));
+  check_error(again, 500, "internal");
+  CHECK(again.body_json()["error_id"] != r.body_json()["error_id"]);  // One id per error.
+  f.node.fail_reads("");
+  CHECK(f.get("/v1/accounts/" + to_hex(f.world.player.public_key)).status == 200);
 }
 
 TEST_CASE("deposits: POST and GET") {
@@ -495,6 +572,15 @@ TEST_CASE("bad request bodies never reach the node") {
   json wait = body;
   wait["wait_ms"] = 30001;
   check_error(f.post("/v1/bets", wait), 400, "bad_request", "wait_ms");
+  wait["wait_ms"] = nullptr;
+  check_error(f.post("/v1/bets", wait), 400, "bad_request", "wait_ms");
+  const std::string text = body.dump();  // Signed for its wager: the last key would win.
+  check_error(f.post_raw("/v1/bets", "{\"wager\":1," + text.substr(1)), 400, "bad_json", "duplicate key \"wager\"");
+  check_error(f.post_raw("/v1/bets", text + std::string("\0garbage{[", 10)), 400, "bad_json", "NUL");
+  check_error(f.post_raw("/v1/bets", text + "{}"), 400, "bad_json", "end of input");
+  std::string overflow = text;
+  overflow.replace(overflow.find("\"wager\":100"), 11, "\"wager\":1e400");
+  check_error(f.post_raw("/v1/bets", overflow), 400, "bad_request", "wager");
 
   SUBCASE("an oversize body is 413 and the connection closes") {
     json big = body;
@@ -648,14 +734,16 @@ TEST_CASE("Expect: 100-continue gets its interim answer") {
 TEST_CASE("an idle connection is closed after the idle timeout") {
   GatewayOptions o;
   o.idle_timeout = 200ms;
+  o.header_timeout = 200ms;
   GatewayFixture f(o);
   Client c(f.port());
   auto start = Clock::now();
   CHECK(c.closed_by_server());
   CHECK(Clock::now() - start < 5s);
-  // A half-sent request too.
+  // A half-sent request is past the idle wait: its headers time out, with an answer.
   Client d(f.port());
   d.write_raw("GET /v1/health HTTP/1.1\r\nHost: x\r\n");
+  check_error(d.read(), 408, "request_timeout", "headers");
   CHECK(d.closed_by_server());
 }
 
@@ -685,6 +773,7 @@ TEST_CASE("stopping with clients waiting is safe, even when the node answers lat
   {
     GatewayOptions o;
     o.port = 0;
+    o.drain_timeout = 300ms;  // The answer comes later: stop() gives up on it.
     Gateway gateway(node, o);
     gateway.start();
     gateway.start();  // Once only.
@@ -697,8 +786,10 @@ TEST_CASE("stopping with clients waiting is safe, even when the node answers lat
     auto deadline = Clock::now() + 5s;
     while (node.submitted().empty() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
     REQUIRE(node.submitted().size() == 1);
+    auto start = Clock::now();
     gateway.stop();
     gateway.stop();  // Idempotent.
+    CHECK(Clock::now() - start < 1500ms);  // The drain deadline, not the node, bounds it.
     closed = c.closed_by_server();
   }
   CHECK(closed);
@@ -779,9 +870,9 @@ TEST_CASE("1000 clients wait at once on two gateway threads") {
   CHECK(took < 20s);
 }
 
-TEST_CASE("stopping while the node's answers stream in is safe") {
+TEST_CASE("stopping while the node's answers stream in writes every one of them") {
   // Answers to 100 waiting clients are released at about the moment the gateway stops, a
-  // little before or after it in each round: each answer is either written or dropped.
+  // little before or after it in each round: stop() waits until each is written.
   constexpr std::size_t kClients = 100;
   ApiWorld world;
   FakeNode node(world);
@@ -811,7 +902,285 @@ TEST_CASE("stopping while the node's answers stream in is safe") {
     client.join();
     for (std::size_t i = 0; i < kClients; ++i) {
       CAPTURE(errors[i]);
-      CHECK((statuses[i] == 200 || statuses[i] == 0));  // Answered in full, or cut off: nothing else.
+      CHECK(statuses[i] == 200);  // Answered in full: a lost answer (status 0) fails.
     }
   }
+}
+
+namespace {
+
+// --- raw sockets, for many connections at once (an io_context per Client costs descriptors) -
+
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  // False when the peer is gone (no SIGPIPE: MSG_NOSIGNAL).
+  bool send(std::string_view bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  // Everything the server sends until it closes (true) or `limit` passes (false).
+  bool read_to_close(std::string& out, std::chrono::milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return true;  // End of stream, or reset.
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// The status of a raw response ("HTTP/1.1 408 ..." -> 408), 0 when there is none.
+unsigned raw_status(const std::string& response) {
+  if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return 0;
+  return static_cast<unsigned>(std::stoul(response.substr(9, 3)));
+}
+
+// Room for `n` descriptors: raises the soft limit towards the hard one.
+void require_descriptors(rlim_t n) {
+  rlimit lim{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < n) {
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? n : std::min(n, lim.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  }
+  REQUIRE_MESSAGE((lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= n), "this test needs ", n, " descriptors");
+}
+
+// GET /v1/health on a new connection: its status, and how long the exchange took.
+std::pair<unsigned, std::chrono::milliseconds> timed_health(std::uint16_t port) {
+  auto start = Clock::now();
+  RawConnection c(port);
+  std::string out;
+  if (c.connected() && c.send("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    c.read_to_close(out, 5s);
+  return {raw_status(out), std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)};
+}
+
+}  // namespace
+
+TEST_CASE("a request slower than its read deadlines gets 408 and its connection closes") {
+  GatewayOptions o;
+  o.idle_timeout = 5s;
+  o.header_timeout = 300ms;
+  o.body_timeout = 300ms;
+  GatewayFixture f(o);
+
+  SUBCASE("headers that do not end") {
+    Client c(f.port());
+    auto start = Clock::now();
+    c.write_raw("GET /v1/health HTTP/1.1\r\nHost: x\r\n");
+    Response r = c.read();
+    check_error(r, 408, "request_timeout", "headers");
+    CHECK_FALSE(r.keep_alive);
+    CHECK(c.closed_by_server());
+    CHECK(Clock::now() - start >= 250ms);
+    CHECK(Clock::now() - start < 5s);
+  }
+  SUBCASE("headers dribbled a byte at a time are cut at the deadline, progress or not") {
+    RawConnection c(f.port());
+    const std::string slow = "GET /v1/health HTTP/1.1\r\nX-Slow: " + std::string(100, 'a');
+    auto start = Clock::now();
+    for (std::size_t i = 0; i < 10; ++i) {  // One byte every 20 ms: 200 ms of the 300.
+      REQUIRE(c.send(slow.substr(i, 1)));
+      std::this_thread::sleep_for(20ms);
+    }
+    std::string out;
+    CHECK(c.read_to_close(out, 5s));
+    CHECK(raw_status(out) == 408);
+    CHECK(out.find("\"request_timeout\"") != std::string::npos);
+    CHECK(Clock::now() - start < 3s);
+  }
+  SUBCASE("a Content-Length beyond the bytes sent") {
+    Client c(f.port());
+    c.write_raw("POST /v1/bets HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"bet_id\":");
+    Response r = c.read();
+    check_error(r, 408, "request_timeout", "body");
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("Expect: 100-continue and then no body") {
+    Client c(f.port());
+    c.write_raw("POST /v1/bets HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+    std::string interim;
+    net::read_until(c.socket(), net::dynamic_buffer(interim), "\r\n\r\n");
+    CHECK(interim.rfind("HTTP/1.1 100 Continue\r\n", 0) == 0);
+    check_error(c.read(), 408, "request_timeout", "body");
+  }
+  SUBCASE("the header deadline counts from the request's first byte, not from the last answer") {
+    Client c(f.port());
+    CHECK(c.get("/v1/health").status == 200);
+    std::this_thread::sleep_for(600ms);  // Idle, within the idle timeout, past the header timeout.
+    CHECK(c.get("/v1/health").status == 200);
+  }
+  CHECK(f.node.submitted().empty());
+}
+
+TEST_CASE("beyond max_connections a new connection gets 503 busy at once and is closed") {
+  GatewayOptions o;
+  o.max_connections = 3;
+  GatewayFixture f(o);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(f.port()));
+    CHECK(held.back()->get("/v1/health").status == 200);  // Each is accepted and served.
+  }
+  RawConnection extra(f.port());
+  REQUIRE(extra.connected());
+  extra.send("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out;
+  CHECK(extra.read_to_close(out, 5s));
+  CAPTURE(out);
+  CHECK(raw_status(out) == 503);
+  CHECK(out.find("Retry-After: 1\r\n") != std::string::npos);
+  CHECK(out.find("\"error\":\"busy\"") != std::string::npos);
+  auto lines = f.log.lines();
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const std::string& l) { return l.find("3 connections") != std::string::npos; }));
+  // The held connections still work, and once one closes a new one is served.
+  CHECK(held[0]->get("/v1/blocks/1").status == 200);
+  held.pop_back();
+  unsigned status = 0;
+  auto deadline = Clock::now() + 5s;
+  while (status != 200 && Clock::now() < deadline) {
+    status = timed_health(f.port()).first;
+    if (status != 200) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(status == 200);
+}
+
+TEST_CASE("health answers within 1 s under 2000 idle, 200 slowloris and oversize Content-Length connections") {
+  constexpr std::size_t kIdle = 2000, kSlow = 200, kShort = 20;
+  require_descriptors(2 * (kIdle + kSlow + kShort) + 500);  // Both ends live in this process.
+  GatewayOptions o;
+  o.idle_timeout = 5s;
+  o.header_timeout = 3s;
+  o.body_timeout = 3s;
+  GatewayFixture f(o);
+  auto open = [&](std::size_t n) {
+    std::vector<std::unique_ptr<RawConnection>> v;
+    for (std::size_t i = 0; i < n; ++i) {
+      v.push_back(std::make_unique<RawConnection>(f.port()));
+      REQUIRE(v.back()->connected());
+    }
+    return v;
+  };
+  auto idle = open(kIdle), slow = open(kSlow), short_body = open(kShort);
+  const auto opened = Clock::now();
+  for (auto& c : short_body) REQUIRE(c->send("POST /v1/bets HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{"));
+  // The slowloris: one byte a second on each, for 2 s of the 3 s header deadline.
+  std::atomic<bool> dribbling{true};
+  std::thread dribbler([&] {
+    const std::string slow_request = "GET /v1/health HTTP/1.1\r\nX-Slow: aaaaaaaa";
+    for (std::size_t i = 0; i < 3 && dribbling; ++i) {
+      for (auto& c : slow) c->send(slow_request.substr(i, 1));
+      std::this_thread::sleep_for(1s);
+    }
+  });
+  // While all of them are held (before the first deadline), health keeps answering.
+  std::size_t checks = 0;
+  std::chrono::milliseconds worst{0};
+  while (Clock::now() - opened < 2500ms) {
+    auto [status, took] = timed_health(f.port());
+    CHECK(status == 200);
+    worst = std::max(worst, took);
+    ++checks;
+    std::this_thread::sleep_for(50ms);
+  }
+  dribbling = false;
+  dribbler.join();
+  MESSAGE(checks << " health checks under load, the slowest " << worst.count() << " ms");
+  CHECK(checks >= 10);
+  CHECK(worst < 1s);
+  // Then the deadlines: every slowloris and every short body gets 408 and is closed, and
+  // every idle connection is closed.
+  auto expect_408 = [](std::vector<std::unique_ptr<RawConnection>>& conns, const char* what) {
+    std::size_t answered = 0;
+    for (auto& c : conns) {
+      std::string out;
+      if (c->read_to_close(out, 10s) && raw_status(out) == 408) ++answered;
+    }
+    CAPTURE(what);
+    CHECK(answered == conns.size());
+  };
+  expect_408(slow, "slowloris");
+  expect_408(short_body, "short bodies");
+  std::size_t closed = 0;
+  for (auto& c : idle) {
+    std::string out;
+    if (c->read_to_close(out, 10s) && out.empty()) ++closed;
+  }
+  CHECK(closed == kIdle);
+  CHECK(Clock::now() - opened < 15s);
+  CHECK(timed_health(f.port()).first == 200);
+}
+
+TEST_CASE("stop_accepting, then stop: no new connection or request, and every waiting client answered") {
+  constexpr std::size_t kClients = 200;
+  GatewayFixture f;
+  f.node.hold_until(1'000'000, 60s);  // Like a node's waiters: answers only when told.
+  std::string body = test::bet_json(f.world.bet_final).dump();
+  std::vector<unsigned> statuses(kClients, 0);
+  std::vector<std::string> errors(kClients);
+  net::io_context ioc;
+  tcp::endpoint ep(net::ip::address_v4::loopback(), f.port());
+  for (std::size_t i = 0; i < kClients; ++i) std::make_shared<AsyncCall>(ioc, body, statuses[i], errors[i])->start(ep);
+  std::thread clients([&] { ioc.run(); });
+  auto deadline = Clock::now() + 20s;
+  while (f.node.in_flight() < kClients && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  REQUIRE(f.node.in_flight() == kClients);
+  RawConnection idle(f.port()), arriving(f.port());
+  Client keep_alive(f.port());
+  CHECK(keep_alive.get("/v1/health").status == 200);
+  REQUIRE(arriving.send("GET /v1/health HTTP/1.1\r\nHost: x\r\n"));  // Half a request.
+  std::this_thread::sleep_for(100ms);
+
+  f.gateway->stop_accepting();
+  std::string out;
+  CHECK(idle.read_to_close(out, 5s));  // Closed between requests, without an answer.
+  CHECK(out.empty());
+  CHECK(keep_alive.closed_by_server());
+  out.clear();
+  CHECK(arriving.read_to_close(out, 5s));  // Still arriving: refused, then closed.
+  CHECK(raw_status(out) == 503);
+  CHECK(out.find("\"unavailable\"") != std::string::npos);
+  bool refused = false;
+  for (auto until = Clock::now() + 5s; !refused && Clock::now() < until; std::this_thread::sleep_for(10ms))
+    refused = !RawConnection(f.port()).connected();
+  CHECK(refused);  // The listening socket is closed.
+
+  f.node.release_held();  // The node stops: its waiters answer.
+  auto start = Clock::now();
+  f.gateway->stop();
+  MESSAGE("stop() took " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()
+                         << " ms after the answers were released");
+  clients.join();
+  std::size_t answered = 0;
+  for (std::size_t i = 0; i < kClients; ++i) {
+    if (statuses[i] == 200) ++answered;
+    else if (!errors[i].empty()) MESSAGE("client " << i << ": " << errors[i]);
+  }
+  CHECK(answered == kClients);
 }

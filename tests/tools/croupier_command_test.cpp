@@ -5,8 +5,9 @@
 // not; reports a data.mdb whose LMDB pages are damaged (which crashes LMDB) as
 // corrupt_storage instead of crashing; `node` creates its log and keys, records one
 // NodeStarted per start under one node id, exits 0 on SIGTERM and, over a file-size
-// limit, fails with an error instead of dying of SIGXFSZ; `bench log` prints every figure
-// and removes its logs.
+// limit, fails with an error instead of dying of SIGXFSZ; raises its descriptor limit for its
+// HTTP connections, or serves fewer and says so; `bench log` prints every figure and removes
+// its logs.
 //
 // Method: fork/exec of CROUPIER_BINARY with stdout and stderr captured (test_support.hpp)
 // on logs written in temp directories with LedgerGenerator + EventLog (real crypto,
@@ -580,6 +581,44 @@ TEST_CASE("NodeOverAFileSizeLimitFailsWithAnErrorInsteadOfDying") {
   CHECK(r.signal == 0);
   CHECK(r.exit_code == 2);
   CHECK((contains(r.err, "file size limit") || contains(r.err, "no space")));
+}
+
+// Each HTTP connection is a descriptor: a node whose soft limit is too low for
+// croupier.http-max-connections raises it towards the hard limit, and when even the hard
+// limit is too low says so and serves fewer connections (rather than failing accepts once
+// the descriptors run out).
+TEST_CASE("NodeRaisesItsDescriptorLimitToFitTheConnectionLimitOrServesFewerAndSaysSo") {
+  TempDir dir("croupier-cmd");
+  rlimit lim{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  REQUIRE((lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= 10256));  // Room for the defaults.
+  // Runs the node under `ulimits` (shell commands) until ready, then stops it; returns its
+  // soft descriptor limit while it ran, and its stderr.
+  auto run_under = [&](const std::string& name, const std::string& ulimits) {
+    const fs::path data = dir.path() / name;
+    test::Process node({"/bin/sh", "-c", ulimits + "; exec '" + kBinary + "' node --data '" + data.string() +
+                                             "' --http 127.0.0.1:0 --admin off"});
+    bool ready = node.read_until("ready; SIGINT/SIGTERM stops");
+    CAPTURE(node.err());
+    REQUIRE(ready);
+    std::ifstream limits("/proc/" + std::to_string(node.pid()) + "/limits");
+    std::string line;
+    unsigned long long soft = 0;
+    while (std::getline(limits, line))
+      if (line.rfind("Max open files", 0) == 0) std::istringstream(line.substr(14)) >> soft;
+    node.send(SIGTERM);
+    auto r = node.wait();
+    CAPTURE(describe(r));
+    CHECK(r.exit_code == 0);
+    return std::pair{soft, r.err};
+  };
+  auto [raised, quiet] = run_under("raised", "ulimit -Sn 512");
+  CHECK(raised >= 10256);
+  CHECK_FALSE(contains(quiet, "descriptor limit"));
+  auto [capped, said] = run_under("capped", "ulimit -Sn 512 && ulimit -Hn 1024");
+  CHECK(capped == 1024);
+  CHECK(contains(said, "croupier.http-max-connections 10000 does not fit the descriptor limit"));
+  CHECK(contains(said, "serving at most 768 connections"));
 }
 
 // Not a measurement (the figures are machine-dependent): every documented figure is

@@ -44,6 +44,57 @@ TEST_CASE("TheShippedConfigFileGivesTheEmbeddedDefaults") {
   CHECK(config.admin == defaults.admin);
   CHECK(config.admin_token == defaults.admin_token);
   CHECK(config.round_interval == defaults.round_interval);
+  CHECK(config.http_max_connections == defaults.http_max_connections);
+  CHECK(config.http_idle_timeout == defaults.http_idle_timeout);
+  CHECK(config.http_header_timeout == defaults.http_header_timeout);
+  CHECK(config.http_body_timeout == defaults.http_body_timeout);
+}
+
+TEST_CASE("TheHttpLimitsHaveSaneDefaultsAreReadAndRangeChecked") {
+  tools::NodeConfig defaults;
+  CHECK(defaults.http_max_connections == 10000);
+  CHECK(defaults.http_idle_timeout == std::chrono::seconds(60));
+  CHECK(defaults.http_header_timeout == std::chrono::seconds(10));
+  CHECK(defaults.http_body_timeout == std::chrono::seconds(10));
+  auto shown = nlohmann::json::parse(tools::node_config_json(defaults));
+  CHECK(shown.at("http-max-connections") == 10000);
+  CHECK(shown.at("http-idle-timeout") == "60000ms");
+  CHECK(shown.at("http-header-timeout") == "10000ms");
+  CHECK(shown.at("http-body-timeout") == "10000ms");
+
+  test::TempDir dir("croupier-config");
+  auto config = tools::load_node_config(
+      write_file(dir, "[croupier]\nhttp-max-connections = 500\nhttp-idle-timeout = 5s\nhttp-header-timeout = 250ms\n"
+                      "http-body-timeout = 2s\n"));
+  CHECK(config.http_max_connections == 500);
+  CHECK(config.http_idle_timeout == std::chrono::seconds(5));
+  CHECK(config.http_header_timeout == std::chrono::milliseconds(250));
+  CHECK(config.http_body_timeout == std::chrono::seconds(2));
+  shown = nlohmann::json::parse(tools::node_config_json(config));
+  CHECK(shown.at("http-max-connections") == 500);
+  CHECK(shown.at("http-header-timeout") == "250ms");
+
+  struct Row {
+    const char* text;
+    const char* error;
+  };
+  const Row rows[] = {
+      {"http-max-connections = 0", "croupier.http-max-connections must be 1..1000000"},
+      {"http-max-connections = 1000001", "croupier.http-max-connections must be 1..1000000"},
+      {"http-max-connections = -1", "croupier.http-max-connections must be a non-negative integer"},
+      {"http-idle-timeout = 0ms", "croupier.http-idle-timeout must be 1ms..1h"},
+      {"http-idle-timeout = 2h", "croupier.http-idle-timeout must be 1ms..1h"},
+      {"http-idle-timeout = 60", "croupier.http-idle-timeout must be a duration"},
+      {"http-header-timeout = 0ms", "croupier.http-header-timeout must be 1ms..1h"},
+      {"http-header-timeout = 61min", "croupier.http-header-timeout must be 1ms..1h"},
+      {"http-body-timeout = 0s", "croupier.http-body-timeout must be 1ms..1h"},
+      {"http-body-timeout = \"10s\"", "croupier.http-body-timeout must be a duration"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.text);
+    CHECK_THROWS_WITH_AS(tools::load_node_config(write_file(dir, std::string("[croupier]\n") + row.text + "\n")),
+                         doctest::Contains(row.error), std::runtime_error);
+  }
 }
 
 TEST_CASE("AdminAddressTokenAndRoundIntervalAreReadAndChecked") {
