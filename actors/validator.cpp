@@ -70,6 +70,15 @@ void learn(validator_pointer self, const ValidatorOptions& o, const Hash32& tx_i
 }
 
 caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
+  {
+    // What the node decided before this validator started (a restart): its view answers with
+    // those winners, as it did before. An empty view would prefer whichever tx it is asked
+    // about first, and so vote against its own node's decision (two nodes could then accept
+    // rival txs: the simulator found this).
+    std::shared_lock lock(o.state->mutex);
+    for (const auto& [id, r] : o.state->projections.txs)
+      if (r.status == TxStatus::accepted) self->state.view.decided(conflict_key_string(r.tx), id);
+  }
   return {
       [=](query_atom, const VoteQueries& queries) {
         auto& st = self->state;

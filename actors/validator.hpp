@@ -6,7 +6,9 @@
 // they prefer it. Bets and deposits are checked by the node's mempool before any of its
 // voters asks about them; in a cluster (`peers`) the validator is also asked by other
 // nodes, so it checks their id and signature itself, and hands any the node has not seen to
-// its mempool to learn (learn_atom), so that the node votes on it and records it too.
+// its mempool to learn (learn_atom), so that the node votes on it and records it too. A
+// validator spawned on a node that has decided txs (after a restart) starts from their
+// winners, so it never votes against its own node's decision.
 //
 // Protocol:
 //   (query_atom, VoteQueries)  -> Votes    one vote per query, in order

@@ -17,8 +17,11 @@ const cli::CommandSpec kSpec{
     "One seed drives the clients, the network (delays, drops, duplicates, reordering,\n"
     "partitions, pauses), the crashes and restarts, the Byzantine validators and forged\n"
     "settlements, and the order in which ready actors run. Faults stop at --heal-after (or\n"
-    "once every bet is sent); everything must then be decided and settled within\n"
-    "--liveness ms. Checked while it runs and at the end: 1 no acknowledged bet is lost,\n"
+    "once every bet is sent); everything must be decided and settled within --liveness ms\n"
+    "of the later of the heal and the last bet sent (while clients still send after the heal,\n"
+    "some bet must be sent or final within every --liveness ms). The summary gives the rate\n"
+    "at which bets became final while the faults were on. Checked while it runs and at the\n"
+    "end: 1 no acknowledged bet is lost,\n"
     "2 agreement, 3 settlement integrity (no bet in two batches, no batch settled twice, money\n"
     "conserved, forged settlements refused), 4 each log replays to its node's live state,\n"
     "5 liveness, 6 deduplication. A fault rate not given is drawn from the seed (swarm mode).\n"
@@ -38,7 +41,7 @@ const cli::CommandSpec kSpec{
      {"pause-rate", "R", "node pauses per virtual second (default: drawn)"},
      {"forge-rate", "R", "forged settlements (a Byzantine sequencer) per virtual second (default: drawn)"},
      {"heal-after", "MS", "virtual ms after which faults stop (default 60000, or when the last bet is sent)"},
-     {"liveness", "MS", "virtual ms after the heal within which all must be decided (default 120000)"},
+     {"liveness", "MS", "virtual ms after the heal and the last bet within which all must be decided (default 120000)"},
      {"rivals", "P", "probability that a new bet gets a rival on the same nonce at another node (default 0.04)"},
      {"beta", "N", "Snowball's beta, consecutive successful polls to decide (default 20)"},
      {"json", "", "print the summary as JSON (one document per seed)"}}};

@@ -57,6 +57,7 @@ enum class Mode {
   echo,          // Votes for each query's own tx.
   prefer_other,  // Votes for `other` whatever it is asked.
   silent,        // Never answers (keeps the promises, delivers none).
+  silent_first,  // The first bundle is lost (never answered); echoes the later ones.
 };
 
 // What a fake validator saw.
@@ -78,13 +79,13 @@ caf::behavior fake_validator(caf::event_based_actor* self, std::shared_ptr<Valid
         std::vector<Hash32> ids;
         for (const auto& q : queries) ids.push_back(q.tx_id);
         log->bundles.push_back(ids);
-        if (mode == Mode::silent) {
+        if (mode == Mode::silent || (mode == Mode::silent_first && log->bundles.size() == 1)) {
           auto promise = self->make_response_promise();
           log->held.push_back(promise);
           return promise;
         }
         Votes votes;
-        for (const auto& q : queries) votes.emplace_back(mode == Mode::echo ? q.tx_id : other);
+        for (const auto& q : queries) votes.emplace_back(mode == Mode::prefer_other ? other : q.tx_id);
         return votes;
       },
       [=](actors::forget_atom, const actors::Decided&) { ++log->forgets; },
@@ -127,8 +128,9 @@ struct Fixture : test::CafFixture {
   caf::actor validator() { return keep(actors::spawn_validator(*system, {state, "validator"})); }
 
   caf::actor router(std::vector<caf::actor> validators, int k, std::chrono::milliseconds timeout = 500ms,
-                    actors::Metrics* metrics = nullptr) {
-    return keep(actors::spawn_router(*system, actors::RouterOptions{std::move(validators), k, 42, timeout, metrics}));
+                    actors::Metrics* metrics = nullptr, std::size_t local = SIZE_MAX, int asks = 3) {
+    return keep(actors::spawn_router(
+        *system, actors::RouterOptions{std::move(validators), k, 42, timeout, metrics, local, asks}));
   }
 
   // The Votes `client` received, if any.
@@ -194,6 +196,24 @@ TEST_CASE("ValidatorForgetPinsTheDecidedWinner") {
   caf::anon_send(v, actors::forget_atom::value, actors::Decided{{"k1", tx(2)}, {"k9", tx(9)}});
   f.run();
   CHECK(f.ask(v, {{tx(1), "k1", nullptr}, {tx(3), "k9", nullptr}}) == Votes{tx(2), tx(9)});
+}
+
+TEST_CASE("AValidatorStartedAfterARestartVotesForWhatItsNodeAccepted") {
+  // The node accepted `kept` before the validator started (a restart): asked about a rival
+  // with the same conflict key (the same deposit id), it must vote for `kept`, never for the
+  // rival it happens to be asked about first.
+  Fixture f;
+  Deposit kept = deposit(1), rival = deposit(1);
+  rival.amount += 1;
+  REQUIRE(conflict_key_string(Tx{kept}) == conflict_key_string(Tx{rival}));
+  f.state->projections.txs[tx_id(kept)] = TxRecord{kept, TxStatus::accepted, 3, std::nullopt, std::nullopt};
+  Deposit undecided = deposit(2);
+  f.state->projections.txs[tx_id(undecided)] = TxRecord{undecided, TxStatus::admitted, 0, std::nullopt, std::nullopt};
+  auto v = f.validator();
+  auto query = [](const Deposit& d) { return VoteQuery{tx_id(d), conflict_key_string(Tx{d}), nullptr}; };
+  Deposit other = deposit(2);
+  other.amount += 5;
+  CHECK(f.ask(v, {query(rival), query(kept), query(other)}) == Votes{tx_id(kept), tx_id(kept), tx_id(other)});
 }
 
 TEST_CASE("ValidatorPrefersOnlySettlementsWhoseProofVerifiesUnderTheSequencerKey") {
@@ -328,6 +348,30 @@ TEST_CASE("RouterAnswersWithoutASilentValidatorAfterItsTimeout") {
   REQUIRE(second);
   CHECK(*first == Votes{tx(1), tx(1)});
   CHECK(*second == Votes{tx(2), tx(2)});
+}
+
+TEST_CASE("RouterAsksAnotherNodesValidatorAgainWhenItsAnswerIsLost") {
+  // Over a network a bundle or its answer can be lost: the router asks again after a third
+  // of its timeout (asks = 3), so the poll still gets that validator's vote. The node's own
+  // validators (the first `local`) are asked once: nothing is lost inside a process.
+  Fixture f;
+  auto own = std::make_shared<ValidatorLog>(), peer = std::make_shared<ValidatorLog>();
+  auto router = f.router({f.fake(own, Mode::silent_first), f.fake(peer, Mode::silent_first)}, 2, 600ms, nullptr, 1);
+  f.run();
+  caf::scoped_actor voter{*f.system};
+  voter->send(router, query_atom::value, VoteQuery{tx(1), "k", nullptr});
+  f.run();
+  CHECK(peer->bundles.size() == 1);
+  f.advance(199ms);
+  CHECK(peer->bundles.size() == 1);
+  f.advance(1ms);  // 600 ms / 3: the peer is asked again and answers at once.
+  CHECK(peer->bundles.size() == 2);
+  CHECK_FALSE(Fixture::votes_of(voter));  // The own validator's answer is still awaited.
+  f.advance(400ms);  // The whole timeout: the own validator was asked once and stays out.
+  auto votes = Fixture::votes_of(voter);
+  REQUIRE(votes);
+  CHECK(*votes == Votes{tx(1)});  // The peer's vote, which a single ask would have lost.
+  CHECK(own->bundles.size() == 1);
 }
 
 TEST_CASE("RouterForwardsForgetToEveryValidator") {

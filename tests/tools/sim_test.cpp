@@ -120,6 +120,31 @@ TEST_CASE("EveryKindOfFaultIsInjectedAndSurvived") {
   CHECK(r.batches > 0);
 }
 
+TEST_CASE("SixPercentLossAndAByzantineValidatorCostLatencyNotLiveness") {
+  // Fifteen virtual minutes of 6% message loss with one lying validator among five (the other
+  // faults off): bets keep finalizing all along, and the run passes every check, liveness
+  // included. Before polls re-asked a lost answer, this collapsed to a handful of bets.
+  auto o = calm(11, 2000);
+  o.clients = 4;
+  o.byzantine = 0.2;
+  o.drop = 0.06;
+  o.heal_after_ms = 15 * 60'000;
+  o.liveness_ms = 120'000;
+  auto lossy = run_simulation(o);
+  INFO(describe(lossy));
+  CHECK_FALSE(lossy.violation.has_value());
+  CHECK(lossy.heal_ms == o.heal_after_ms);  // The faults lasted the whole 15 minutes.
+  CHECK(lossy.longest_quiet_ms < 30'000);    // Never half a minute without a bet final.
+  o.drop = 0;
+  auto clean = run_simulation(o);
+  INFO(describe(clean));
+  CHECK_FALSE(clean.violation.has_value());
+  const double ratio = lossy.fault_rate() / clean.fault_rate();
+  MESSAGE("bets final per virtual second during the faults: " << lossy.fault_rate() << " with 6% loss, "
+                                                              << clean.fault_rate() << " without (" << ratio << ")");
+  CHECK(ratio > 0.35);
+}
+
 // --- each check fails when its component is broken ---------------------------------------
 
 namespace {

@@ -48,6 +48,14 @@ std::vector<Finding> check_acknowledged(Cluster& cluster, const std::vector<Acke
   return found;
 }
 
+// What a conflict key names, for people: "bet of account ab12cd34 nonce 3", "settlement of batch ...".
+std::string describe_key(const Tx& tx) {
+  if (const auto* b = std::get_if<Bet>(&tx))
+    return "bet of account " + to_hex(b->account).substr(0, 16) + " nonce " + std::to_string(b->nonce);
+  if (const auto* d = std::get_if<Deposit>(&tx)) return "deposit " + to_hex(d->deposit_id);
+  return "settlement of batch " + to_hex(std::get<Settlement>(tx).inputs.batch_id);
+}
+
 std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
   std::vector<Finding> found;
   struct Seen {
@@ -72,8 +80,9 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
         if (converged && !is_settlement(r.tx)) accepted_sets[i].insert(id);
         auto [w, first] = winners.try_emplace(conflict_key_string(r.tx), id, i);
         if (!first && w->second.first != id)
-          found.push_back({2, "one conflict key has two accepted txs: " + short_hex(id) + " on " + node_name(i) +
-                                  ", " + short_hex(w->second.first) + " on " + node_name(w->second.second)});
+          found.push_back({2, "one conflict key (" + describe_key(r.tx) + ") has two accepted txs: " + short_hex(id) +
+                                  " on " + node_name(i) + ", " + short_hex(w->second.first) + " on " +
+                                  node_name(w->second.second)});
       }
       if (converged)
         for (const auto& [key, a] : p.accounts.all()) balances[i][key] = a.balance;

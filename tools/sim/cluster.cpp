@@ -73,9 +73,8 @@ actors::NodeOptions Cluster::options_for(std::size_t i) {
   o.snapshot_every = 400;  // Restarts load snapshots too.
   o.batch_interval = std::chrono::milliseconds(200);
   o.batch_max = 200;
-  // A batch fails after its last attempt even while its settlement is still being voted on
-  // (see the README's design): the budget outlasts the simulator's faults (partitions and
-  // restarts of at most 5 s, at most two at a time), so that a batch lives through them.
+  // A live settlement is never failed (domain/batch_step.hpp); attempts are spent only on a
+  // rejected or refused one, and a forged settlement may take a batch's key first.
   o.submit_timeout = std::chrono::seconds(10);
   o.retry = RetryPolicy{30, std::chrono::milliseconds(200), std::chrono::seconds(5), 0.5};
   o.submit_attempts = 30;

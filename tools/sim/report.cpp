@@ -84,6 +84,10 @@ nlohmann::ordered_json to_json(const SimResult& r) {
   j["steps"] = r.steps;
   j["virtual_ms"] = r.virtual_ms;
   j["heal_ms"] = r.heal_ms;
+  j["all_sent_ms"] = r.all_sent_ms;
+  j["final_during_faults"] = r.final_at_heal;
+  j["final_per_second_during_faults"] = r.fault_rate();
+  j["longest_quiet_ms_during_faults"] = r.longest_quiet_ms;
   j["wall_seconds"] = r.wall_seconds;
   return j;
 }
@@ -114,6 +118,9 @@ std::string to_text(const SimResult& r) {
   out << "  steps " << r.steps << ", virtual time " << std::fixed << std::setprecision(1)
       << static_cast<double>(r.virtual_ms) / 1000 << " s (healed at " << static_cast<double>(r.heal_ms) / 1000
       << " s), wall time " << r.wall_seconds << " s\n";
+  out << "  during the faults: " << r.final_at_heal << " bets final in " << static_cast<double>(r.heal_ms) / 1000
+      << " s (" << std::setprecision(2) << r.fault_rate() << " per second; none final for at most "
+      << std::setprecision(1) << static_cast<double>(r.longest_quiet_ms) / 1000 << " s)\n";
   out << "  digest " << r.digest << "\n";
   return out.str();
 }

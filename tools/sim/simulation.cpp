@@ -302,6 +302,7 @@ class Simulation {
   void heal() {
     healed_ = true;
     r_.heal_ms = virtual_ms();
+    r_.final_at_heal = workload_->counters().final_accepted;
     network_->calm();
     network_->resume_all();
     if (o_.sabotage != Sabotage::never_heal) network_->heal();
@@ -329,9 +330,10 @@ class Simulation {
   void loop() {
     std::uint64_t next_settle_check = 0;
     while (!r_.violation) {
+      if (!healed_) watch_faulty_progress();
       if (!healed_ && (virtual_ms() >= o_.heal_after_ms || workload_->counters().bets_sent >= o_.bets)) heal();
       if (healed_) {
-        if (virtual_ms() >= r_.heal_ms + o_.liveness_ms) return;
+        if (liveness_over()) return;
         if (r_.steps >= next_settle_check) {
           next_settle_check = r_.steps + 2048;
           if (workload_->done() && all_up() && !work_left(*cluster_, rogue_exempt())) {
@@ -356,6 +358,34 @@ class Simulation {
       if (!next) return;  // Nothing will ever happen again.
       sched_.advance_time(std::max(caf::timespan{0}, *next - sched_.clock().now()));
     }
+  }
+
+  // While the faults are on: the longest stretch of virtual time in which no bet became final.
+  void watch_faulty_progress() {
+    const std::uint64_t now = virtual_ms(), final = workload_->counters().final_accepted;
+    if (final != final_seen_) {
+      final_seen_ = final;
+      last_final_ms_ = now;
+    }
+    r_.longest_quiet_ms = std::max(r_.longest_quiet_ms, now - last_final_ms_);
+  }
+
+  // After the heal: everything must be decided within liveness_ms of the later of the heal
+  // and the last bet sent; while clients still send (a run healed at --heal-after), some bet
+  // must be sent or finalized within every liveness_ms, or the run has stalled.
+  bool liveness_over() {
+    const auto& w = workload_->counters();
+    const std::uint64_t now = virtual_ms();
+    if (w.bets_sent >= o_.bets) {
+      if (r_.all_sent_ms == 0) r_.all_sent_ms = now;
+      return now >= std::max(r_.heal_ms, r_.all_sent_ms) + o_.liveness_ms;
+    }
+    if (w.bets_sent != seen_sent_ || w.final_accepted != seen_final_) {
+      seen_sent_ = w.bets_sent;
+      seen_final_ = w.final_accepted;
+      last_progress_ms_ = now;
+    }
+    return now >= std::max(r_.heal_ms, last_progress_ms_) + o_.liveness_ms;
   }
 
   // The node whose crash is armed, when `job` is its journal.
@@ -387,9 +417,15 @@ class Simulation {
         std::string left = !workload_->done() ? "clients still waiting: " + workload_->waiting()
                            : !all_up()        ? "a node did not come back"
                                               : work_left(*cluster_, rogue_exempt()).value_or("?");
+        const std::string since = r_.all_sent_ms > r_.heal_ms
+                                      ? "the last bet was sent (at " + std::to_string(r_.all_sent_ms) + " ms)"
+                                  : r_.all_sent_ms ? "the faults stopped (at " + std::to_string(r_.heal_ms) + " ms)"
+                                                   : "the last progress (at " +
+                                                         std::to_string(std::max(r_.heal_ms, last_progress_ms_)) +
+                                                         " ms; the faults stopped at " + std::to_string(r_.heal_ms) +
+                                                         " ms, bets were still being sent)";
         found({5, "not everything was decided and settled within " + std::to_string(o_.liveness_ms) +
-                      " ms of virtual time after the faults stopped (at " + std::to_string(r_.heal_ms) +
-                      " ms): " + left});
+                      " ms of virtual time after " + since + ": " + left});
       }
     }
     r_.digest = to_hex(cluster_digest(*cluster_));
@@ -430,6 +466,8 @@ class Simulation {
   std::array<bool, 64> crash_armed_{};
   std::uint64_t partition_epoch_ = 0;
   bool healed_ = false;
+  std::uint64_t seen_sent_ = 0, seen_final_ = 0, last_progress_ms_ = 0;  // liveness_over()
+  std::uint64_t final_seen_ = 0, last_final_ms_ = 0;                     // watch_faulty_progress()
   bool settled_ = false;
 };
 

@@ -31,11 +31,12 @@ struct SimOptions {
   std::optional<double> partition_rate;  // Partitions per virtual second.
   std::optional<double> pause_rate;      // Node pauses per virtual second.
   std::optional<double> forge_rate;      // Forged settlements per virtual second.
-  // Faults stop then, or once every bet is sent if that comes first. Long enough for many
-  // crashes and partitions; short enough that a batch's submission budget outlasts them
-  // (an undecided settlement uses up attempts: see the README's design).
+  // Faults stop then, or once every bet is sent if that comes first: long enough for many
+  // crashes and partitions in a short run.
   std::uint64_t heal_after_ms = 60'000;
-  std::uint64_t liveness_ms = 120'000;   // After the heal, everything is decided within this.
+  // After the heal and the last bet sent, everything is decided within this; while clients
+  // still send after the heal, some bet is sent or finalized within this.
+  std::uint64_t liveness_ms = 120'000;
   int beta = 20;
   double rival_rate = 0.04;              // A new bet gets a rival on the same nonce at another node.
   std::filesystem::path dir;             // Where the logs go; empty: a fresh temporary directory.
@@ -62,6 +63,11 @@ struct SimResult {
   std::optional<Violation> violation;  // The first one found.
   std::string digest;                  // Hex; of the logs as the run left them.
   std::uint64_t steps = 0, virtual_ms = 0, heal_ms = 0;
+  std::uint64_t final_at_heal = 0;  // Bets the clients saw final while the faults were on.
+  std::uint64_t longest_quiet_ms = 0;  // While the faults were on: the longest time no bet became final.
+  std::uint64_t all_sent_ms = 0;    // When the clients had sent every bet (0: never).
+  // Bets final per virtual second while the faults were on (0 for a run healed at once).
+  double fault_rate() const { return heal_ms ? static_cast<double>(final_at_heal) * 1000 / heal_ms : 0; }
   double wall_seconds = 0;
   std::uint64_t crashes = 0, crashes_after_commit = 0, crashes_mid_batch = 0, restarts = 0, partitions = 0,
                 pauses = 0, forged = 0, forged_rejected = 0;

@@ -24,6 +24,7 @@ struct Workload::Client {
   std::uint64_t nonce = 1;  // The next bet's.
   bool funded = false;
   bool idle = false;
+  std::uint64_t generation = 0;  // Players this client has been (see replace()).
   std::vector<std::shared_ptr<Attempt>> round;  // A deposit, or a bet and perhaps its rival.
   Agenda::time_point round_started{};
 };
@@ -60,12 +61,31 @@ Workload::Workload(Cluster& cluster, Agenda& agenda, std::uint64_t seed, Workloa
   for (std::size_t i = 0; i < options_.clients; ++i) {
     auto c = std::make_unique<Client>();
     c->index = i;
-    Seed s{};
-    put_u64_le(s.data(), seed);
-    put_u64_le(s.data() + 8, 0xc11e47 + i);
-    c->key = keypair_from_seed(s);
+    c->key = player_key(seed, i, 0);
     clients_.push_back(std::move(c));
   }
+  seed_ = seed;
+}
+
+// Client `index`'s player number `generation`: a key of its own, drawn from the run's seed.
+KeyPair Workload::player_key(std::uint64_t seed, std::size_t index, std::uint64_t generation) {
+  Seed s{};
+  put_u64_le(s.data(), seed);
+  put_u64_le(s.data() + 8, 0xc11e47 + index);
+  put_u64_le(s.data() + 16, generation);
+  return keypair_from_seed(s);
+}
+
+// A player who gave up on a pair of rival bets leaves, and a new player (a new account) takes
+// its place, so that a run with few clients keeps sending bets. The abandoned pair stays
+// undecided (the liveness check leaves such pairs out under Byzantine validators).
+void Workload::replace(Client& c) {
+  ++counters_.rivals_abandoned;
+  c.key = player_key(seed_, c.index, ++c.generation);
+  c.nonce = 1;
+  c.funded = false;
+  c.round.clear();
+  agenda_.after(think(), [this, &c] { act(c); });
 }
 
 Workload::~Workload() = default;
@@ -177,7 +197,13 @@ void Workload::bet(Client& c) {
   for (auto& a : std::vector(c.round)) send(c, a);
 }
 
+// Whether `a` is still part of what the client's player waits for (not after it left).
+bool Workload::current(const Client& c, const std::shared_ptr<Attempt>& a) {
+  return !c.idle && std::find(c.round.begin(), c.round.end(), a) != c.round.end();
+}
+
 void Workload::send(Client& c, std::shared_ptr<Attempt> a) {
+  if (!current(c, a)) return;
   ++a->tries;
   if (!cluster_.up(a->node)) {
     ++counters_.unavailable;
@@ -193,7 +219,7 @@ void Workload::send(Client& c, std::shared_ptr<Attempt> a) {
 }
 
 void Workload::answered(Client& c, std::shared_ptr<Attempt> a, const actors::SubmitOutcome& out) {
-  if (c.idle) return;  // The player gave up.
+  if (!current(c, a)) return;  // The player left.
   switch (out.kind) {
     case Kind::admitted:
     case Kind::duplicate: {
@@ -236,7 +262,7 @@ void Workload::answered(Client& c, std::shared_ptr<Attempt> a, const actors::Sub
 }
 
 void Workload::poll(Client& c, std::shared_ptr<Attempt> a) {
-  if (c.idle) return;  // The player gave up.
+  if (!current(c, a)) return;  // The player left.
   ++counters_.polls;
   auto again = [&] { agenda_.after(std::chrono::milliseconds(300 + rng_() % 1200), [this, &c, a] { poll(c, a); }); };
   auto [reachable, r] = look_up(cluster_, a->node, a->tx_id);
@@ -247,19 +273,15 @@ void Workload::poll(Client& c, std::shared_ptr<Attempt> a) {
     return again();
   }
   if (!is_final(*r)) {
-    if (c.round.size() > 1 && agenda_.now() - c.round_started > options_.rival_patience) {
-      ++counters_.rivals_abandoned;  // Both rivals undecided: this player stops.
-      c.round.clear();
-      c.idle = true;
-      return;
-    }
+    if (c.round.size() > 1 && agenda_.now() - c.round_started > options_.rival_patience)
+      return replace(c);  // Both rivals undecided: this player leaves.
     return again();
   }
   decided(c, a, *r);
 }
 
 void Workload::decided(Client& c, std::shared_ptr<Attempt> a, const TxRecord& r) {
-  if (a->resolved || c.idle) return;
+  if (a->resolved || !current(c, a)) return;
   a->resolved = true;
   a->accepted = r.status == TxStatus::accepted;
   if (a->accepted) {

@@ -10,8 +10,9 @@
 //   6. a resent tx is answered with the original result: the same tx id, final again when
 //      it was final, never a conflict or a refusal.
 // A player whose two rival bets are both still undecided after `rival_patience` gives up
-// and stops playing (Snowball decides virtuous txs; a rogue pair may stay undecided while a
-// Byzantine validator holds the split: the liveness check then leaves it out).
+// and leaves, and a new player (a new account) takes the client's place (Snowball decides
+// virtuous txs; a rogue pair may stay undecided while a Byzantine validator holds the split:
+// the liveness check then leaves it out).
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -43,7 +44,7 @@ struct WorkloadCounters {
   std::uint64_t bets_sent = 0, rivals_sent = 0, overdraws_sent = 0, deposits_sent = 0;
   std::uint64_t final_accepted = 0, final_rejected = 0, pending_answers = 0, polls = 0;
   std::uint64_t refused = 0, unavailable = 0, busy = 0, resends = 0, resends_checked = 0;
-  std::uint64_t rivals_abandoned = 0;  // Players who gave up on a pair of rival bets still undecided.
+  std::uint64_t rivals_abandoned = 0;  // Players who left a pair of rival bets undecided.
 };
 
 class Workload {
@@ -68,6 +69,9 @@ class Workload {
   void decided(Client& c, std::shared_ptr<Attempt> a, const TxRecord& r);
   void settle_round(Client& c);
   void resend(std::shared_ptr<Attempt> a, bool was_final);
+  void replace(Client& c);
+  static bool current(const Client& c, const std::shared_ptr<Attempt>& a);
+  static KeyPair player_key(std::uint64_t seed, std::size_t index, std::uint64_t generation);
   std::size_t random_node();
   Id128 fresh_id();
   caf::timespan think();
@@ -81,6 +85,7 @@ class Workload {
   std::vector<AckedBet> acked_;
   WorkloadCounters counters_;
   std::uint64_t ids_ = 0;
+  std::uint64_t seed_ = 0;
 };
 
 }  // namespace croupier::sim
