@@ -394,7 +394,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send_tx(const api::TxView& view, bool answering_post) {
     std::optional<BetProof> proof;
-    if (api::needs_bet_proof(view)) proof = gw_.node.bet_proof(view.tx_id);  // Outside the read lock.
+    if (api::needs_bet_proof(view))  // Outside the read lock.
+      proof = gw_.node.bet_proof(view.tx_id, std::get<Bet>(view.record.tx).bet_id);
     send_reply(api::tx_reply(view, proof, answering_post));
   }
 

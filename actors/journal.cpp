@@ -146,7 +146,6 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
         fail_all(requesters, JournalRefusal::stopped, *st.broken);
         return;
       }
-      o.state->index_event(seq, e);
       accepted.push_back(e);
     }
     if (!refused) kept.emplace_back(promise, count);
@@ -154,6 +153,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
   }
   if (accepted.empty()) return;
   // The actors may read the group now; the outside world waits for `durable`.
+  const std::uint64_t height = p.block_height;
   lock.unlock();
   std::vector<eventlog::Seq> seqs;
   try {
@@ -166,6 +166,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
   }
   assert(seqs.size() == accepted.size() && seqs.front() == first_seq);
   o.state->log_head.store(seqs.back());
+  o.state->durable_height.store(height);
   durable.unlock();
   if (o.metrics) {
     o.metrics->journal_commit_duration_ms.observe(

@@ -201,6 +201,10 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         }
         // Voters in a fixed order, so that a simulated restart is deterministic.
         std::sort(undecided.begin(), undecided.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        for (auto& [id, tx] : undecided)
+          if (const auto* s = std::get_if<Settlement>(tx.get()); s && o.load_settlement)
+            if (auto whole = o.load_settlement(s->inputs.batch_id); whole && tx_id(*whole) == id)
+              tx = std::make_shared<const Tx>(std::move(*whole));
         for (auto& [id, tx] : undecided) admitted(self, o, id, std::move(tx));
         return static_cast<std::uint64_t>(undecided.size());
       },

@@ -14,7 +14,8 @@
 //                                 admitted like a client's when admissible here, silently
 //                                 left otherwise (it is heard of again)
 //   (block_atom, BlockReport)     the committer decided these txs: they leave the mempool
-//   (recover_atom)                spawn voters for every admitted, undecided tx (at start)
+//   (recover_atom)                spawn voters for every admitted, undecided tx (at start; a
+//                                 settlement's witness from `load_settlement`)
 //   (stats_atom)               -> uint64 (txs admitted and undecided)
 //   (voters_atom)              -> VoterList (each undecided tx and its voter, by tx id; a
 //                                 voter that has decided may have quit already)
@@ -24,7 +25,9 @@
 // before it commits): a refused append is decided again and answered as a duplicate,
 // conflict or refusal.
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -45,6 +48,9 @@ struct MempoolOptions {
   VoterOptions voter;                      // For the voters it spawns.
   std::size_t max_pending = 100'000;
   bool one_bet_in_flight = false;  // In a cluster: refuse_while_in_flight (admission.hpp).
+  // A proved batch's settlement with its witness (from its BatchProved: the projections keep
+  // no witness), for the voters respawned at start, whose validators check the proof.
+  std::function<std::optional<Settlement>(const Id128& batch_id)> load_settlement;
 };
 
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);

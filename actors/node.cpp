@@ -68,14 +68,8 @@ void Node::recover() {
     auto result = eventlog::replay(*log_, ro);
     if (!result.clean()) throw std::runtime_error(describe_problems(result));
     p = std::move(result.projections);
-    // Where blocks and outcomes are in the log (GET /v1/blocks, the VRF proof of a bet).
-    log_->scan(1, [&](const eventlog::RecordView& r) {
-      if (r.type == static_cast<std::uint16_t>(EventType::block_committed) ||
-          r.type == static_cast<std::uint16_t>(EventType::bet_resolved))
-        state_->index_event(r.seq, decode_event(r.type, r.payload));
-      return true;
-    });
   }
+  state_->durable_height = p.block_height;
   NodeStarted started{log_->node_id(), options_.version, options_.keys.operator_key.public_key,
                       options_.keys.house_key.public_key, options_.keys.sequencer_key.public_key};
   Event e = started;
@@ -129,7 +123,8 @@ void Node::spawn_actors() {
   VoterOptions vo{a.router, a.committer, parameters, options_.round_timeout, std::chrono::milliseconds(10),
                   metrics_.get(), options_.round_interval, a.validators};
   a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max,
-                                                    clustered});
+                                                    clustered,
+                                                    [this](const Id128& id) { return load_settlement(id); }});
   if (options_.front_mempool) a.mempool = options_.front_mempool(system_, a.mempool);
   for (const auto& v : a.validators) caf::anon_send(v, caf::put_atom::value, a.mempool);
   SubmitterOptions so;
@@ -156,6 +151,7 @@ void Node::spawn_actors() {
   sq.batch_interval = options_.batch_interval;
   sq.batch_max = options_.batch_max;
   sq.submit_attempts = options_.submit_attempts;
+  sq.alarm = options_.log_line;
   if (options_.settles) a.sequencer = spawn_sequencer(system_, sq);
   caf::anon_send(a.committer, caf::put_atom::value, CommitterPeers{a.mempool, a.sequencer, a.submitter, a.router});
   a.syncer = spawn_syncer(system_, SyncerOptions{state_, log_, a.mempool, options_.peer_syncers, options_.sync_interval,
@@ -201,22 +197,11 @@ void Node::spawn_actors() {
 }
 
 std::optional<Settlement> Node::load_settlement(const Id128& batch_id) const {
-  {
-    // Durable state only: the BatchProved seq it may find below must be in the log.
-    std::shared_lock durable(state_->durable);
-    if (state_->journal_failed) return std::nullopt;
-    std::shared_lock lock(state_->mutex);
-    auto& p = state_->projections;
-    auto b = p.batches.find(batch_id);
-    if (b == p.batches.end()) return std::nullopt;
-    if (b->second.lifecycle.status() == BatchStatus::submitted)
-      if (auto t = p.txs.find(b->second.settlement_tx_id); t != p.txs.end())
-        if (auto* s = std::get_if<Settlement>(&t->second.tx)) return *s;
-  }
-  // A Proved batch: its latest event is its BatchProved.
-  auto seq = log_->find_batch(batch_id);
-  if (!seq) return std::nullopt;
-  auto proved = eventlog::read_event_as<BatchProved>(*log_, *seq);
+  // Its BatchProved: the one event that holds the batch's witness. The index only names
+  // durable records.
+  auto entry = log_->find_batch(batch_id);
+  if (!entry || entry->proved == 0) return std::nullopt;
+  auto proved = eventlog::read_event_as<BatchProved>(*log_, entry->proved);
   if (!proved) return std::nullopt;
   return Settlement{proved->inputs, proved->sequencer_key, proved->proof, proved->witness};
 }
@@ -325,26 +310,24 @@ NodeHealth Node::health() const {
 }
 
 std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
-  std::uint64_t seq = 0;
   {
-    DurableRead lock(*state_);  // A durable seq: its record is in the log.
-    if (height == 0 || height > state_->block_seqs.size()) return std::nullopt;
-    seq = state_->block_seqs[height - 1];
+    DurableRead lock(*state_);  // After a journal failure: an error, not what memory says.
   }
-  return eventlog::read_event_as<BlockCommitted>(*log_, seq);
+  if (height == 0 || height > state_->durable_height.load()) return std::nullopt;
+  auto seq = log_->find_block(height);
+  if (!seq) return std::nullopt;
+  return eventlog::read_event_as<BlockCommitted>(*log_, *seq);
 }
 
-std::optional<BetProof> Node::bet_proof(const Hash32& tx_id) const {
+std::optional<BetProof> Node::bet_proof(const Hash32& tx_id, const Id128& bet_id) const {
   if (auto recent = state_->recent_proofs.find(tx_id)) return BetProof{recent->first, recent->second};
-  std::uint64_t seq = 0;
   {
-    DurableRead lock(*state_);  // A durable seq: its record is in the log.
-    auto it = state_->resolved_seqs.find(tx_id);
-    if (it == state_->resolved_seqs.end()) return std::nullopt;
-    seq = it->second;
+    DurableRead lock(*state_);  // After a journal failure: an error, not what memory says.
   }
-  auto r = eventlog::read_event_as<BetResolved>(*log_, seq);
-  if (!r) return std::nullopt;
+  auto entry = log_->find_bet(bet_id);  // The index names durable records only.
+  if (!entry || entry->tx_id != tx_id || entry->resolved == 0) return std::nullopt;
+  auto r = eventlog::read_event_as<BetResolved>(*log_, entry->resolved);
+  if (!r || r->tx_id != tx_id) return std::nullopt;
   auto output = vrf::proof_to_hash(r->vrf_proof);
   if (!output) return std::nullopt;  // Cannot be: the journal applied it; the audit would say.
   return BetProof{r->vrf_proof, *output};

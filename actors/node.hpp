@@ -104,7 +104,7 @@ class Node final : public NodeApi {
   void metrics(std::function<void(std::string)> done) override;
   NodeHealth health() const override;
   std::optional<BlockCommitted> block(std::uint64_t height) const override;
-  std::optional<BetProof> bet_proof(const Hash32& tx_id) const override;
+  std::optional<BetProof> bet_proof(const Hash32& tx_id, const Id128& bet_id) const override;
 
   struct Actors {
     journal_actor journal;

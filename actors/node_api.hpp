@@ -79,10 +79,11 @@ class NodeApi {
   virtual std::optional<BlockCommitted> block(std::uint64_t height) const = 0;
 
   // The VRF proof of a resolved bet and its output (from the committer's recent outcomes, else
-  // from its BetResolved event in the log: the projections keep only the outcome); nullopt
-  // when `tx_id` names no resolved bet. The gateway shows them as `vrf_proof` and
+  // from its BetResolved event in the log, found through the bet's index entry: the
+  // projections keep only the outcome); nullopt when `tx_id` (of bet `bet_id`) names no
+  // resolved bet. The gateway shows them as `vrf_proof` and
   // `vrf_output` so that players can check their outcome.
-  virtual std::optional<BetProof> bet_proof(const Hash32& tx_id) const = 0;
+  virtual std::optional<BetProof> bet_proof(const Hash32& tx_id, const Id128& bet_id) const = 0;
 };
 
 }  // namespace croupier::actors

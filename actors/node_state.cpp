@@ -66,8 +66,8 @@ std::optional<DurableFinal> durable_final(const NodeState& state, const Hash32& 
     if (it == state.projections.txs.end() || !is_final(it->second)) return std::nullopt;
     if (it->second.status == TxStatus::accepted) {
       const std::uint64_t h = it->second.block_height;
-      assert(h >= 1 && h <= state.block_seqs.size());
-      if (state.block_seqs[h - 1] > state.log_head.load()) return std::nullopt;
+      assert(h >= 1);
+      if (h > state.durable_height.load()) return std::nullopt;
       return DurableFinal{true, h};
     }
   }
@@ -77,14 +77,6 @@ std::optional<DurableFinal> durable_final(const NodeState& state, const Hash32& 
   auto it = state.projections.txs.find(tx_id);
   if (it == state.projections.txs.end() || !is_final(it->second)) return std::nullopt;
   return DurableFinal{true, it->second.block_height};
-}
-
-void NodeState::index_event(std::uint64_t seq, const Event& e) {
-  if (auto* b = std::get_if<BlockCommitted>(&e)) {
-    if (block_seqs.size() + 1 == b->height) block_seqs.push_back(seq);
-  } else if (auto* r = std::get_if<BetResolved>(&e)) {
-    resolved_seqs[r->tx_id] = seq;
-  }
 }
 
 }  // namespace croupier::actors

@@ -91,15 +91,12 @@ struct NodeState {
   // reached the disk, so durable readers refuse from then on.
   std::atomic<bool> journal_failed{false};
   Projections projections;
-  // Where each block's BlockCommitted and each bet's BetResolved are in the log (for
-  // GET /v1/blocks/{h} and the VRF proof of a bet), filled by the journal as it applies.
-  std::vector<std::uint64_t> block_seqs;  // [height - 1]
-  std::unordered_map<Hash32, std::uint64_t, BytesHash> resolved_seqs;
   std::atomic<std::uint64_t> log_head{0};
+  // The block height the log holds durably: published with log_head after each commit.
+  // Blocks and bet outcomes are found in the log through its indexes (block_index, a bet's
+  // index entry), so the node keeps no per-block or per-bet positions in memory.
+  std::atomic<std::uint64_t> durable_height{0};
   RecentProofs recent_proofs{16384};  // ≈ 4 MB; a few seconds of bets at full load.
-
-  // Notes where `e` (applied at `seq`) lives in the log. Caller holds the write lock.
-  void index_event(std::uint64_t seq, const Event& e);
 };
 
 // Both read locks, in their order, for what the node tells the outside world (the HTTP API,
@@ -115,7 +112,7 @@ struct DurableRead {
 // Whether `tx_id` is final *on disk*, and at which height (0: rejected); nullopt when it is
 // not, or not yet durably. For the waiters' "already final" lookup, which runs for every
 // client that registers on a scheduler thread, so it must not wait out a commit: an accepted
-// tx is final once its block's seq is durable (log_head is published after the commit and
+// tx is final once its block is durable (durable_height is published after the commit and
 // before the committer hears of it, so a block the waiters were told of always passes); a tx
 // final in memory only is "not yet" (the committer's committed_atom will answer it).
 // Rejections (rare, no block) are read under the durable lock; none after a journal failure.

@@ -3,6 +3,7 @@
 #include <deque>
 #include <random>
 #include <shared_mutex>
+#include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -17,6 +18,10 @@ namespace {
 
 struct SequencerState {
   std::deque<settlement::Item> items;
+  // The tx ids in `items`: an item is queued once. At start the sequencer takes the
+  // unbatched items from the projections, which may already hold a block whose items the
+  // committer sends once it is durable; queuing those twice made every batch refused.
+  std::unordered_set<Hash32, BytesHash> queued;
   bool in_flight = false;
   bool paused = false;
   std::mt19937_64 rng;
@@ -25,6 +30,10 @@ struct SequencerState {
 };
 
 using sequencer_pointer = caf::stateful_actor<SequencerState>*;
+
+void queue(SequencerState& st, const settlement::Item& item) {
+  if (st.queued.insert(item.tx_id).second) st.items.push_back(item);
+}
 
 std::string summary(const SequencerState& st) {
   return std::string(st.paused ? "paused" : "running") + ", items waiting " + std::to_string(st.items.size()) +
@@ -58,12 +67,20 @@ void cut(sequencer_pointer self, const SequencerOptions& o) {
           [=](const Seqs&) {
             auto& st = self->state;
             st.in_flight = false;
+            for (std::size_t i = 0; i < n; ++i) st.queued.erase(st.items[i].tx_id);
             st.items.erase(st.items.begin(), st.items.begin() + static_cast<std::ptrdiff_t>(n));
             if (o.metrics) ++o.metrics->batches_created;
             self->send(o.prover, prove_atom::value, created.batch_id);
             if (st.items.size() >= o.batch_max) cut(self, o);
           },
-          [=](caf::error&) { self->state.in_flight = false; });  // The journal stopped: the node stops.
+          [=](caf::error& err) {
+            self->state.in_flight = false;
+            // The items stay and the next tick cuts them again (a new batch id).
+            auto refusal = journal_error(err);
+            if (refusal && refusal->reason == JournalRefusal::rule && o.alarm)
+              o.alarm("sequencer ALARM: the journal refused batch " + to_hex(created.batch_id) + " of " +
+                      std::to_string(n) + " items (" + refusal->message + "); tried again at the next interval");
+          });
 }
 
 caf::behavior sequencer_behavior(sequencer_pointer self, SequencerOptions o) {
@@ -72,15 +89,14 @@ caf::behavior sequencer_behavior(sequencer_pointer self, SequencerOptions o) {
   {
     // Items committed before a restart and not yet in a batch; the last batch id.
     std::shared_lock lock(o.state->mutex);
-    auto items = unbatched_items(o.state->projections);
-    st.items.assign(items.begin(), items.end());
+    for (auto& item : unbatched_items(o.state->projections)) queue(st, item);
     if (!o.state->projections.batches.empty()) st.last_id = o.state->projections.batches.rbegin()->first;
   }
   self->delayed_send(self, o.batch_interval, tick_atom::value);
   return {
       [=](items_atom, const std::vector<settlement::Item>& items) {
         auto& st = self->state;
-        st.items.insert(st.items.end(), items.begin(), items.end());
+        for (const auto& item : items) queue(st, item);
         if (st.items.size() >= o.batch_max) cut(self, o);
       },
       [=](tick_atom) {

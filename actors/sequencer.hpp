@@ -32,6 +32,7 @@ struct SequencerOptions {
   std::chrono::milliseconds batch_interval{100};
   std::size_t batch_max = 1000;
   std::uint32_t submit_attempts = 5;  // BatchCreated::max_attempts.
+  std::function<void(const std::string&)> alarm;  // Lines for the operator; may be empty.
 };
 
 caf::actor spawn_sequencer(caf::actor_system& system, SequencerOptions options);

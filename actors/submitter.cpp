@@ -135,10 +135,13 @@ void advance(submitter_pointer self, const SubmitterOptions& o, const Id128& id)
       self->delayed_send(self, o.submit_timeout, timeout_atom::value, id, job.generation);
       return;
     case BatchStep::Kind::submit: {
-      if (!have_settlement(self, o, id))
-        return append(self, o, id, {BatchFailed{id, "no BatchProved found in the log for a proved batch"}}, [=] {
-          if (o.metrics) ++o.metrics->batches_failed;
-        });
+      // The projections may be ahead of the log by the group being committed: a batch they
+      // say is proved has its BatchProved durable in a moment (or the journal fails and the
+      // node stops), and the prover hands the settlement over too. Look again shortly.
+      if (!have_settlement(self, o, id)) {
+        self->delayed_send(self, o.retry.base, timeout_atom::value, id, job.generation);
+        return;
+      }
       if (step.submission > 1 && o.metrics) ++o.metrics->submit_retries;
       RetryPolicy policy = o.retry;
       policy.max_attempts = std::max(policy.max_attempts, step.submission);
@@ -164,6 +167,7 @@ void advance(submitter_pointer self, const SubmitterOptions& o, const Id128& id)
     case BatchStep::Kind::fail:
       return append(self, o, id, {BatchFailed{id, step.reason}}, [=] {
         if (o.metrics) ++o.metrics->batches_failed;
+        if (o.alarm) o.alarm("submitter ALARM: batch " + to_hex(id) + " failed: " + step.reason);
       });
   }
 }

@@ -20,7 +20,9 @@
 //   (settle_atom, Id128, shared_ptr<const Settlement>)  from the prover, for a new batch
 //   (settle_atom, Id128)                  take up a Proved or Submitted batch (after a
 //                                         restart, or reported missing); the settlement
-//                                         comes from `load_settlement` when needed
+//                                         comes from `load_settlement` when needed (one
+//                                         not in the log yet, whose BatchProved is still
+//                                         being committed, is looked for again shortly)
 //   (confirm_atom, Id128, uint64 height)  the reconciler found the batch's settlement on
 //                                         the ledger: record it
 //   (block_atom, BlockReport)             from the committer

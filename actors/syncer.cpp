@@ -14,10 +14,11 @@ SyncChunk read_blocks(const NodeState& state, const eventlog::EventLog& log, std
   SyncChunk chunk;
   chunk.from = std::max<std::uint64_t>(from, 1);
   DurableRead lock(state);
-  chunk.peer_height = state.block_seqs.size();
+  chunk.peer_height = state.durable_height.load();
   for (std::uint64_t h = chunk.from; h <= chunk.peer_height && h < chunk.from + max_blocks; ++h) {
-    auto block = eventlog::read_event_as<BlockCommitted>(log, state.block_seqs[h - 1]);
-    if (!block) break;  // Cannot be: the seq is durable. The peer asks again.
+    auto seq = log.find_block(h);
+    auto block = seq ? eventlog::read_event_as<BlockCommitted>(log, *seq) : std::nullopt;
+    if (!block) break;  // Cannot be: the height is durable. The peer asks again.
     auto& txs = chunk.blocks.emplace_back();
     for (const auto& id : block->tx_ids) {
       auto it = state.projections.txs.find(id);

@@ -10,7 +10,8 @@
 
 namespace croupier::audit {
 
-// TxAdmitted: the tx's signature (and, for a settlement, its proof and witness).
+// TxAdmitted: the tx's signature (a settlement's is its proof; its witness is checked with its
+// batch's BatchProved, the one event that holds it).
 struct SignatureJob {
   Tx tx;
 };

@@ -31,7 +31,9 @@ BlockPlan plan_block(std::span<const ConsensusDecision> decisions, std::uint64_t
   BlockPlan plan;
   std::vector<Hash32> accepted;
   for (const auto& d : decisions) {
-    plan.events.emplace_back(TxFinalized{d.tx_id, d.accepted});
+    const Tx* tx = tx_of(d.tx_id);
+    assert(tx);
+    plan.events.emplace_back(finalized(d.tx_id, *tx, d.accepted, prev_height + 1));
     (d.accepted ? accepted : plan.rejected).push_back(d.tx_id);
   }
   if (accepted.empty()) return plan;

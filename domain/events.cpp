@@ -10,6 +10,16 @@ Hash32 block_hash(std::uint64_t height, const Hash32& prev_hash, std::uint64_t t
   return h.finish();
 }
 
+TxKey tx_key(const Tx& tx) {
+  if (const auto* b = std::get_if<Bet>(&tx)) return {TxKind::bet, b->bet_id};
+  if (const auto* d = std::get_if<Deposit>(&tx)) return {TxKind::deposit, d->deposit_id};
+  return {TxKind::settlement, std::get<Settlement>(tx).inputs.batch_id};
+}
+
+TxFinalized finalized(const Hash32& tx_id, const Tx& tx, bool accepted, std::uint64_t block_height) {
+  return TxFinalized{tx_id, accepted, accepted ? block_height : 0, tx_key(tx)};
+}
+
 EventType event_type(const Event& e) { return static_cast<EventType>(e.index() + 1); }
 
 std::string_view event_type_name(EventType t) {
@@ -57,24 +67,5 @@ Event decode_event(std::uint16_t type, ByteView payload) {
   return decode_as<0>(type - 1u, payload);
 }
 
-IndexKeys index_keys(const Event& e, const std::optional<Hash32>& known_tx_id) {
-  IndexKeys k;
-  if (auto* a = std::get_if<TxAdmitted>(&e)) {
-    k.tx_id = known_tx_id ? *known_tx_id : tx_id(a->tx);
-    if (auto* b = std::get_if<Bet>(&a->tx)) k.bet_id = b->bet_id;
-    if (auto* d = std::get_if<Deposit>(&a->tx)) k.deposit_id = d->deposit_id;
-  } else if (auto* c = std::get_if<BatchCreated>(&e)) {
-    k.batch_id = c->batch_id;
-  } else if (auto* p = std::get_if<BatchProved>(&e)) {
-    k.batch_id = p->batch_id;
-  } else if (auto* s = std::get_if<BatchSubmitted>(&e)) {
-    k.batch_id = s->batch_id;
-  } else if (auto* cf = std::get_if<BatchConfirmed>(&e)) {
-    k.batch_id = cf->batch_id;
-  } else if (auto* f = std::get_if<BatchFailed>(&e)) {
-    k.batch_id = f->batch_id;
-  }
-  return k;
-}
 
 }  // namespace croupier

@@ -16,7 +16,9 @@
 
 namespace croupier {
 
-inline constexpr std::uint8_t kEventFormatVersion = 1;
+// 2: TxFinalized names its tx's key and block height; a settlement's TxAdmitted leaves out
+// the witness (its batch's BatchProved holds it). Logs of format 1 are refused at open.
+inline constexpr std::uint8_t kEventFormatVersion = 2;
 
 #define CROUPIER_EVENT_VERSION(ar, name)                 \
   std::uint8_t version = kEventFormatVersion;            \
@@ -50,18 +52,48 @@ struct NodeStarted {
   }
 };
 
-// A transaction passed admission (signature, nonce, funds, idempotency).
+// A transaction passed admission (signature, nonce, funds, idempotency). A settlement is
+// stored without its witness: a batch's witness is in one event only, its BatchProved (the
+// settlement's tx id and signature leave the witness out; apply() keeps none either).
 struct TxAdmitted {
   Tx tx;
-  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "TxAdmitted"); ar(tx); }
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "TxAdmitted");
+    if constexpr (A::is_saving::value) {
+      if (const auto* s = std::get_if<Settlement>(&tx); s && s->witness != settlement::Witness{}) {
+        Tx bare = Settlement{s->inputs, s->sequencer_key, s->proof, {}};
+        ar(bare);
+        return;
+      }
+    }
+    ar(tx);
+  }
 };
 
-// Consensus decided a transaction.
+// What a tx is found by: its kind and its idempotency id (a bet's bet_id, a deposit's
+// deposit_id, a settlement's batch_id).
+struct TxKey {
+  TxKind kind = TxKind::bet;
+  Id128 id{};
+  friend bool operator==(const TxKey&, const TxKey&) = default;
+  template <class A> void serialize(A& ar) { ar(kind, id); }
+};
+TxKey tx_key(const Tx& tx);
+
+// Consensus decided a transaction. It names the tx's key and, when accepted, the height of
+// the block that commits it (the BlockCommitted after it in the same commit), so that the
+// log's indexes follow a tx from this event alone. Make one with finalized().
 struct TxFinalized {
   Hash32 tx_id{};
   bool accepted = false;
-  template <class A> void serialize(A& ar) { CROUPIER_EVENT_VERSION(ar, "TxFinalized"); ar(tx_id, accepted); }
+  std::uint64_t block_height = 0;  // Accepted: the committing block's height; rejected: 0.
+  TxKey key;
+  template <class A> void serialize(A& ar) {
+    CROUPIER_EVENT_VERSION(ar, "TxFinalized");
+    ar(tx_id, accepted, block_height, key);
+  }
 };
+TxFinalized finalized(const Hash32& tx_id, const Tx& tx, bool accepted, std::uint64_t block_height);
 
 // A block of accepted transactions. hash = block_hash(height, prev_hash, time_ms, tx_ids).
 struct BlockCommitted {
@@ -175,14 +207,5 @@ void encode_event_into(Bytes& out, const Event& e);
 // Throws DecodeError for an unknown type, a truncated or over-long payload.
 Event decode_event(std::uint16_t type, ByteView payload);
 
-// The index entries an event creates, updated in the same write transaction.
-struct IndexKeys {
-  std::optional<Hash32> tx_id;       // tx_index: TxAdmitted
-  std::optional<Id128> bet_id;       // bet_index: TxAdmitted of a bet
-  std::optional<Id128> deposit_id;   // deposit_index: TxAdmitted of a deposit
-  std::optional<Id128> batch_id;     // batch_index: every Batch* event (latest wins)
-};
-// `known_tx_id`, when given, must be tx_id() of a TxAdmitted's tx (saves hashing it again).
-IndexKeys index_keys(const Event& e, const std::optional<Hash32>& known_tx_id = std::nullopt);
 
 }  // namespace croupier

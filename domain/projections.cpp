@@ -79,7 +79,9 @@ struct Applier {
       p.bets.emplace(b->bet_id, id);
       p.accounts.admit_bet(*b);
     } else {
-      p.settlements.emplace(std::get<Settlement>(e.tx).inputs.batch_id, id);
+      auto& s = std::get<Settlement>(e.tx);
+      p.settlements.emplace(s.inputs.batch_id, id);
+      s.witness = {};  // Its batch's BatchProved holds it; the log stores none here either.
     }
     add_exposure(p.exposure, e.tx);
     it->second.tx = std::move(e.tx);
@@ -103,6 +105,13 @@ struct Applier {
   void operator()(const TxFinalized& e) {
     TxRecord& r = must_find_tx(p, e.tx_id, "TxFinalized");
     if (r.status != TxStatus::admitted) fail("TxFinalized: tx " + short_hex(e.tx_id) + " was already decided");
+    if (e.key != tx_key(r.tx))
+      fail("TxFinalized: tx " + short_hex(e.tx_id) + " names key " + to_hex(e.key.id) + " of kind " +
+           std::string(tx_kind_name(e.key.kind)) + ", not its own");
+    // An accepted tx is committed by the block that follows; a rejected one by none.
+    if (e.accepted ? e.block_height != p.block_height + 1 : e.block_height != 0)
+      fail("TxFinalized: tx " + short_hex(e.tx_id) + " names block height " + std::to_string(e.block_height) +
+           (e.accepted ? ", not the next block " + std::to_string(p.block_height + 1) : " though it is rejected"));
     if (auto* b = std::get_if<Bet>(&r.tx)) {
       guarded("TxFinalized", [&] { e.accepted ? p.accounts.accept_bet(*b) : p.accounts.reject_bet(*b); });
       if (!e.accepted) remove_exposure(p.exposure, r.tx);  // An accepted bet's is taken back once resolved.
@@ -116,6 +125,7 @@ struct Applier {
       remove_exposure(p.exposure, r.tx);
     }
     r.status = e.accepted ? TxStatus::accepted : TxStatus::rejected;
+    r.finalized_height = e.block_height;
   }
 
   void operator()(const BlockCommitted& e) {
@@ -137,6 +147,9 @@ struct Applier {
       TxRecord& r = it->second;
       if (r.status != TxStatus::accepted) undo(), fail("BlockCommitted: tx " + short_hex(id) + " is not accepted");
       if (r.block_height != 0) undo(), fail("BlockCommitted: tx " + short_hex(id) + " is already in a block");
+      if (r.finalized_height != e.height)
+        undo(), fail("BlockCommitted: tx " + short_hex(id) + " was finalized for block " +
+                     std::to_string(r.finalized_height) + ", not " + std::to_string(e.height));
       r.block_height = e.height;
       marked.push_back(&r);
     }
@@ -325,7 +338,7 @@ std::vector<std::string> check_invariants(const Projections& p) {
 // --- snapshots ------------------------------------------------------------------------
 
 namespace {
-constexpr std::uint8_t kSnapshotFormatVersion = 1;
+constexpr std::uint8_t kSnapshotFormatVersion = 2;  // 2: TxRecord::finalized_height.
 }
 
 template <class A>

@@ -31,12 +31,13 @@ enum class TxStatus : std::uint8_t { admitted = 1, accepted = 2, rejected = 3 };
 std::string_view tx_status_name(TxStatus s);
 
 struct TxRecord {
-  Tx tx;
+  Tx tx;                                 // A settlement's without its witness (see TxAdmitted).
   TxStatus status = TxStatus::admitted;
   std::uint64_t block_height = 0;        // 0 until committed in a block.
   std::optional<Outcome> outcome;        // Bets, once resolved.
   std::optional<Id128> batch_id;         // Bets and deposits, once in a batch.
-  template <class A> void serialize(A& ar) { ar(tx, status, block_height, outcome, batch_id); }
+  std::uint64_t finalized_height = 0;    // Accepted: the height its TxFinalized named.
+  template <class A> void serialize(A& ar) { ar(tx, status, block_height, outcome, batch_id, finalized_height); }
 };
 
 // Final: decided, and when accepted, committed (a bet also resolved, which the committer

@@ -42,10 +42,11 @@ LogError::LogError(ErrorKind kind, std::string message, std::optional<Seq> seq)
 
 namespace {
 
-enum Dbi : unsigned { kEvents, kTxIndex, kBetIndex, kDepositIndex, kBatchIndex, kSnapshots, kMeta, kDbiCount };
+// meta first: the format version is read before the other databases are opened.
+enum Dbi : unsigned { kMeta, kEvents, kBetIndex, kDepositIndex, kBatchIndex, kBlockIndex, kSnapshots, kDbiCount };
 const std::string kFormatKey = "format_version", kNodeKey = "node_id", kHeadKey = "head";
-constexpr std::array<const char*, kDbiCount> kDbiNames{"events",      "tx_index",  "bet_index", "deposit_index",
-                                                       "batch_index", "snapshots", "meta"};
+constexpr std::array<const char*, kDbiCount> kDbiNames{"meta",        "events",      "bet_index", "deposit_index",
+                                                       "batch_index", "block_index", "snapshots"};
 
 // Why the log in `dir` cannot grow, if that is the case: little free space on its file
 // system, or the process's file-size limit reached.
@@ -95,6 +96,17 @@ std::array<std::uint8_t, 8> seq_key(Seq seq) {
   std::array<std::uint8_t, 8> k{};
   put_u64_be(k.data(), seq);
   return k;
+}
+
+// Why a log of format `found` is refused: both versions, and what to do.
+std::string format_refusal(const std::filesystem::path& dir, std::uint32_t found) {
+  std::string why = "the log in " + dir.string() + " is format version " + std::to_string(found) +
+                    "; this build reads format version " + std::to_string(kLogFormatVersion) + " only";
+  if (found == 1)
+    why += " (format 2 keeps no tx-id index and stores each batch's witness once, so a format-1 log cannot be "
+           "read in place: audit it with the build that wrote it, `croupier replay`, and start this build on a new "
+           "data directory)";
+  return why;
 }
 
 // Encodes `e` as the record with sequence number `seq` after `prev` into `out` (reused
@@ -232,13 +244,14 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
   MDB_txn* txn = nullptr;
   check(mdb_txn_begin(h.env, nullptr, options.audit ? MDB_RDONLY : 0u, &txn), "begin open transaction");
   try {
-    for (unsigned i = 0; i < kDbiCount; ++i) {
+    auto open_dbi = [&](unsigned i) {
       rc = mdb_dbi_open(txn, kDbiNames[i], options.audit ? 0u : MDB_CREATE, &h.dbi[i]);
       if (rc == MDB_NOTFOUND)
         throw LogError(ErrorKind::unknown_format, options.dir.string() + " is not a Croupier event log (no '" +
                                                       kDbiNames[i] + "' database)");
       check(rc, "open database");
-    }
+    };
+    open_dbi(kMeta);
     MDB_val k = val(kFormatKey), v;
     rc = mdb_get(txn, h.dbi[kMeta], &k, &v);
     if (rc == MDB_NOTFOUND && !options.audit) {
@@ -254,11 +267,9 @@ std::unique_ptr<EventLog> EventLog::open(const Options& options) {
       check(rc, "read format version");
       std::uint32_t fmt = 0;
       if (v.mv_size == 4) std::memcpy(&fmt, v.mv_data, 4);
-      if (fmt != kLogFormatVersion)
-        throw LogError(ErrorKind::unknown_format, "log format version " + std::to_string(fmt) +
-                                                      " is not supported (this build reads version " +
-                                                      std::to_string(kLogFormatVersion) + ")");
+      if (fmt != kLogFormatVersion) throw LogError(ErrorKind::unknown_format, format_refusal(options.dir, fmt));
     }
+    for (unsigned i = kMeta + 1; i < kDbiCount; ++i) open_dbi(i);
     MDB_val nk = val(kNodeKey), nv;
     check(mdb_get(txn, h.dbi[kMeta], &nk, &nv), "read node id");
     if (nv.mv_size != 16) throw LogError(ErrorKind::corrupt_record, "meta node_id has the wrong size");
@@ -391,13 +402,65 @@ void EventLog::write_txn(F&& body) {
 }
 
 namespace {
-void put_or_throw(MDB_txn* txn, MDB_dbi dbi, MDB_val* k, MDB_val* v, unsigned flags, Seq seq, const char* what) {
+void put_or_throw(MDB_txn* txn, MDB_dbi dbi, MDB_val* k, MDB_val* v, unsigned flags, Seq seq, const std::string& what) {
   int rc = mdb_put(txn, dbi, k, v, flags);
   if (rc == MDB_SUCCESS) return;
   if (rc == MDB_MAP_FULL) throw MapFull{};
-  if (rc == MDB_KEYEXIST) throw LogError(ErrorKind::duplicate_key, std::string(what) + " already indexed", seq);
-  throw_mdb(rc, std::string("write ") + what, seq);
+  if (rc == MDB_KEYEXIST) throw LogError(ErrorKind::duplicate_key, what + " already indexed", seq);
+  throw_mdb(rc, "write " + what, seq);
 }
+
+// The indexes as the append's write transaction sees them (its own writes included).
+class TxnIndexes final : public IndexStore {
+ public:
+  TxnIndexes(MDB_txn* txn, const std::array<MDB_dbi, kDbiCount>& dbi) : txn_(txn), dbi_(dbi) {}
+
+  std::optional<TxEntry> tx(TxKind kind, const Id128& id) override {
+    auto v = get(dbi_of(kind), id);
+    if (!v) return std::nullopt;
+    auto e = decode_tx_entry(*v);
+    if (!e) throw LogError(ErrorKind::corrupt_record, std::string(kDbiNames[dbi_of(kind)]) + " entry of " + to_hex(id) + " is malformed");
+    return e;
+  }
+  void put_tx(TxKind kind, const Id128& id, const TxEntry& entry, bool fresh, Seq seq) override {
+    auto bytes = encode_entry(entry);
+    MDB_val k = val(id), v = val(bytes);
+    put_or_throw(txn_, dbi_[dbi_of(kind)], &k, &v, fresh ? MDB_NOOVERWRITE : 0u, seq,
+                 std::string(tx_kind_name(kind)) + " id " + to_hex(id));
+  }
+  std::optional<BatchEntry> batch(const Id128& id) override {
+    auto v = get(kBatchIndex, id);
+    if (!v) return std::nullopt;
+    auto e = decode_batch_entry(*v);
+    if (!e) throw LogError(ErrorKind::corrupt_record, "batch_index entry of " + to_hex(id) + " is malformed");
+    return e;
+  }
+  void put_batch(const Id128& id, const BatchEntry& entry, Seq seq) override {
+    auto bytes = encode_entry(entry);
+    MDB_val k = val(id), v = val(bytes);
+    put_or_throw(txn_, dbi_[kBatchIndex], &k, &v, 0u, seq, "batch id " + to_hex(id));
+  }
+  void put_block(std::uint64_t height, Seq seq) override {
+    auto key = seq_key(height), value = seq_key(seq);
+    MDB_val k = val(key), v = val(value);
+    // Heights only grow in a node's log (apply() chains blocks), so this lands on the last
+    // page; a log that repeats one (tests' synthetic histories) keeps the latest.
+    put_or_throw(txn_, dbi_[kBlockIndex], &k, &v, 0u, seq, "block height " + std::to_string(height));
+  }
+  void missing(const std::string& what, Seq seq) override { throw LogError(ErrorKind::corrupt_record, what, seq); }
+
+ private:
+  static Dbi dbi_of(TxKind kind) { return kind == TxKind::bet ? kBetIndex : kDepositIndex; }
+  std::optional<ByteView> get(Dbi dbi, const Id128& id) {
+    MDB_val k = val(id), v;
+    int rc = mdb_get(txn_, dbi_[dbi], &k, &v);
+    if (rc == MDB_NOTFOUND) return std::nullopt;
+    check(rc, std::string("look up ") + kDbiNames[dbi]);
+    return view(v);
+  }
+  MDB_txn* txn_;
+  const std::array<MDB_dbi, kDbiCount>& dbi_;
+};
 }  // namespace
 
 std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t time_ms) {
@@ -414,31 +477,14 @@ std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t t
       seq = head_seq_;
       prev = head_hash_;
     }
+    TxnIndexes indexes(txn, h_->dbi);
     for (const Event& e : events) {
       ++seq;
       Hash32 hash = build_record(scratch_, prev, seq, time_ms, e);
       auto key = seq_key(seq);
       MDB_val k = val(key), v = val(scratch_);
       put_or_throw(txn, h_->dbi[kEvents], &k, &v, MDB_APPEND, seq, "event");
-
-      IndexKeys ik = index_keys(e);
-      MDB_val sv = val(key);
-      if (ik.tx_id) {
-        MDB_val ikv = val(*ik.tx_id);
-        put_or_throw(txn, h_->dbi[kTxIndex], &ikv, &sv, MDB_NOOVERWRITE, seq, "tx id");
-      }
-      if (ik.bet_id) {
-        MDB_val ikv = val(*ik.bet_id);
-        put_or_throw(txn, h_->dbi[kBetIndex], &ikv, &sv, MDB_NOOVERWRITE, seq, "bet id");
-      }
-      if (ik.deposit_id) {
-        MDB_val ikv = val(*ik.deposit_id);
-        put_or_throw(txn, h_->dbi[kDepositIndex], &ikv, &sv, MDB_NOOVERWRITE, seq, "deposit id");
-      }
-      if (ik.batch_id) {
-        MDB_val ikv = val(*ik.batch_id);
-        put_or_throw(txn, h_->dbi[kBatchIndex], &ikv, &sv, 0, seq, "batch id");
-      }
+      update_indexes(indexes, e, seq);
       seqs.push_back(seq);
       prev = hash;
     }
@@ -482,20 +528,46 @@ Seq EventLog::append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time
   return seq;
 }
 
-std::optional<Seq> EventLog::find(unsigned dbi_index, ByteView key) const {
+std::optional<Bytes> EventLog::find(unsigned dbi_index, ByteView key) const {
   ReadTxn rt(*h_);
   MDB_val k = val(key), v;
   int rc = mdb_get(rt.txn, h_->dbi[dbi_index], &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
   check(rc, std::string("look up ") + kDbiNames[dbi_index]);
-  if (v.mv_size != 8) throw LogError(ErrorKind::corrupt_record, std::string(kDbiNames[dbi_index]) + " entry is not 8 bytes");
-  return get_u64_be(static_cast<const std::uint8_t*>(v.mv_data));
+  auto b = view(v);
+  return Bytes(b.begin(), b.end());
 }
 
-std::optional<Seq> EventLog::find_tx(const Hash32& id) const { return find(kTxIndex, id); }
-std::optional<Seq> EventLog::find_bet(const Id128& id) const { return find(kBetIndex, id); }
-std::optional<Seq> EventLog::find_deposit(const Id128& id) const { return find(kDepositIndex, id); }
-std::optional<Seq> EventLog::find_batch(const Id128& id) const { return find(kBatchIndex, id); }
+namespace {
+template <class T>
+T decoded_or_throw(std::optional<T> entry, const char* index, ByteView key) {
+  if (!entry) throw LogError(ErrorKind::corrupt_record, std::string(index) + " entry of " + to_hex(key) + " is malformed");
+  return *entry;
+}
+}  // namespace
+
+std::optional<TxEntry> EventLog::find_bet(const Id128& id) const {
+  auto v = find(kBetIndex, id);
+  if (!v) return std::nullopt;
+  return decoded_or_throw(decode_tx_entry(*v), "bet_index", id);
+}
+std::optional<TxEntry> EventLog::find_deposit(const Id128& id) const {
+  auto v = find(kDepositIndex, id);
+  if (!v) return std::nullopt;
+  return decoded_or_throw(decode_tx_entry(*v), "deposit_index", id);
+}
+std::optional<BatchEntry> EventLog::find_batch(const Id128& id) const {
+  auto v = find(kBatchIndex, id);
+  if (!v) return std::nullopt;
+  return decoded_or_throw(decode_batch_entry(*v), "batch_index", id);
+}
+std::optional<Seq> EventLog::find_block(std::uint64_t height) const {
+  auto key = seq_key(height);
+  auto v = find(kBlockIndex, key);
+  if (!v) return std::nullopt;
+  if (v->size() != 8) throw LogError(ErrorKind::corrupt_record, "block_index entry of height " + std::to_string(height) + " is malformed");
+  return get_u64_be(v->data());
+}
 
 std::optional<EventLog::OwnedRecord> EventLog::read(Seq seq) const {
   ReadTxn rt(*h_);
@@ -556,17 +628,13 @@ void EventLog::scan_records(Seq from, const std::function<bool(const RecordView&
   if (rc != MDB_NOTFOUND) damaged(expected, ErrorKind::io, std::string("scan stopped: ") + mdb_strerror(rc));
 }
 
-void EventLog::scan_index(Index index, const std::function<void(ByteView, std::optional<Seq>)>& visit) const {
-  static constexpr std::array<Dbi, 4> kDbis{kTxIndex, kBetIndex, kDepositIndex, kBatchIndex};
+void EventLog::scan_index(Index index, const std::function<void(ByteView, ByteView)>& visit) const {
+  static constexpr std::array<Dbi, 4> kDbis{kBetIndex, kDepositIndex, kBatchIndex, kBlockIndex};
   ReadTxn rt(*h_);
   Cursor c(rt.txn, h_->dbi[kDbis[static_cast<std::size_t>(index)]]);
   MDB_val k, v;
   int rc = mdb_cursor_get(c.c, &k, &v, MDB_FIRST);
-  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT)) {
-    std::optional<Seq> seq;
-    if (v.mv_size == 8) seq = get_u64_be(static_cast<const std::uint8_t*>(v.mv_data));
-    visit(view(k), seq);
-  }
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT)) visit(view(k), view(v));
   if (rc != MDB_NOTFOUND) check(rc, "scan index");
 }
 

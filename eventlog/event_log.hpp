@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "domain/events.hpp"
+#include "eventlog/indexes.hpp"
 #include "eventlog/record_format.hpp"
 
 namespace croupier::eventlog {
@@ -106,10 +107,12 @@ class EventLog {
   std::optional<std::pair<Seq, Hash32>> recorded_head() const;
   const std::filesystem::path& dir() const { return dir_; }
 
-  std::optional<Seq> find_tx(const Hash32& tx_id) const;
-  std::optional<Seq> find_bet(const Id128& bet_id) const;
-  std::optional<Seq> find_deposit(const Id128& deposit_id) const;
-  std::optional<Seq> find_batch(const Id128& batch_id) const;
+  // Index lookups (eventlog/indexes.hpp); nullopt when the id is not indexed. Throw
+  // LogError(corrupt_record) for a malformed entry.
+  std::optional<TxEntry> find_bet(const Id128& bet_id) const;
+  std::optional<TxEntry> find_deposit(const Id128& deposit_id) const;
+  std::optional<BatchEntry> find_batch(const Id128& batch_id) const;
+  std::optional<Seq> find_block(std::uint64_t height) const;  // Its BlockCommitted.
 
   // Reads one record (a copy). nullopt when seq is beyond the head.
   struct OwnedRecord {
@@ -133,10 +136,9 @@ class EventLog {
   void audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
                   const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
 
-  // Every entry of one index in key order: (key, seq), seq nullopt when the stored value is
-  // not an 8-byte sequence number. For audits.
-  enum class Index { tx, bet, deposit, batch };
-  void scan_index(Index index, const std::function<void(ByteView, std::optional<Seq>)>& visit) const;
+  // Every entry of one index in key order: (key, value as stored). For audits.
+  enum class Index { bet, deposit, batch, block };
+  void scan_index(Index index, const std::function<void(ByteView, ByteView)>& visit) const;
 
   // The newest snapshot with seq <= at_most (any, when nullopt).
   std::optional<Snapshot> latest_snapshot(std::optional<Seq> at_most = std::nullopt) const;
@@ -147,7 +149,7 @@ class EventLog {
 
  private:
   explicit EventLog(const Options& options);
-  std::optional<Seq> find(unsigned dbi_index, ByteView key) const;
+  std::optional<Bytes> find(unsigned dbi_index, ByteView key) const;
   // The one cursor loop behind scan and audit_scan: damage goes to `damaged`, which may throw.
   void scan_records(Seq from, const std::function<bool(const RecordView&)>& visit,
                     const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;

@@ -4,10 +4,7 @@
 // LMDB environment (one per node), named databases:
 //   events         key: seq u64 big-endian (so keys sort by seq; appends use MDB_APPEND)
 //                  value: record (below)
-//   tx_index       key: tx_id[32]       value: seq u64 BE of its TxAdmitted
-//   bet_index      key: bet_id[16]      value: seq u64 BE of its TxAdmitted
-//   deposit_index  key: deposit_id[16]  value: seq u64 BE of its TxAdmitted
-//   batch_index    key: batch_id[16]    value: seq u64 BE of its latest Batch* event
+//   bet_index, deposit_index, batch_index, block_index: see eventlog/indexes.hpp
 //   snapshots      key: seq u64 BE      value: snapshot blob (projections as of seq)
 //   meta           "format_version" -> u32 LE (kLogFormatVersion); "node_id" -> 16 bytes;
 //                  "head" -> seq u64 BE | hash[32] of the last record, written by every commit
@@ -24,7 +21,9 @@ namespace croupier::eventlog {
 
 using Seq = std::uint64_t;
 
-inline constexpr std::uint32_t kLogFormatVersion = 1;
+// 2: no tx-id index; bet, deposit and batch index entries name where each one's life is
+// in the log; a block index; events of format 2 (domain/events.hpp). Format 1 is refused.
+inline constexpr std::uint32_t kLogFormatVersion = 2;
 inline constexpr std::uint8_t kRecordVersion = 1;
 inline constexpr std::size_t kRecordHeaderSize = 1 + 32 + 32 + 8 + 2;
 static_assert(kRecordHeaderSize == 75, "record header layout changed: bump kRecordVersion");

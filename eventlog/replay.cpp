@@ -211,68 +211,94 @@ class DecodeStage {
   std::thread thread_;
 };
 
-// The index entries the events say should exist, gathered during the replay and compared
-// with the stored indexes at the end: sorted, then merged with an in-order index scan.
-// Fixed-size keys: gathering must cost the applying thread next to nothing.
-struct ExpectedIndexes {
-  std::vector<std::pair<Hash32, Seq>> tx;
-  std::vector<std::pair<Id128, Seq>> bet, deposit, batch;
-  // Records that could not be decoded: what they index is unknown, so entries pointing at
-  // them cannot be judged (the records themselves are reported).
+// The index entries the events say should exist, rebuilt during the replay by the writer's
+// own update_indexes() and compared with the stored indexes at the end: sorted, then merged
+// with an in-order index scan.
+struct ExpectedIndexes final : MemoryIndexes {
+  // Records that could not be decoded: entries naming them cannot be judged (the records
+  // themselves are reported).
   std::unordered_set<Seq> unknown;
 
-  void add(const Event& e, Seq seq, const std::optional<Hash32>& known_tx_id) {
-    auto keys = index_keys(e, known_tx_id);  // The very entries the log's append writes.
-    if (keys.tx_id) tx.emplace_back(*keys.tx_id, seq);
-    if (keys.bet_id) bet.emplace_back(*keys.bet_id, seq);
-    if (keys.deposit_id) deposit.emplace_back(*keys.deposit_id, seq);
-    if (keys.batch_id) batch.emplace_back(*keys.batch_id, seq);
+  bool names_unknown(const TxEntry& e) const {
+    return unknown.count(e.admitted) || unknown.count(e.finalized) || unknown.count(e.resolved);
   }
+  bool names_unknown(const BatchEntry& e) const {
+    return unknown.count(e.created) || unknown.count(e.proved) || unknown.count(e.submitted) || unknown.count(e.last);
+  }
+  bool names_unknown(Seq seq) const { return unknown.count(seq) > 0; }
 };
 
-// Compares one stored index with the entries expected; reports each difference.
-template <std::size_t N>
+std::string describe(const TxEntry& e) {
+  return "tx " + to_hex(e.tx_id).substr(0, 16) + " admitted " + std::to_string(e.admitted) + " finalized " +
+         std::to_string(e.finalized) + " resolved " + std::to_string(e.resolved) + " batch " + to_hex(e.batch_id);
+}
+std::string describe(const BatchEntry& e) {
+  return "created " + std::to_string(e.created) + " proved " + std::to_string(e.proved) + " submitted " +
+         std::to_string(e.submitted) + " last " + std::to_string(e.last);
+}
+std::string describe(Seq seq) { return "seq " + std::to_string(seq); }
+Seq seq_of(const TxEntry& e) { return e.admitted; }
+Seq seq_of(const BatchEntry& e) { return e.created ? e.created : e.last; }
+Seq seq_of(Seq seq) { return seq; }
+std::optional<TxEntry> decode_as(ByteView v, const TxEntry*) { return decode_tx_entry(v); }
+std::optional<BatchEntry> decode_as(ByteView v, const BatchEntry*) { return decode_batch_entry(v); }
+std::optional<Seq> decode_as(ByteView v, const Seq*) {
+  if (v.size() != 8) return std::nullopt;
+  return get_u64_be(v.data());
+}
+
+// Compares one stored index with the entries expected (key bytes as LMDB orders them,
+// entry); reports each difference.
+template <class Entry>
 void compare_index(const EventLog& log, EventLog::Index index, const char* name,
-                   std::vector<std::pair<FixedBytes<N>, Seq>> expected, bool latest_wins,
-                   const std::unordered_set<Seq>& unknown, const std::function<void(Seq, std::string)>& problem) {
-  // std::array compares bytewise, as LMDB orders its keys.
-  std::stable_sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  if (latest_wins) {  // batch_index keeps the latest event of each batch.
-    std::vector<std::pair<FixedBytes<N>, Seq>> last;
-    for (auto& e : expected) {
-      if (!last.empty() && last.back().first == e.first) last.back().second = std::max(last.back().second, e.second);
-      else last.push_back(e);
-    }
-    expected = std::move(last);
-  }
+                   std::vector<std::pair<Bytes, Entry>> expected, const ExpectedIndexes& known,
+                   const std::function<void(Seq, std::string)>& problem) {
+  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.first < b.first; });
   std::size_t i = 0;
-  auto report_missing = [&](const std::pair<FixedBytes<N>, Seq>& e) {
-    problem(e.second, std::string(name) + " has no entry for " + to_hex(e.first) + " (its event is seq " +
-                          std::to_string(e.second) + ")");
+  auto report_missing = [&](const std::pair<Bytes, Entry>& e) {
+    problem(seq_of(e.second), std::string(name) + " has no entry for " + to_hex(e.first) + " (" + describe(e.second) + ")");
   };
-  log.scan_index(index, [&](ByteView key, std::optional<Seq> seq) {
-    if (key.size() != N) {
-      problem(seq.value_or(0), std::string(name) + " has a key of " + std::to_string(key.size()) + " bytes: " + to_hex(key));
-      return;
-    }
-    FixedBytes<N> k;
-    std::copy(key.begin(), key.end(), k.begin());
+  log.scan_index(index, [&](ByteView key, ByteView value) {
+    const Bytes k(key.begin(), key.end());
     for (; i < expected.size() && expected[i].first < k; ++i) report_missing(expected[i]);
-    if (seq && unknown.count(*seq)) {  // Points at an undecodable record: cannot be judged.
-      if (i < expected.size() && expected[i].first == k) ++i;
+    auto stored = decode_as(value, static_cast<const Entry*>(nullptr));
+    const bool here = i < expected.size() && expected[i].first == k;
+    if (stored && known.names_unknown(*stored)) {  // Names an undecodable record: cannot be judged.
+      if (here) ++i;
       return;
     }
-    if (i == expected.size() || expected[i].first != k) {
-      problem(seq.value_or(0), std::string(name) + " has an entry for " + to_hex(key) + " that no event creates");
+    if (!here) {
+      problem(stored ? seq_of(*stored) : 0, std::string(name) + " has an entry for " + to_hex(key) + " that no event creates");
       return;
     }
-    if (seq != expected[i].second)
-      problem(expected[i].second, std::string(name) + " entry for " + to_hex(key) + " points to seq " +
-                                      (seq ? std::to_string(*seq) : std::string("(malformed)")) + ", not " +
-                                      std::to_string(expected[i].second));
+    if (!stored || *stored != expected[i].second)
+      problem(seq_of(expected[i].second), std::string(name) + " entry for " + to_hex(key) + " is " +
+                                              (stored ? describe(*stored) : std::string("malformed")) + ", not " +
+                                              describe(expected[i].second));
     ++i;
   });
   for (; i < expected.size(); ++i) report_missing(expected[i]);
+}
+
+template <class Map>
+auto keyed(const Map& m) {
+  std::vector<std::pair<Bytes, typename Map::mapped_type>> out;
+  out.reserve(m.size());
+  for (const auto& [id, e] : m) out.emplace_back(Bytes(id.begin(), id.end()), e);
+  return out;
+}
+
+void compare_indexes(const EventLog& log, const ExpectedIndexes& x, const std::function<void(Seq, std::string)>& problem) {
+  compare_index(log, EventLog::Index::bet, "bet_index", keyed(x.bets), x, problem);
+  compare_index(log, EventLog::Index::deposit, "deposit_index", keyed(x.deposits), x, problem);
+  compare_index(log, EventLog::Index::batch, "batch_index", keyed(x.batches), x, problem);
+  std::vector<std::pair<Bytes, Seq>> blocks;
+  for (const auto& [height, seq] : x.blocks) {
+    Bytes k(8);
+    put_u64_be(k.data(), height);
+    blocks.emplace_back(std::move(k), seq);
+  }
+  compare_index(log, EventLog::Index::block, "block_index", std::move(blocks), x, problem);
 }
 
 }  // namespace
@@ -384,7 +410,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
             problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
                                            " does not match the state replayed from the first event");
         }
-        if (expected_indexes) expected_indexes->add(e, r.seq, r.tx_id);
+        if (expected_indexes) update_indexes(*expected_indexes, e, r.seq, r.tx_id);
         // The job is taken before apply, which moves the event's transaction away.
         std::optional<audit::Job> job;
         if (pool) job = audit::job_for(p, r.seq, e);
@@ -406,15 +432,23 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     problem(err.seq().value_or(result.records_scanned + 1), std::string(error_kind_name(err.kind())), err.what());
   }
   if (result.head == 0) problem(0, "empty", "the log holds no events: there is nothing to audit");
-  if (expected_indexes) {
+  // LMDB may end a scan early at a damaged page as if the log ended there: the records after
+  // it could not be read, and the indexes cannot be judged against events never seen.
+  const bool read_to_head = last_seq >= result.head;
+  if (!read_to_head)
+    problem(last_seq + 1, "broken_chain",
+            "records " + std::to_string(last_seq + 1) + ".." + std::to_string(result.head) +
+                " could not be read: the scan ended at seq " + std::to_string(last_seq) + " before the log's head " +
+                std::to_string(result.head) + " (damaged storage)");
+  const bool intact = std::none_of(result.problems.begin(), result.problems.end(), [](const Problem& x) {
+    return x.kind == "corrupt_record" || x.kind == "broken_chain" || x.kind == "decode" || x.kind == "io" ||
+           x.kind == "unknown_format";
+  });
+  if (expected_indexes && intact) {
+    result.indexes_checked = true;
     auto index_problem = [&](Seq seq, std::string message) { problem(seq, "index", std::move(message)); };
     try {
-      compare_index(log, EventLog::Index::tx, "tx_index", std::move(expected_indexes->tx), false, expected_indexes->unknown, index_problem);
-      compare_index(log, EventLog::Index::bet, "bet_index", std::move(expected_indexes->bet), false, expected_indexes->unknown, index_problem);
-      compare_index(log, EventLog::Index::deposit, "deposit_index", std::move(expected_indexes->deposit), false, expected_indexes->unknown,
-                    index_problem);
-      compare_index(log, EventLog::Index::batch, "batch_index", std::move(expected_indexes->batch), true, expected_indexes->unknown,
-                    index_problem);
+      compare_indexes(log, *expected_indexes, index_problem);
     } catch (const LogError& err) {
       problem(err.seq().value_or(0), std::string(error_kind_name(err.kind())), err.what());
     }

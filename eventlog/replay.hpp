@@ -44,6 +44,9 @@ struct ReplayResult {
   std::uint64_t records_scanned = 0;  // Records whose hash and chain link were checked.
   std::uint64_t events_applied = 0;
   std::uint64_t crypto_checks = 0;
+  // The indexes were compared with the events: a replay from the first event whose every
+  // record was read intact (against damaged records they cannot be judged, and are not).
+  bool indexes_checked = false;
   std::vector<Problem> problems; // Sorted by seq.
   bool clean() const { return problems.empty(); }
 };

@@ -102,7 +102,10 @@ void print_audit_report(std::ostream& os, const eventlog::ReplayResult& r, const
     os << "all " << r.head;
   else
     os << r.records_scanned << " of " << r.head;
-  os << " records, event rules, conservation";
+  os << " records, event rules, conservation"
+     << (r.indexes_checked ? ", indexes"
+                           : r.snapshot_seq ? "; indexes NOT checked (from a snapshot: use --from 0)"
+                                            : "; indexes NOT checked (damaged records)");
   if (ctx.verified)
     os << ", " << r.crypto_checks << " signatures/VRF proofs/batch proofs\n";
   else

@@ -1,9 +1,10 @@
 // `croupier bench log`: the event log's throughput figures, measured in one run.
 //
 //   append:  durable commits/s and events/s at group sizes 1..10000, bet-sized events
-//            (TxAdmitted of a bet: record, hash chain, tx_index and bet_index entries),
-//            next to the disk's ceiling at group size 1000: its durable write rate over
-//            the bytes LMDB writes per event;
+//            (TxAdmitted of a bet: record, hash chain and bet_index entry), next to two
+//            ceilings at group size 1000: the disk's (its durable write rate over the bytes
+//            LMDB writes per event) and the journal's one-thread CPU's (the same appends
+//            with fsync off);
 //   replay:  events/s of decode + hash check + apply over a generated history, next to
 //            the hashing ceiling (cores x one core's chain hashes and tx ids);
 //   verify:  `replay --verify` events/s next to the verification ceiling, i.e. the number
@@ -37,8 +38,10 @@ namespace {
 const cli::CommandSpec kSpec{
     "croupier bench log [--json] [--dir DIR] [--replay-events N] [--verify-bets N] [--seconds S]",
     "Measures the event log: durable group-commit throughput at group sizes 1, 10, 100, 1000 and\n"
-    "10000, next to the disk's ceiling at 1000 (its durable write rate over the bytes written\n"
-    "per event); replay events/s over a generated history, next to the hashing ceiling (cores x\n"
+    "10000, next to two ceilings at 1000: the disk's (its durable write rate over the bytes\n"
+    "written per event) and the journal's one-thread CPU's (the same appends with fsync off),\n"
+    "and the fraction of the lower one reached; replay events/s over a generated history and\n"
+    "its payload bytes per event, next to the hashing ceiling (cores x\n"
     "one core's chain hashes and tx ids); and `replay --verify` events/s next to the machine's\n"
     "verification ceiling (cores x one core's rate of the same checks). Logs are\n"
     "written to a fresh directory (default: under the current directory, which must be on a\n"
@@ -98,10 +101,11 @@ struct AppendRun {
 
 // Appends `pool` in groups of `group` to a fresh durable log for at most `budget` seconds.
 AppendRun time_appends(const std::filesystem::path& dir, const std::vector<Event>& pool, std::size_t group,
-                       double budget) {
+                       double budget, bool durable = true) {
   std::filesystem::remove_all(dir);
   eventlog::Options o;
   o.dir = dir;
+  o.durable = durable;
   auto log = eventlog::EventLog::open(o);
   AppendRun run;
   auto written0 = bytes_written_so_far();
@@ -147,8 +151,10 @@ void bench_append(Reporter& rep, const std::filesystem::path& root, double budge
   progress("append: generating bet events");
   auto pool = bet_events(400'000);
   std::optional<double> bytes_per_event_1000;
+  double durable_1000 = 0;
   for (std::size_t group : {1u, 10u, 100u, 1000u, 10000u}) {
     auto [commits, events, s, written] = time_appends(root / ("append-" + std::to_string(group)), pool, group, budget);
+    if (group == 1000) durable_1000 = static_cast<double>(events) / s;
     if (group == 1000 && written && events > 0)
       bytes_per_event_1000 = static_cast<double>(*written) / static_cast<double>(events);
     rep.figure("log_append_commits_per_s_group_" + std::to_string(group), static_cast<double>(commits) / s,
@@ -166,8 +172,20 @@ void bench_append(Reporter& rep, const std::filesystem::path& root, double budge
     rep.figure("log_append_disk_ceiling_events_per_s_group_1000", bandwidth / *bytes_per_event_1000, "events/s",
                "(disk write rate / bytes written per event)");
   }
+  // What one thread of the journal allows: the same appends with fsync off (MDB_NOSYNC), so
+  // that encoding, hashing, LMDB's B-tree work and the write calls are all that is left.
+  progress("append: the same appends at group size 1000 with fsync off");
+  const auto cpu = time_appends(root / "append-nosync", pool, 1000, budget, false);
+  const double cpu_ceiling = static_cast<double>(cpu.events) / cpu.seconds;
+  rep.figure("log_append_cpu_ceiling_events_per_s_group_1000", cpu_ceiling, "events/s",
+             "(one thread: the same appends with fsync off)");
+  if (bytes_per_event_1000) {
+    const double ceiling = std::min(cpu_ceiling, bandwidth / *bytes_per_event_1000);
+    rep.figure("log_append_fraction_of_ceiling_pct_group_1000", 100.0 * durable_1000 / ceiling, "%",
+               "(durable events/s over the lower of the two ceilings)");
+  }
   // The same at group size 1000 over a bet's whole life (admitted, finalized, committed,
-  // resolved, batched), where only TxAdmitted carries index entries.
+  // resolved, batched), each event updating its bet's index entry.
   progress("append: generating a bet-lifecycle history");
   LedgerOptions lo;
   lo.real_crypto = false;

@@ -54,7 +54,7 @@ std::vector<Event> LedgerGenerator::genesis() {
     ids.push_back(tx_id(d));
     emit(TxAdmitted{d}, out);
   }
-  for (const auto& id : ids) emit(TxFinalized{id, true}, out);
+  for (const auto& id : ids) emit(finalized(id, mirror_.txs.at(id).tx, true, mirror_.block_height + 1), out);
   commit_block(ids, out);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const auto& d = std::get<Deposit>(mirror_.txs.at(ids[i]).tx);
@@ -88,7 +88,7 @@ void LedgerGenerator::bets(std::size_t n, std::vector<Event>& out) {
     }
     std::vector<Hash32> ids;
     for (const auto& [id, b] : placed) {
-      emit(TxFinalized{id, true}, out);
+      emit(finalized(id, Tx{b}, true, mirror_.block_height + 1), out);
       ids.push_back(id);
     }
     if (ids.empty()) continue;
@@ -131,7 +131,7 @@ void LedgerGenerator::settle_batch(std::vector<Event>& out) {
   // confirmed at the height of the block that commits it.
   emit(TxAdmitted{std::move(tx)}, out);
   emit(BatchSubmitted{batch_id, 1, settlement_id}, out);
-  emit(TxFinalized{settlement_id, true}, out);
+  emit(finalized(settlement_id, mirror_.txs.at(settlement_id).tx, true, mirror_.block_height + 1), out);
   commit_block({settlement_id}, out);
   emit(BatchConfirmed{batch_id, mirror_.txs.at(settlement_id).block_height}, out);
 }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "decision_support.hpp"
 #include "domain/games.hpp"
 #include "domain/projections.hpp"
 #include "domain/vrf.hpp"
@@ -91,13 +92,13 @@ struct ApiWorld {
 
     deposit_final = make_deposit(op, player.public_key, 1, 1000);
     ev(TxAdmitted{deposit_final});
-    ev(TxFinalized{tx_id(deposit_final), true});
+    ev(test::decision(p, tx_id(deposit_final), true));
     commit({tx_id(deposit_final)});
 
     bet_final = make_bet(player, 0x11, 1, Game::dice, 100, 50);
     Hash32 bet_tx = tx_id(bet_final);
     ev(TxAdmitted{bet_final});
-    ev(TxFinalized{bet_tx, true});
+    ev(test::decision(p, bet_tx, true));
     commit({bet_tx});
     vrf::Proof proof = vrf::prove(house, ByteView{bet_tx.data(), bet_tx.size()});
     outcome_final = resolve_game(Game::dice, 50, 100, *vrf::proof_to_hash(proof));
@@ -106,7 +107,7 @@ struct ApiWorld {
 
     bet_rejected = make_bet(player, 0x12, 2, Game::coinflip, 10, 0);
     ev(TxAdmitted{bet_rejected});
-    ev(TxFinalized{tx_id(bet_rejected), false});
+    ev(test::decision(p, tx_id(bet_rejected), false));
     bet_pending = make_bet(player, 0x13, 2, Game::coinflip, 10, 1);
     ev(TxAdmitted{bet_pending});
 
@@ -114,7 +115,7 @@ struct ApiWorld {
     ev(TxAdmitted{deposit_pending});
     deposit_rejected = make_deposit(op, player.public_key, 3, 70);
     ev(TxAdmitted{deposit_rejected});
-    ev(TxFinalized{tx_id(deposit_rejected), false});
+    ev(test::decision(p, tx_id(deposit_rejected), false));
 
     using settlement::Item;
     using settlement::ItemKind;

@@ -315,7 +315,11 @@ TEST_CASE("CommitterResolvesAnAcceptedBetWithAVrfProofThatVerifiesUnderTheHouseK
     Hash32 other = r.tx_id;
     other[0] ^= 0x01;
     CHECK_FALSE(vrf::verify(w.house_key.public_key, other, r.vrf_proof));
-    CHECK(w.state->resolved_seqs.count(r.tx_id) == 1);
+    // The log's bet index names its BetResolved (the node finds an old bet's proof there).
+    auto entry = w.log->find_bet(r.bet_id);
+    REQUIRE(entry);
+    CHECK(entry->resolved > 0);
+    CHECK(eventlog::read_event_as<BetResolved>(*w.log, entry->resolved)->vrf_proof == r.vrf_proof);
   }
   CHECK(w.metrics.bets_resolved.load() == 2);
 }

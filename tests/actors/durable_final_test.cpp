@@ -31,13 +31,12 @@ Hash32 id(std::uint8_t n) {
 
 }  // namespace
 
-TEST_CASE("AnAcceptedTxIsFinalOnceItsBlocksSeqIsDurableAndNotBefore") {
+TEST_CASE("AnAcceptedTxIsFinalOnceItsBlockIsDurableAndNotBefore") {
   actors::NodeState s;
   s.projections.txs[id(1)] = record(TxStatus::accepted, 2);
-  s.block_seqs = {3, 7};  // Block 2 is at seq 7.
-  s.log_head = 6;         // Applied, its commit under way.
+  s.durable_height = 1;  // Block 2 applied, its commit under way.
   CHECK_FALSE(durable_final(s, id(1)));
-  s.log_head = 7;
+  s.durable_height = 2;
   auto f = durable_final(s, id(1));
   REQUIRE(f);
   CHECK(f->final);
@@ -47,8 +46,7 @@ TEST_CASE("AnAcceptedTxIsFinalOnceItsBlocksSeqIsDurableAndNotBefore") {
 TEST_CASE("AnAcceptedTxIsAnsweredWithoutWaitingForTheDurableLock") {
   actors::NodeState s;
   s.projections.txs[id(1)] = record(TxStatus::accepted, 1);
-  s.block_seqs = {4};
-  s.log_head = 9;
+  s.durable_height = 1;
   std::unique_lock journal(s.durable);  // A later group's commit under way.
   std::optional<actors::DurableFinal> f;
   std::atomic<bool> answered{false};

@@ -180,7 +180,7 @@ class FakeNode : public NodeApi {
     return world_.blocks[height - 1];
   }
 
-  std::optional<BetProof> bet_proof(const Hash32& id) const override {
+  std::optional<BetProof> bet_proof(const Hash32& id, const Id128&) const override {
     auto it = world_.proofs.find(id);
     if (it == world_.proofs.end()) return std::nullopt;
     return BetProof{it->second, *vrf::proof_to_hash(it->second)};

@@ -182,8 +182,8 @@ TEST_CASE("EventsAreAppliedBeforeTheCommitAndDurableReadersWaitUntilItIsDurable"
   CHECK(encode_snapshot(w.p()) == encode_snapshot(replay_events(range(events, 0, 12))));
   CHECK(w.metrics.commits.load() == 1);
   CHECK(w.metrics.events_appended.load() == 12);
-  // The journal noted where blocks and outcomes are (for GET /v1/blocks and bet proofs).
-  CHECK(w.state->block_seqs.size() == w.p().block_height);
+  // The journal published the durable block height (for GET /v1/blocks and the waiters).
+  CHECK(w.state->durable_height.load() == w.p().block_height);
   CHECK(w.failures.empty());
 }
 
@@ -253,7 +253,7 @@ TEST_CASE("ARequesterWhoseFirstEventIsRefusedIsRefusedAloneWithNothingOfItApplie
   const auto commits_before = w.log->commits();
   caf::scoped_actor first{*w.system}, refused{*w.system}, last{*w.system}, refused_too{*w.system};
   first->send(w.journal, append_atom::value, range(events, 5, 8));
-  refused->send(w.journal, append_atom::value, std::vector<Event>{TxFinalized{unknown, true}, TxAdmitted{d}});
+  refused->send(w.journal, append_atom::value, std::vector<Event>{TxFinalized{unknown, true, 1, {}}, TxAdmitted{d}});
   last->send(w.journal, append_atom::value, range(events, 8, 12));
   refused_too->send(w.journal, append_atom::value, range(events, 2, 3));  // Already applied: admitted twice.
   w.run();
@@ -276,7 +276,7 @@ TEST_CASE("ARequesterWhoseFirstEventIsRefusedIsRefusedAloneWithNothingOfItApplie
   CHECK(w.failures.empty());
 
   // A group whose every requester is refused writes nothing; the journal goes on.
-  auto only = w.append({TxFinalized{unknown, false}});
+  auto only = w.append({TxFinalized{unknown, false, 0, {}}});
   CHECK(only.error.find("refused: ") != std::string::npos);
   CHECK(only.reason == actors::JournalRefusal::rule);
   CHECK(w.log->head_seq() == 12);
@@ -295,7 +295,7 @@ TEST_CASE("AnEventRefusedAfterTheFirstOfItsRequestStopsTheJournalForGood") {
   caf::scoped_actor a{*w.system}, b{*w.system};
   a->send(w.journal, append_atom::value, range(events, 5, 7));
   auto second = range(events, 7, 8);
-  second.emplace_back(TxFinalized{unknown, true});  // Its first event applies, its second cannot.
+  second.emplace_back(TxFinalized{unknown, true, 1, {}});  // Its first event applies, its second cannot.
   b->send(w.journal, append_atom::value, second);
   w.run();
   auto ra = w.reply(a), rb = w.reply(b);

@@ -56,7 +56,7 @@ TEST_CASE("ABetGoesFromSubmissionToAConfirmedBatch") {
   });
   // The proof the API shows comes from the committer's recent outcomes: it verifies under the
   // house key for alpha = tx_id and its output is the one that decided the outcome.
-  auto proof = w.node->bet_proof(r.tx_id);
+  auto proof = w.node->bet_proof(r.tx_id, b.bet_id);
   REQUIRE(proof);
   auto beta = vrf::verify(w.keys.house_key.public_key, ByteView{r.tx_id.data(), r.tx_id.size()}, proof->proof);
   REQUIRE(beta);
@@ -78,7 +78,7 @@ TEST_CASE("ABetGoesFromSubmissionToAConfirmedBatch") {
   w.stop();
   // After a restart the recent outcomes are gone: the same proof and output, from the log.
   w.start();
-  auto from_log = w.node->bet_proof(r.tx_id);
+  auto from_log = w.node->bet_proof(r.tx_id, b.bet_id);
   REQUIRE(from_log);
   CHECK(from_log->proof == proof->proof);
   CHECK(from_log->output == proof->output);

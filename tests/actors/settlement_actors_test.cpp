@@ -622,6 +622,26 @@ TEST_CASE("SequencerStartsWithTheUnbatchedItemsAndAfterTheLastBatchId") {
   CHECK(future < created[1].batch_id);
 }
 
+TEST_CASE("SequencerQueuesAnItemOnceThoughItFindsItAtStartAndHearsOfItFromTheCommitter") {
+  // At a restart the sequencer takes the unbatched items from memory, which may already hold
+  // a block whose items the committer sends it once that block is durable. Queued twice, an
+  // item made every batch refused (an item in a batch twice), and nothing was batched again.
+  Harness h;
+  KeyPair alice = keypair_from_seed(seed_of(10));
+  auto items = h.deposits(2, alice.public_key);
+  auto [prover, heard] = h.fake_prover_actor();
+  auto sequencer = h.sequencer(prover, 100ms, 1000);
+  caf::anon_send(sequencer, actors::items_atom::value, items);  // The committer's report of them.
+  h.drain();
+  h.pass(100ms);
+  auto created = h.all<BatchCreated>();
+  REQUIRE(created.size() == 1);
+  CHECK(created[0].items.size() == 2);
+  REQUIRE(heard->heard.size() == 1);
+  h.pass(1s);
+  CHECK(h.all<BatchCreated>().size() == 1);
+}
+
 // --- prover ------------------------------------------------------------------------------
 
 TEST_CASE("ProverAppendsAVerifyingBatchProvedAndTellsTheSubmitter") {
@@ -885,6 +905,29 @@ TEST_CASE("SubmitterCountsRefusedSubmissionsAsAttemptsThenFails") {
   CHECK(h.status(batch) == BatchStatus::failed);
   h.pass(1min);
   CHECK(submissions->at.size() == 3);  // Never retried.
+}
+
+TEST_CASE("SubmitterWaitsForABatchProvedStillBeingCommittedInsteadOfFailingTheBatch") {
+  // The reconciler reads memory, which may be ahead of the log by the group being committed:
+  // it can hand over a Proved batch whose BatchProved is not in the log yet. That batch must
+  // not fail (a real node hit this after a restart); the submitter looks again shortly.
+  Harness h;
+  KeyPair alice = keypair_from_seed(seed_of(10));
+  const Id128 batch{0xba, 1};
+  Settlement s = h.prove_batch(batch, h.deposits(1, alice.public_key));
+  auto kept = h.proved.extract(batch);  // load_settlement finds nothing yet.
+  auto [mempool, submissions] = h.fake_mempool_actor();
+  auto submitter = h.submitter(mempool, kPlainBackoff, 1000ms);
+  caf::anon_send(submitter, actors::settle_atom::value, batch);
+  h.drain();
+  h.pass(1s);
+  CHECK(h.all<BatchFailed>().empty());
+  CHECK(submissions->at.empty());
+  h.proved.insert(std::move(kept));  // Durable now.
+  h.pass(200ms);
+  REQUIRE(submissions->ids.size() == 1);
+  CHECK(submissions->ids[0] == tx_id(s));
+  CHECK(h.status(batch) == BatchStatus::submitted);
 }
 
 TEST_CASE("SubmitterCarriesOnWhenTheJournalRefusesItsAppends") {

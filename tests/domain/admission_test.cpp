@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "decision_support.hpp"
 #include "domain/admission.hpp"
 
 using namespace croupier;
@@ -97,7 +98,7 @@ struct Node {
   // accepted, committed in a block), and returns the settlement that can then be admitted.
   Settlement proved_batch(const Id128& batch_id, std::uint8_t n, Amount amount = 10) {
     Hash32 tx = admit(deposit(n, 0, amount));
-    event(TxFinalized{tx, true});
+    event(test::decision(p, tx, true));
     std::uint64_t height = p.block_height + 1;
     event(BlockCommitted{height, p.block_hash, block_hash(height, p.block_hash, 1, {tx}), {tx}, 1});
     settlement::Item item{settlement::ItemKind::deposit, id(0xde, n), tx, player(0), amount, 0};
@@ -118,7 +119,7 @@ struct Node {
   // Admits and accepts a deposit of `amount` for `who`.
   void fund(std::uint8_t n, std::size_t who, Amount amount) {
     Hash32 tx = admit(deposit(n, who, amount));
-    event(TxFinalized{tx, true});
+    event(test::decision(p, tx, true));
   }
 };
 
@@ -262,7 +263,7 @@ TEST_CASE("AResentBetIsADuplicateEvenWhenItsNonceIsStaleAndItsFundsAreGone") {
   CHECK(node.p.accounts.check_bet(b).has_value());
   CHECK(decide_admission(node.p, b) == AdmissionDecision{Duplicate{tx}});
   // Still the same answer once the bet is decided, either way.
-  node.event(TxFinalized{tx, false});
+  node.event(test::decision(node.p, tx, false));
   CHECK(decide_admission(node.p, b) == AdmissionDecision{Duplicate{tx}});
 }
 
@@ -286,7 +287,7 @@ TEST_CASE("TheSameIdWithDifferentContentIsAConflictNamingTheExistingTx") {
     CHECK(decide_admission(node.p, tx) == AdmissionDecision{Conflict{deposit_tx}});
   }
   // A rejected bet keeps its bet_id.
-  node.event(TxFinalized{bet_tx, false});
+  node.event(test::decision(node.p, bet_tx, false));
   CHECK(decide_admission(node.p, other_wager) == AdmissionDecision{Conflict{bet_tx}});
   // And apply() agrees that none of them may be appended.
   CHECK_THROWS_AS(apply(node.p, node.p.last_seq + 1, TxAdmitted{other_amount}), ApplyError);
@@ -369,7 +370,7 @@ TEST_CASE("SettlementsOfOneBatchAreDuplicatesOrConflictsByBatchId") {
   CHECK(summary(decide_admission(node.p, other_batch)) == "Admit");
 
   // The key stays taken after consensus rejects the first settlement.
-  node.event(TxFinalized{first_tx, false});
+  node.event(test::decision(node.p, first_tx, false));
   CHECK(decide_admission(node.p, rival) == AdmissionDecision{Conflict{first_tx}});
 }
 
@@ -429,7 +430,7 @@ TEST_CASE("ForSignedBetsAdmitHoldsExactlyWhenApplyAccepts") {
     refused += std::holds_alternative<Refuse>(d);
     if (!pending.empty() && rng() % 3 == 0) {
       std::size_t k = rng() % pending.size();
-      node.event(TxFinalized{pending[k], rng() % 2 == 0});
+      node.event(test::decision(node.p, pending[k], rng() % 2 == 0));
       pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(k));
     }
   }
@@ -498,7 +499,7 @@ TEST_CASE("InAClusterABetWaitsUntilTheAccountsEarlierBetsAreDecidedHere") {
   CHECK_FALSE(refuse_while_in_flight(node.p, node.bet(3, 1, 100)).has_value());
   CHECK_FALSE(refuse_while_in_flight(node.p, node.deposit(7, 0, 5)).has_value());
   // Once nonce 1 is decided (either way) the next bet may come.
-  node.event(TxFinalized{tx, true});
+  node.event(test::decision(node.p, tx, true));
   CHECK_FALSE(refuse_while_in_flight(node.p, next).has_value());
 }
 
@@ -509,7 +510,7 @@ namespace {
 // Decides an admitted tx in a block of its own; an accepted bet is resolved with `roll`.
 void decide(Node& node, const Tx& tx, bool accepted, std::uint8_t roll) {
   const Hash32 id = tx_id(tx);
-  node.event(TxFinalized{id, accepted});
+  node.event(test::decision(node.p, id, accepted));
   if (!accepted) return;
   const std::uint64_t height = node.p.block_height + 1;
   node.event(BlockCommitted{height, node.p.block_hash, block_hash(height, node.p.block_hash, 1, {id}), {id}, 1});
@@ -557,7 +558,7 @@ TEST_CASE("APendingDepositCountsAgainstItsAccountUntilDecided") {
   CHECK(summary(decide_admission(node.p, node.deposit(4, 2, 5))) == "Refuse(amount_overflow)");
   auto refusal = std::get<Refuse>(decide_admission(node.p, node.deposit(4, 2, 5)));
   CHECK(refusal.message.find("deposits total") != std::string::npos);
-  node.event(TxFinalized{tx_id(first), false});  // Rejected: its exposure is released.
+  node.event(test::decision(node.p, tx_id(first), false));  // Rejected: its exposure is released.
   CHECK(summary(decide_admission(node.p, node.deposit(4, 2, 5))) == "Admit");
   CHECK(node.p.exposure == Exposure{});
 }

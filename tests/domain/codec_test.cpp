@@ -77,16 +77,16 @@ TEST_CASE("a forged element count is refused before anything is allocated") {
 TEST_CASE("a bool byte other than 0 or 1 is refused") {
   // Written as cereal writes it: one byte, 0 or 1.
   for (bool accepted : {false, true}) {
-    TxFinalized e{Hash32{1}, accepted};
+    TxFinalized e{Hash32{1}, accepted, 0, {}};
     CHECK(encode(e) == cereal_binary(e));
     Bytes bytes = encode_event(e);
-    // Layout: version u8 | tx_id[32] | accepted u8
-    REQUIRE(bytes.size() == 34);
+    // Layout: version u8 | tx_id[32] | accepted u8 | block_height u64 | key kind u8 | key id[16]
+    REQUIRE(bytes.size() == 59);
     CHECK(bytes[33] == (accepted ? 1 : 0));
     CHECK(std::get<TxFinalized>(decode_event(static_cast<std::uint16_t>(EventType::tx_finalized), bytes)).accepted ==
           accepted);
   }
-  Bytes bytes = encode_event(TxFinalized{Hash32{1}, true});
+  Bytes bytes = encode_event(TxFinalized{Hash32{1}, true, 1, {}});
   for (std::uint8_t bad : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xff}}) {
     CAPTURE(int{bad});
     bytes[33] = bad;

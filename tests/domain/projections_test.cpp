@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "decision_support.hpp"
 #include "domain/audit.hpp"
 #include "domain/codec.hpp"
 #include "domain/projections.hpp"
@@ -113,7 +114,7 @@ struct World {
   Hash32 commit(const Bet& b) {
     Hash32 id = tx_id(b);
     ok(TxAdmitted{b});
-    ok(TxFinalized{id, true});
+    ok(test::decision(p, id, true));
     ok(block({id}));
     return id;
   }
@@ -272,7 +273,7 @@ TEST_CASE("EventsMustComeInSeqOrderAndAfterNodeStarted") {
   CHECK(fingerprint(w.p) == before);
 
   Projections fresh;
-  CHECK_THROWS_WITH_AS(apply(fresh, 1, Event{TxFinalized{Hash32{1}, true}}),
+  CHECK_THROWS_WITH_AS(apply(fresh, 1, Event{TxFinalized{Hash32{1}, true, 1, {}}}),
                        doctest::Contains("TxFinalized before any NodeStarted"), ApplyError);
   CHECK_THROWS_WITH_AS(apply(fresh, 1, w.history[1]), doctest::Contains("TxAdmitted before any NodeStarted"),
                        ApplyError);
@@ -338,18 +339,18 @@ TEST_CASE("TxAdmittedRules") {
 
 TEST_CASE("TxFinalizedRules") {
   World w;
-  expect_refused(w.p, TxFinalized{w.committed(TxKind::bet), true}, "was already decided");
-  expect_refused(w.p, TxFinalized{w.committed(TxKind::deposit), false}, "was already decided");
-  expect_refused(w.p, TxFinalized{Hash32{0x77}, true}, "TxFinalized: unknown tx");
+  expect_refused(w.p, test::decision(w.p, w.committed(TxKind::bet), true), "was already decided");
+  expect_refused(w.p, test::decision(w.p, w.committed(TxKind::deposit), false), "was already decided");
+  expect_refused(w.p, TxFinalized{Hash32{0x77}, true, 1, {}}, "TxFinalized: unknown tx");
 
   Bet b = w.new_bet(0, 4);
   Hash32 id = tx_id(b);
   w.ok(TxAdmitted{b});
   Amount balance = w.p.accounts.find(b.account)->balance;
-  w.ok(TxFinalized{id, false});
+  w.ok(test::decision(w.p, id, false));
   CHECK(w.p.txs.at(id).status == TxStatus::rejected);
   CHECK(w.p.accounts.find(b.account)->balance == balance);
-  expect_refused(w.p, TxFinalized{id, true}, "was already decided");
+  expect_refused(w.p, test::decision(w.p, id, true), "was already decided");
 
   // An accepted deposit credits its account and the deposits total; a rejected one does not.
   Deposit d{Id128{0xde, 9}, w.player(1), 70, w.gen.operator_key().public_key, {}};
@@ -357,8 +358,8 @@ TEST_CASE("TxFinalizedRules") {
   Amount before = w.p.accounts.find(w.player(1))->balance, total = w.p.deposits_total;
   w.ok(TxAdmitted{d});
   w.ok(TxAdmitted{r});
-  w.ok(TxFinalized{tx_id(d), true});
-  w.ok(TxFinalized{tx_id(r), false});
+  w.ok(test::decision(w.p, tx_id(d), true));
+  w.ok(test::decision(w.p, tx_id(r), false));
   CHECK(w.p.accounts.find(w.player(1))->balance == before + 70);
   CHECK(w.p.deposits_total == total + 70);
   CHECK(check_invariants(w.p).empty());
@@ -380,8 +381,8 @@ TEST_CASE("ABetAdmittedAfterARejectedOneCanStillBeAccepted") {
   w.ok(TxAdmitted{first});
   Bet second = w.new_bet(0, 6);
   w.ok(TxAdmitted{second});
-  w.ok(TxFinalized{tx_id(first), false});
-  CHECK_NOTHROW(apply(w.p, w.p.last_seq + 1, TxFinalized{tx_id(second), true}));
+  w.ok(test::decision(w.p, tx_id(first), false));
+  CHECK_NOTHROW(apply(w.p, w.p.last_seq + 1, test::decision(w.p, tx_id(second), true)));
   CHECK(w.p.txs.at(tx_id(second)).status == TxStatus::accepted);
 }
 
@@ -390,7 +391,7 @@ TEST_CASE("BlockCommittedRules") {
   Bet b = w.new_bet(0);
   Hash32 fresh = tx_id(b);
   w.ok(TxAdmitted{b});
-  w.ok(TxFinalized{fresh, true});
+  w.ok(test::decision(w.p, fresh, true));
   Bet pending = w.new_bet(1);
   w.ok(TxAdmitted{pending});  // Admitted, never decided.
 
@@ -489,7 +490,7 @@ TEST_CASE("BetResolvedRules") {
     Bet b = w.new_bet(2);
     Hash32 id = tx_id(b);
     w.ok(TxAdmitted{b});
-    w.ok(TxFinalized{id, true});
+    w.ok(test::decision(w.p, id, true));
     expect_refused(w.p, w.resolution(id, 5), "is not committed in a block");
     expect_refused(w.p, BetResolved{w.committed(TxKind::deposit), Id128{}, 1, false, 0, {}}, "is not a bet");
     expect_refused(w.p, BetResolved{Hash32{0x99}, Id128{}, 1, false, 0, {}}, "BetResolved: unknown tx");
@@ -570,7 +571,7 @@ TEST_CASE("BatchCreatedRules") {
   // A deposit must be committed in a block, as a bet is through its outcome.
   Deposit late{Id128{0xde, 0x21}, w.player(1), 30, w.gen.operator_key().public_key, {}};
   w.ok(TxAdmitted{late});
-  w.ok(TxFinalized{tx_id(late), true});
+  w.ok(test::decision(w.p, tx_id(late), true));
   const settlement::Item uncommitted = w.item(tx_id(late));
   expect_refused(w.p, BatchCreated{kBatch, {items[0], uncommitted}, 5},
                  "BatchCreated: item " + to_hex(late.deposit_id) + " is a deposit not committed in a block");
@@ -663,7 +664,7 @@ TEST_CASE("BatchSubmittedConfirmedFailedRules") {
   // A batch whose settlement is alive is never failed (domain/batch_step.hpp) ...
   expect_refused(w.p, BatchFailed{kBatch, "timed out"}, "'s settlement tx " + to_hex(sid) + " is still undecided");
 
-  w.ok(TxFinalized{sid, true});
+  w.ok(test::decision(w.p, sid, true));
   w.ok(w.block({sid}));
   // ... nor once the ledger accepted it.
   expect_refused(w.p, BatchFailed{kBatch, "timed out"}, "'s settlement tx " + to_hex(sid) + " was accepted");
@@ -740,7 +741,7 @@ TEST_CASE("SettlementTxAdmittedRules") {
     // Still refused once the batch is submitted, and once it is confirmed.
     w.ok(BatchSubmitted{kBatch, 1, tx_id(good)});
     expect_refused(w.p, TxAdmitted{rival}, "already has settlement tx");
-    w.ok(TxFinalized{tx_id(good), true});
+    w.ok(test::decision(w.p, tx_id(good), true));
     w.ok(w.block({tx_id(good)}));
     w.ok(BatchConfirmed{kBatch, w.p.block_height});
     expect_refused(w.p, TxAdmitted{rival}, "the batch is confirmed, not proved or submitted");
@@ -792,7 +793,7 @@ TEST_CASE("BatchConfirmedMustNameTheBlockOfItsSettlementTx") {
   // Admitted, then accepted, but in no block yet: no committed height confirms it.
   const std::uint64_t earlier = w.p.block_height;
   expect_refused(w.p, BatchConfirmed{kBatch, earlier}, message + std::to_string(earlier));
-  w.ok(TxFinalized{sid, true});
+  w.ok(test::decision(w.p, sid, true));
   expect_refused(w.p, BatchConfirmed{kBatch, earlier}, message + std::to_string(earlier));
 
   w.ok(w.block({sid}));
@@ -811,7 +812,7 @@ TEST_CASE("BatchConfirmedMustNameTheBlockOfItsSettlementTx") {
     const Settlement t = v.settlement_for(kBatch);
     v.ok(TxAdmitted{t});
     v.ok(BatchSubmitted{kBatch, 1, tx_id(t)});
-    v.ok(TxFinalized{tx_id(t), false});
+    v.ok(test::decision(v.p, tx_id(t), false));
     v.ok(v.block({}));
     expect_refused(v.p, BatchConfirmed{kBatch, v.p.block_height}, "was not committed at height");
     v.ok(BatchFailed{kBatch, "settlement rejected"});
@@ -868,8 +869,8 @@ TEST_CASE("SnapshotDecodeRejectsDamagedBlobs") {
   longer.push_back(0);
   CHECK_THROWS_WITH_AS(decode_snapshot(longer), doctest::Contains("1 trailing bytes"), DecodeError);
   Bytes version = blob;
-  version[0] = 2;
-  CHECK_THROWS_WITH_AS(decode_snapshot(version), doctest::Contains("unknown format version 2"), DecodeError);
+  version[0] = 3;
+  CHECK_THROWS_WITH_AS(decode_snapshot(version), doctest::Contains("unknown format version 3"), DecodeError);
 }
 
 TEST_CASE("EveryEventTypeRoundTripsThroughItsEncoding") {
@@ -954,15 +955,15 @@ TEST_CASE("NodeStartedOfFormat1StillDecodesSoOlderLogsReplay") {
 }
 
 TEST_CASE("DecodeEventRejectsUnknownTypesAndMismatchedPayloads") {
-  Bytes finalized = encode_event(TxFinalized{Hash32{1}, true});
+  Bytes finalized = encode_event(TxFinalized{Hash32{1}, true, 1, {}});
   for (std::uint16_t type : {std::uint16_t{0}, std::uint16_t{13}, std::uint16_t{65535}}) {
     CAPTURE(type);
     CHECK_THROWS_WITH_AS(decode_event(type, finalized), doctest::Contains(("unknown event type " + std::to_string(type)).c_str()),
                          DecodeError);
   }
-  // TxFinalized's 34 bytes read as BatchConfirmed (25 bytes) leave 9 behind.
+  // TxFinalized's 59 bytes read as BatchConfirmed (25 bytes) leave 34 behind.
   CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::batch_confirmed), finalized),
-                       doctest::Contains("BatchConfirmed: 9 trailing bytes"), DecodeError);
+                       doctest::Contains("BatchConfirmed: 34 trailing bytes"), DecodeError);
   CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::tx_finalized), Bytes(finalized.begin(), finalized.end() - 1)),
                        doctest::Contains("TxFinalized: truncated"), DecodeError);
   Bytes version = finalized;
@@ -971,21 +972,51 @@ TEST_CASE("DecodeEventRejectsUnknownTypesAndMismatchedPayloads") {
                        doctest::Contains("unknown format version 0"), DecodeError);
 }
 
-TEST_CASE("IndexKeysNameWhatEachEventIndexes") {
+TEST_CASE("TxFinalizedNamesItsTxsKeyAndTheBlockThatCommitsIt") {
   World w;
-  Hash32 bet_tx = w.committed(TxKind::bet);
-  const Bet& b = std::get<Bet>(w.p.txs.at(bet_tx).tx);
-  auto k = index_keys(TxAdmitted{b});
-  CHECK(k.tx_id == bet_tx);
-  CHECK(k.bet_id == b.bet_id);
-  CHECK_FALSE(k.deposit_id.has_value());
-  const Deposit& d = std::get<Deposit>(w.p.txs.at(w.committed(TxKind::deposit)).tx);
-  CHECK(index_keys(TxAdmitted{d}).deposit_id == d.deposit_id);
-  CHECK(index_keys(BatchConfirmed{kBatch, 1}).batch_id == kBatch);
-  CHECK(index_keys(BatchFailed{kBatch, ""}).batch_id == kBatch);
-  auto none = index_keys(TxFinalized{bet_tx, true});
-  CHECK_FALSE(none.tx_id.has_value());
-  CHECK_FALSE(none.batch_id.has_value());
+  Bet b = w.new_bet(0, 4);
+  const Hash32 id = tx_id(b);
+  w.ok(TxAdmitted{b});
+  const TxFinalized good = finalized(id, Tx{b}, true, w.p.block_height + 1);
+  CHECK(good.key == TxKey{TxKind::bet, b.bet_id});
+  TxFinalized other_key = good;
+  other_key.key.id[0] ^= 1;
+  expect_refused(w.p, other_key, "names key");
+  TxFinalized other_kind = good;
+  other_kind.key.kind = TxKind::deposit;
+  expect_refused(w.p, other_kind, "names key");
+  TxFinalized later = good;
+  later.block_height += 1;
+  expect_refused(w.p, later, "not the next block");
+  TxFinalized rejected_with_height = finalized(id, Tx{b}, false, 7);
+  CHECK(rejected_with_height.block_height == 0);  // finalized() writes none for a rejection.
+  rejected_with_height.block_height = 7;
+  expect_refused(w.p, rejected_with_height, "though it is rejected");
+  w.ok(good);
+  // The block that follows must be the one its TxFinalized named.
+  BlockCommitted skipped = w.block({});
+  w.ok(skipped);
+  expect_refused(w.p, w.block({id}), "was finalized for block");
+}
+
+TEST_CASE("ASettlementsWitnessIsStoredOnceInItsBatchProved") {
+  World w;
+  w.ok(BatchCreated{kBatch, w.unbatched(), 5});
+  const BatchProved proved = w.proof_for(kBatch);
+  w.ok(proved);
+  Settlement s = w.settlement_for(kBatch);
+  s.witness = proved.witness;  // As the submitter sends it.
+  REQUIRE(s.witness != settlement::Witness{});
+  // In the log: TxAdmitted without the witness, which its BatchProved holds; the tx id
+  // leaves the witness out, so it is the same settlement.
+  auto decoded = decode_event(static_cast<std::uint16_t>(EventType::tx_admitted), encode_event(TxAdmitted{s}));
+  const auto& stored = std::get<Settlement>(std::get<TxAdmitted>(decoded).tx);
+  CHECK(stored.witness == settlement::Witness{});
+  CHECK(tx_id(stored) == tx_id(s));
+  CHECK(encode_event(TxAdmitted{s}) == encode_event(TxAdmitted{stored}));  // Not one witness byte.
+  // In memory: none either, so the live state and its replay agree.
+  w.ok(TxAdmitted{s});
+  CHECK(std::get<Settlement>(w.p.txs.at(tx_id(s)).tx).witness == settlement::Witness{});
 }
 
 // --- audit -----------------------------------------------------------------------------------
@@ -1138,20 +1169,15 @@ TEST_CASE("AuditCatchesTamperedTxSignatures") {
     CHECK(why->find("invalid signature") != std::string::npos);
   }
 
-  // A settlement's witness is not signed, but the audit still checks it.
-  Tx s = first(TxKind::settlement);
-  auto& w = std::get<Settlement>(s).witness;
-  REQUIRE_FALSE(w.accounts.empty());
-  w.accounts[0].balance = w.accounts[0].balance.value_or(0) + 1;
-  auto why = audit_as_next(h.p, TxAdmitted{s});
-  REQUIRE(why.has_value());
-  CHECK(why->find("does not verify against pre_root") != std::string::npos);
-
-  // So is a BatchProved's.
+  // A settlement's witness is not signed and not in its TxAdmitted: the audit checks the one
+  // in its batch's BatchProved, the one event that holds it.
+  const Event stored = decode_event(static_cast<std::uint16_t>(EventType::tx_admitted),
+                                   encode_event(TxAdmitted{first(TxKind::settlement)}));
+  CHECK(std::get<Settlement>(std::get<TxAdmitted>(stored).tx).witness == settlement::Witness{});
   BatchProved bp = all_of<BatchProved>(h.events).at(0);
   CHECK(audit_as_next(h.p, bp) == std::nullopt);
   bp.witness.items[0].amount += 1;
-  why = audit_as_next(h.p, bp);
+  auto why = audit_as_next(h.p, bp);
   REQUIRE(why.has_value());
   CHECK(why->find("items do not match items_digest") != std::string::npos);
 }

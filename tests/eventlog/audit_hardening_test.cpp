@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "eventlog/replay.hpp"
+#include "eventlog/index_support.hpp"
 #include "test_support.hpp"
 #include "tools/ledger_generator.hpp"
 
@@ -222,16 +223,38 @@ TEST_CASE("TheIndexesAreAuditedAgainstTheEvents") {
     const char* name;
     std::function<void(RawLmdb&)> damage;
   };
-  Bytes wrong_seq = RawLmdb::seq_key(bet_seq + 1);
+  const auto entry = *test::indexes_of(events).tx(TxKind::bet, bet_id);
+  REQUIRE(entry.tx_id == bet_tx);
+  auto with = [](eventlog::TxEntry e, auto change) {
+    change(e);
+    auto bytes = eventlog::encode_entry(e);
+    return Bytes(bytes.begin(), bytes.end());
+  };
+  Id128 first_batch{};
+  for (const auto& e : events)
+    if (auto* c = std::get_if<BatchCreated>(&e); c && first_batch == Id128{}) first_batch = c->batch_id;
   const std::vector<Row> rows{
       {"an entry removed", [&](RawLmdb& raw) { raw.erase("bet_index", bet_id); }},
-      {"an entry pointing elsewhere", [&](RawLmdb& raw) { raw.put("tx_index", bet_tx, wrong_seq); }},
+      {"an entry naming another admission",
+       [&](RawLmdb& raw) { raw.put("bet_index", bet_id, with(entry, [](auto& e) { e.admitted += 1; })); }},
+      {"an entry naming another tx", [&](RawLmdb& raw) { raw.put("bet_index", bet_id, with(entry, [](auto& e) { e.tx_id[0] ^= 1; })); }},
+      {"an entry naming another batch",
+       [&](RawLmdb& raw) { raw.put("bet_index", bet_id, with(entry, [](auto& e) { e.batch_id[15] ^= 1; })); }},
+      {"a malformed entry", [&](RawLmdb& raw) { raw.put("bet_index", bet_id, RawLmdb::seq_key(bet_seq)); }},
       {"an entry no event creates",
        [&](RawLmdb& raw) {
          Id128 stray{};
          stray.fill(0xee);
-         raw.put("bet_index", stray, RawLmdb::seq_key(bet_seq));
+         raw.put("bet_index", stray, with(entry, [](auto&) {}));
        }},
+      {"a batch entry naming another proof",
+       [&](RawLmdb& raw) {
+         auto b = *test::indexes_of(events).batch(first_batch);
+         b.proved += 1;
+         auto bytes = eventlog::encode_entry(b);
+         raw.put("batch_index", first_batch, Bytes(bytes.begin(), bytes.end()));
+       }},
+      {"a block entry pointing elsewhere", [&](RawLmdb& raw) { raw.put("block_index", RawLmdb::seq_key(1), RawLmdb::seq_key(bet_seq)); }},
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);

@@ -8,6 +8,7 @@
 // on the closed log (test_support.hpp), then the log is reopened and asked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -15,12 +16,14 @@
 #include <vector>
 
 #include "eventlog/event_log.hpp"
+#include "eventlog/index_support.hpp"
 #include "test_support.hpp"
 #include "tools/ledger_generator.hpp"
 
 namespace {
 
 using namespace croupier;
+using eventlog::BatchEntry;
 using eventlog::ErrorKind;
 using eventlog::EventLog;
 using eventlog::LogError;
@@ -216,58 +219,79 @@ TEST_CASE("ReadAndScanReturnWhatWasAppended") {
   }
 }
 
-TEST_CASE("IndexesPointAtTheAdmittingEventAndTheLatestBatchEvent") {
+TEST_CASE("IndexEntriesNameWhereEachTxsAndBatchsLifeIsInTheLog") {
   TempDir dir("croupier-log");
   auto log = EventLog::open(options_for(dir.path()));
   auto events = history(80);
   append_in_groups(*log, events);
+  auto event_at = [&](Seq seq) { return decode_event(log->read(seq)->type, log->read(seq)->payload); };
 
-  std::size_t txs = 0, bets = 0, deposits = 0;
-  std::map<Id128, Seq> latest_batch_event;
+  std::size_t bets = 0, deposits = 0, batches = 0, blocks = 0;
   for (Seq seq = 1; seq <= events.size(); ++seq) {
     CAPTURE(seq);
     const Event& e = events[seq - 1];
-    auto keys = index_keys(e);
-    if (auto* a = std::get_if<TxAdmitted>(&e)) {
-      ++txs;
-      CHECK(log->find_tx(tx_id(a->tx)) == seq);
-      if (auto* b = std::get_if<Bet>(&a->tx)) {
-        ++bets;
-        CHECK(log->find_bet(b->bet_id) == seq);
-      }
-      if (auto* d = std::get_if<Deposit>(&a->tx)) {
-        ++deposits;
-        CHECK(log->find_deposit(d->deposit_id) == seq);
-      }
+    if (auto* a = std::get_if<TxAdmitted>(&e); a && !std::holds_alternative<Settlement>(a->tx)) {
+      const TxKey key = tx_key(a->tx);
+      auto entry = key.kind == TxKind::bet ? log->find_bet(key.id) : log->find_deposit(key.id);
+      REQUIRE(entry);
+      (key.kind == TxKind::bet ? bets : deposits) += 1;
+      CHECK(entry->tx_id == tx_id(a->tx));
+      CHECK(entry->admitted == seq);
+      auto fin = std::get<TxFinalized>(event_at(entry->finalized));
+      CHECK(fin.tx_id == entry->tx_id);
+      CHECK(fin.key == key);
+      if (key.kind == TxKind::bet) CHECK(std::get<BetResolved>(event_at(entry->resolved)).bet_id == key.id);
+      else CHECK(entry->resolved == 0);
+      auto created = std::get<BatchCreated>(event_at(log->find_batch(entry->batch_id)->created));
+      CHECK(std::any_of(created.items.begin(), created.items.end(), [&](auto& item) { return item.id == key.id; }));
     }
-    if (keys.batch_id) latest_batch_event[*keys.batch_id] = seq;
+    if (auto* c = std::get_if<BatchCreated>(&e)) {
+      ++batches;
+      auto entry = log->find_batch(c->batch_id);
+      REQUIRE(entry);
+      CHECK(entry->created == seq);
+      CHECK(std::get<BatchProved>(event_at(entry->proved)).batch_id == c->batch_id);
+      CHECK(std::get<BatchSubmitted>(event_at(entry->submitted)).batch_id == c->batch_id);
+      CHECK(std::get<BatchConfirmed>(event_at(entry->last)).batch_id == c->batch_id);
+    }
+    if (auto* b = std::get_if<BlockCommitted>(&e)) {
+      ++blocks;
+      CHECK(log->find_block(b->height) == seq);
+    }
   }
-  CHECK(txs > 80);
   CHECK(bets == 80);
   CHECK(deposits == 8);
-  REQUIRE(latest_batch_event.size() >= 3);
-  for (const auto& [batch_id, seq] : latest_batch_event) {
-    CAPTURE(to_hex(batch_id));
-    CHECK(log->find_batch(batch_id) == seq);
-    CHECK(std::holds_alternative<BatchConfirmed>(decode_event(log->read(seq)->type, log->read(seq)->payload)));
-  }
-
-  CHECK_FALSE(log->find_tx(Hash32{}));
+  CHECK(batches >= 3);
+  CHECK(blocks >= 3);
+  CHECK(test::index_mismatches(*log, test::indexes_of(events)) == 0);
   CHECK_FALSE(log->find_bet(Id128{}));
   CHECK_FALSE(log->find_deposit(Id128{}));
   CHECK_FALSE(log->find_batch(Id128{}));
+  CHECK_FALSE(log->find_block(blocks + 1));
 }
 
-TEST_CASE("FindBatchFollowsTheNewestBatchEvent") {
+TEST_CASE("ABatchsEntryFollowsItsStages") {
   TempDir dir("croupier-log");
   auto log = EventLog::open(options_for(dir.path()));
   Id128 batch = fill<16>(9, 0xBA);
   log->append(std::vector<Event>{BatchCreated{batch, {}, 5}}, kTimeMs);
-  CHECK(log->find_batch(batch) == Seq{1});
+  CHECK(log->find_batch(batch) == BatchEntry{1, 0, 0, 1});
   log->append(std::vector<Event>{node_started(1), BatchSubmitted{batch, 1, Hash32{}}}, kTimeMs);
-  CHECK(log->find_batch(batch) == Seq{3});
+  CHECK(log->find_batch(batch) == BatchEntry{1, 0, 3, 3});
   log->append(std::vector<Event>{BatchFailed{batch, "gave up"}, node_started(2)}, kTimeMs);
-  CHECK(log->find_batch(batch) == Seq{4});
+  CHECK(log->find_batch(batch) == BatchEntry{1, 0, 3, 4});
+}
+
+TEST_CASE("AnEventNamingATxWithNoEntryIsRefusedAndWritesNothing") {
+  TempDir dir("croupier-log");
+  auto log = EventLog::open(options_for(dir.path()));
+  Bet b{};
+  b.bet_id = fill<16>(3, 0xBE);
+  auto err = log_error_from([&] {
+    log->append(std::vector<Event>{node_started(1), TxFinalized{Hash32{1}, true, 1, TxKey{TxKind::bet, b.bet_id}}}, kTimeMs);
+  });
+  CHECK(render(err) == "corrupt_record@2");
+  CHECK(log->head_seq() == 0);
 }
 
 TEST_CASE("DuplicateIndexKeyRefusesTheWholeAppendAndWritesNothing") {
@@ -303,11 +327,14 @@ TEST_CASE("DuplicateIndexKeyRefusesTheWholeAppendAndWritesNothing") {
     CHECK_FALSE(log->read(head + 1));
     // The events of the group before the duplicate left no index entries behind.
     for (std::size_t i = 0; i < row.dup_index; ++i) {
-      const Event& e = row.group[i];
-      auto keys = index_keys(e);
-      if (keys.tx_id) CHECK_FALSE(log->find_tx(*keys.tx_id));
-      if (keys.bet_id) CHECK_FALSE(log->find_bet(*keys.bet_id));
-      if (keys.deposit_id) CHECK_FALSE(log->find_deposit(*keys.deposit_id));
+      const auto* a = std::get_if<TxAdmitted>(&row.group[i]);
+      if (!a) continue;
+      const TxKey key = tx_key(a->tx);
+      const bool in_existing = std::any_of(row.existing.begin(), row.existing.end(), [&](const Event& x) {
+        return std::holds_alternative<TxAdmitted>(x) && tx_key(std::get<TxAdmitted>(x).tx) == key;
+      });
+      if (in_existing) continue;
+      CHECK_FALSE((key.kind == TxKind::bet ? log->find_bet(key.id) : log->find_deposit(key.id)));
     }
     // The log still takes appends, right after the old head.
     CHECK(log->append(std::vector<Event>{node_started(99)}, kTimeMs + 2) == std::vector<Seq>{head + 1});
@@ -374,18 +401,13 @@ TEST_CASE("AReopenedLogKeepsHeadNodeIdAndIndexes") {
   CHECK(log->node_id() == first_id);
   CHECK(log->head_seq() == head);
   CHECK(log->head_hash() == head_hash);
-  for (Seq seq = 1; seq <= events.size(); ++seq) {
-    auto keys = index_keys(events[seq - 1]);
-    if (keys.tx_id) CHECK(log->find_tx(*keys.tx_id) == seq);
-    if (keys.bet_id) CHECK(log->find_bet(*keys.bet_id) == seq);
-    if (keys.deposit_id) CHECK(log->find_deposit(*keys.deposit_id) == seq);
-  }
+  CHECK(test::index_mismatches(*log, test::indexes_of(events)) == 0);
   // It goes on from the old head, and the indexes still refuse old ids.
   CHECK(log->append(std::vector<Event>{node_started(3)}, kTimeMs) == std::vector<Seq>{head + 1});
   CHECK(log->read(head + 1)->prev_hash == head_hash);
   const Event* old_tx = nullptr;
   for (const auto& e : events)
-    if (std::holds_alternative<TxAdmitted>(e)) old_tx = &e;
+    if (auto* a = std::get_if<TxAdmitted>(&e); a && !std::holds_alternative<Settlement>(a->tx)) old_tx = &e;
   REQUIRE(old_tx);
   CHECK(render(log_error_from([&] { log->append(std::span<const Event>(old_tx, 1), kTimeMs); })) ==
         "duplicate_key@" + std::to_string(head + 2));
@@ -399,12 +421,35 @@ TEST_CASE("AnUnknownLogFormatVersionIsRefusedAtOpen") {
     const std::string key = "format_version";
     auto stored = raw.get("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
     REQUIRE(stored);
-    CHECK(*stored == Bytes{1, 0, 0, 0});
-    raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{2, 0, 0, 0});
+    CHECK(*stored == Bytes{2, 0, 0, 0});
+    raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{3, 0, 0, 0});
   }
   auto err = log_error_from([&] { EventLog::open(options_for(dir.path())); });
   CHECK(render(err) == "unknown_format@-");
-  CHECK(std::string(err.what()).find("version 2") != std::string::npos);
+  CHECK(std::string(err.what()).find("is format version 3; this build reads format version 2 only") != std::string::npos);
+}
+
+TEST_CASE("ALogOfFormatOneIsRefusedNamingBothVersionsAndWhatToDo") {
+  // Format 1 kept a tx-id index and each batch's witness twice; reading it in place is not
+  // kept, so it is refused at open, for the node and the audit alike, before anything is
+  // created in it.
+  TempDir dir("croupier-log");
+  make_bet_log(dir.path(), 3);
+  const std::string key = "format_version";
+  {
+    RawLmdb raw(dir.path());
+    raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{1, 0, 0, 0});
+  }
+  for (bool audit : {false, true}) {
+    CAPTURE(audit);
+    auto options = options_for(dir.path());
+    options.audit = audit;
+    auto err = log_error_from([&] { EventLog::open(options); });
+    CHECK(render(err) == "unknown_format@-");
+    const std::string what = err.what();
+    CHECK(what.find("is format version 1; this build reads format version 2 only") != std::string::npos);
+    CHECK(what.find("audit it with the build that wrote it") != std::string::npos);
+  }
 }
 
 TEST_CASE("ARecordWithAnUnknownVersionByteIsNamedByScanAndRead") {
