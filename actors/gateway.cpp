@@ -353,6 +353,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void submit(Tx tx, std::chrono::milliseconds wait) {
+    submitted_key_ = tx_key(tx);
     try {
       gw_.node.submit(std::move(tx), wait, resume<SubmitOutcome>(&Session::on_submitted));
     } catch (...) {
@@ -368,8 +369,9 @@ class Session : public std::enable_shared_from_this<Session> {
         return send_reply(api::submit_error_reply(o));
       std::optional<api::TxView> view;
       gw_.node.read([&](const Projections& p) { view = api::tx_view(p, o.tx_id); });
-      if (!view)
-        throw std::runtime_error("the node answered with tx " + to_hex(o.tx_id) + ", which its projections do not hold");
+      if (!view) view = cold_view(submitted_key_.kind, submitted_key_.id);  // A resend of an old one.
+      if (!view || view->tx_id != o.tx_id)
+        throw std::runtime_error("the node answered with tx " + to_hex(o.tx_id) + ", which neither its memory nor its log holds");
       send_tx(*view, true);
     } catch (const NodeUnavailable& e) {
       send_error(api::ApiError(503, "unavailable", e.what()));
@@ -381,6 +383,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void get_bet(const Id128& bet_id) {
     std::optional<api::TxView> view;
     gw_.node.read([&](const Projections& p) { view = api::bet_view(p, bet_id); });
+    if (!view) view = cold_view(TxKind::bet, bet_id);
     if (!view) throw api::ApiError(404, "not_found", "no bet " + to_hex(bet_id));
     send_tx(*view, false);
   }
@@ -388,11 +391,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void get_deposit(const Id128& deposit_id) {
     std::optional<api::TxView> view;
     gw_.node.read([&](const Projections& p) { view = api::deposit_view(p, deposit_id); });
+    if (!view) view = cold_view(TxKind::deposit, deposit_id);
     if (!view) throw api::ApiError(404, "not_found", "no deposit " + to_hex(deposit_id));
     send_tx(*view, false);
   }
 
-  void send_tx(const api::TxView& view, bool answering_post) {
+  // A bet or deposit the node's memory has forgotten, from its log: the same view.
+  std::optional<api::TxView> cold_view(TxKind kind, const Id128& id) {
+    auto cold = gw_.node.cold_tx(kind, id);
+    if (!cold) return std::nullopt;
+    PublicKey house{};
+    gw_.node.read([&](const Projections& p) { house = p.keys.house_key; });
+    return api::TxView{cold->tx_id, std::move(cold->record), house, cold->batch_status};
+  }
+
+  void send_tx(api::TxView view, bool answering_post) {
+    // Its batch ended and was forgotten before it was: the batch's status from the log.
+    if (view.record.batch_id && !view.batch_status) view.batch_status = gw_.node.cold_batch_status(*view.record.batch_id);
     std::optional<BetProof> proof;
     if (api::needs_bet_proof(view))  // Outside the read lock.
       proof = gw_.node.bet_proof(view.tx_id, std::get<Bet>(view.record.tx).bet_id);
@@ -414,6 +429,8 @@ class Session : public std::enable_shared_from_this<Session> {
       auto it = p.batches.find(batch_id);
       if (it != p.batches.end()) body = api::render_batch(batch_id, it->second);
     });
+    if (!body)
+      if (auto cold = gw_.node.cold_batch(batch_id)) body = api::render_batch(batch_id, *cold);
     if (!body) throw api::ApiError(404, "not_found", "no batch " + to_hex(batch_id));
     send_reply(api::Reply{200, std::move(*body), 0});
   }
@@ -537,6 +554,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   std::string allow_;
   std::shared_ptr<Session> waiting_self_;  // Set while the node holds our callback.
+  TxKey submitted_key_;                     // Of the tx being submitted (a cold answer's key).
   std::size_t drain_left_ = 0;
   std::array<char, 4096> drain_buffer_{};
 };

@@ -10,6 +10,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "eventlog/cold.hpp"
+
 #include "actors/api_json.hpp"
 #include "actors/introspection.hpp"
 #include "actors/inspector_views.hpp"
@@ -198,8 +200,14 @@ void metrics_text(inspector_pointer self, const InspectorOptions& o, caf::typed_
             std::uint64_t height = 0;
             {
               std::shared_lock lock(o.state->mutex);
-              for (const auto& [id, b] : o.state->projections.batches)
-                ++batches[static_cast<std::size_t>(b.lifecycle.status()) - 1];
+              const auto& p = o.state->projections;
+              // Open batches from memory; ended ones by their events (memory forgets them).
+              for (const auto& [id, b] : p.batches)
+                if (!b.lifecycle.terminal()) ++batches[static_cast<std::size_t>(b.lifecycle.status()) - 1];
+              batches[static_cast<std::size_t>(BatchStatus::confirmed) - 1] =
+                  p.event_counts[static_cast<std::size_t>(EventType::batch_confirmed) - 1];
+              batches[static_cast<std::size_t>(BatchStatus::failed) - 1] =
+                  p.event_counts[static_cast<std::size_t>(EventType::batch_failed) - 1];
               height = o.state->projections.block_height;
             }
             auto rendered = render_metrics(*o.metrics, w, batches, o.state->log_head.load(), height);
@@ -239,7 +247,7 @@ json status_json(inspector_pointer self, const InspectorOptions& o) {
     std::shared_lock durable(o.state->durable);
     std::shared_lock memory(o.state->mutex);
     j["block_height"] = o.state->projections.block_height;
-    j["batches"] = o.state->projections.batches.size();
+    j["batches"] = o.state->projections.event_counts[static_cast<std::size_t>(EventType::batch_created) - 1];
   }
   j["journal_failed"] = o.state->journal_failed.load();
   j["mempool_size"] = o.metrics ? o.metrics->mempool_size.load() : 0;
@@ -250,15 +258,25 @@ json status_json(inspector_pointer self, const InspectorOptions& o) {
   return j;
 }
 
-// A tx id from TX_ID (64 hex), or from a bet or deposit id (32 hex) through the projections.
-Hash32 resolve_tx(const InspectorOptions& o, const std::string& id) {
-  if (id.size() == 64) return fixed_from_hex<32>(id, "tx id");
+// A tx id from TX_ID (64 hex), or from a bet or deposit id (32 hex) through the projections;
+// for a bet or deposit they have forgotten, its record from the log (eventlog/cold.hpp).
+struct ResolvedTx {
+  Hash32 tx_id{};
+  std::optional<TxRecord> from_log;
+};
+ResolvedTx resolve_tx(const InspectorOptions& o, const std::string& id) {
+  if (id.size() == 64) return {fixed_from_hex<32>(id, "tx id"), std::nullopt};
   if (id.size() != 32) throw std::invalid_argument("expected a tx id (64 hex digits) or a bet or deposit id (32)");
   const auto key = fixed_from_hex<16>(id, "bet or deposit id");
-  DurableRead lock(*o.state);
-  const auto& p = o.state->projections;
-  if (auto it = p.bets.find(key); it != p.bets.end()) return it->second;
-  if (auto it = p.deposits.find(key); it != p.deposits.end()) return it->second;
+  {
+    DurableRead lock(*o.state);
+    const auto& p = o.state->projections;
+    if (auto it = p.bets.find(key); it != p.bets.end()) return {it->second, std::nullopt};
+    if (auto it = p.deposits.find(key); it != p.deposits.end()) return {it->second, std::nullopt};
+  }
+  for (TxKind kind : {TxKind::bet, TxKind::deposit})
+    if (auto cold = o.log ? eventlog::read_cold_tx(*o.log, kind, key) : std::nullopt)
+      return {cold->tx_id, std::move(cold->record)};
   throw std::invalid_argument("no bet or deposit " + id + " in this node");
 }
 
@@ -332,12 +350,19 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
   }
   if (cmd == "tx") {
     expect_args(w, 1, 1, "tx TX_ID|BET_ID|DEPOSIT_ID");
-    const Hash32 id = resolve_tx(o, w[1]);
+    const auto [id, from_log] = resolve_tx(o, w[1]);
     json record;
+    if (from_log) {
+      record = views::tx_json(id, *from_log);
+      record["voter"] = nullptr;  // Long decided: the memory has forgotten it.
+      record["from"] = "log";
+      return text(record);
+    }
     {
       DurableRead lock(*o.state);
       auto it = o.state->projections.txs.find(id);
-      if (it == o.state->projections.txs.end()) return bad_command("no tx " + to_hex(id) + " in this node");
+      if (it == o.state->projections.txs.end())
+        return bad_command("no tx " + to_hex(id) + " in this node's memory (an older one: by its bet or deposit id)");
       record = views::tx_json(id, it->second);
     }
     auto promise = self->make_response_promise<std::string>();
@@ -386,10 +411,14 @@ caf::result<std::string> run_command(inspector_pointer self, const InspectorOpti
   if (cmd == "batch") {
     expect_args(w, 1, 1, "batch ID");
     const auto id = fixed_from_hex<16>(w[1], "batch id");
-    DurableRead lock(*o.state);
-    auto it = o.state->projections.batches.find(id);
-    if (it == o.state->projections.batches.end()) return bad_command("no batch " + w[1] + " in this node");
-    return text(api::render_batch(id, it->second));
+    {
+      DurableRead lock(*o.state);
+      auto it = o.state->projections.batches.find(id);
+      if (it != o.state->projections.batches.end()) return text(api::render_batch(id, it->second));
+    }
+    if (auto cold = o.log ? eventlog::read_cold_batch(*o.log, id) : std::nullopt)
+      return text(api::render_batch(id, *cold));
+    return bad_command("no batch " + w[1] + " in this node");
   }
   if (cmd == "account") {
     expect_args(w, 1, 1, "account ID");

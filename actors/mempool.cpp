@@ -40,7 +40,8 @@ SubmitReply reply_for(const Projections& p, const AdmissionDecision& d) {
     r.kind = SubmitReply::Kind::duplicate;
     r.tx_id = dup->tx_id;
     auto it = p.txs.find(dup->tx_id);
-    r.final = it != p.txs.end() && is_final(it->second);
+    // Forgotten (held in the log only): finished, so final (projections.hpp).
+    r.final = it == p.txs.end() || is_final(it->second);
   } else if (auto* c = std::get_if<admission::Conflict>(&d)) {
     r.kind = SubmitReply::Kind::conflict;
     r.tx_id = c->existing_tx_id;
@@ -68,8 +69,9 @@ void count(Metrics* m, const SubmitReply& r) {
 
 // decide_admission, and in a cluster (one bet in flight per account) refuse_while_in_flight
 // on what it would admit.
-AdmissionDecision decide(const Projections& p, const Tx& tx, const Prechecked& pre, bool one_bet_in_flight) {
-  auto decision = decide_admission(p, tx, pre);
+AdmissionDecision decide(const Projections& p, const Tx& tx, const Prechecked& pre, bool one_bet_in_flight,
+                         const KeyLookup& held_in_log) {
+  auto decision = decide_admission(p, tx, pre, held_in_log);
   if (one_bet_in_flight && std::holds_alternative<admission::Admit>(decision))
     if (auto refusal = refuse_while_in_flight(p, tx)) decision = std::move(*refusal);
   return decision;
@@ -103,7 +105,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         SubmitReply reply;
         {
           std::shared_lock lock(o.state->mutex);
-          decision = decide(o.state->projections, tx, pre, o.one_bet_in_flight);
+          decision = decide(o.state->projections, tx, pre, o.one_bet_in_flight, o.held_in_log);
           reply = reply_for(o.state->projections, decision);
         }
         auto* admit = std::get_if<admission::Admit>(&decision);
@@ -142,7 +144,7 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
                   if (refusal && refusal->reason == JournalRefusal::rule) {
                     // Another admission took the key (or the funds, or the nonce) first.
                     std::shared_lock lock(o.state->mutex);
-                    auto again = decide_admission(o.state->projections, *shared_tx, pre);
+                    auto again = decide_admission(o.state->projections, *shared_tx, pre, o.held_in_log);
                     if (std::holds_alternative<admission::Admit>(again)) {
                       // Admit => apply() accepts it (admission.hpp); this is a bug.
                       r.kind = SubmitReply::Kind::refused;
@@ -173,7 +175,8 @@ caf::behavior mempool_behavior(mempool_pointer self, MempoolOptions o) {
         if (st.learning.contains(pre.tx_id)) return;
         {
           std::shared_lock lock(o.state->mutex);
-          if (!std::holds_alternative<admission::Admit>(decide(o.state->projections, tx, pre, true))) return;
+          if (!std::holds_alternative<admission::Admit>(decide(o.state->projections, tx, pre, true, o.held_in_log)))
+            return;
         }
         const Hash32 tx_id = pre.tx_id;
         st.learning.insert(tx_id);

@@ -34,6 +34,7 @@
 
 #include "actors/journal.hpp"
 #include "actors/voter.hpp"
+#include "domain/admission.hpp"
 
 namespace croupier::actors {
 
@@ -51,6 +52,8 @@ struct MempoolOptions {
   // A proved batch's settlement with its witness (from its BatchProved: the projections keep
   // no witness), for the voters respawned at start, whose validators check the proof.
   std::function<std::optional<Settlement>(const Id128& batch_id)> load_settlement;
+  // The log's index, for a key the projections have forgotten (admission.hpp's KeyLookup).
+  KeyLookup held_in_log;
 };
 
 caf::actor spawn_mempool(caf::actor_system& system, MempoolOptions options);

@@ -19,6 +19,7 @@
 #include "actors/syncer.hpp"
 #include "actors/validator.hpp"
 #include "domain/consensus.hpp"
+#include "eventlog/cold.hpp"
 #include "eventlog/replay.hpp"
 
 namespace croupier::actors {
@@ -69,6 +70,7 @@ void Node::recover() {
     if (!result.clean()) throw std::runtime_error(describe_problems(result));
     p = std::move(result.projections);
   }
+  set_windows(p, options_.recent_txs, kRecentBatches);
   state_->durable_height = p.block_height;
   NodeStarted started{log_->node_id(), options_.version, options_.keys.operator_key.public_key,
                       options_.keys.house_key.public_key, options_.keys.sequencer_key.public_key};
@@ -96,11 +98,14 @@ void Node::spawn_actors() {
                                                     options_.snapshot_every});
   a.waiters = spawn_waiters(system_, WaitersOptions{options_.max_waiters, lookup_final});
   const bool clustered = !options_.peer_validators.empty();
+  // A validator's view holds the keys in flight and at least as many recent ones as memory
+  // keeps finished txs; older ones are answered from what the node decided.
+  const std::size_t view_capacity = std::max<std::size_t>(options_.recent_txs, 10'000);
   for (std::size_t i = 0; i < options_.local_validators; ++i)
     a.validators.push_back(options_.make_validator
                                ? options_.make_validator(system_, state_)
                                : spawn_validator(system_, ValidatorOptions{state_, "validator-" + std::to_string(i),
-                                                                           clustered}));
+                                                                           clustered, log_, view_capacity}));
   auto asked = a.validators;
   asked.insert(asked.end(), options_.peer_validators.begin(), options_.peer_validators.end());
   auto parameters = options_.consensus.value_or(consensus::parameters_for(asked.size()));
@@ -124,7 +129,8 @@ void Node::spawn_actors() {
                   metrics_.get(), options_.round_interval, a.validators};
   a.mempool = spawn_mempool(system_, MempoolOptions{state_, metrics_.get(), a.journal, vo, options_.mempool_max,
                                                     clustered,
-                                                    [this](const Id128& id) { return load_settlement(id); }});
+                                                    [this](const Id128& id) { return load_settlement(id); },
+                                                    [log = log_](const TxKey& key) { return eventlog::tx_id_held_in_log(*log, key); }});
   if (options_.front_mempool) a.mempool = options_.front_mempool(system_, a.mempool);
   for (const auto& v : a.validators) caf::anon_send(v, caf::put_atom::value, a.mempool);
   SubmitterOptions so;
@@ -310,9 +316,7 @@ NodeHealth Node::health() const {
 }
 
 std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
-  {
-    DurableRead lock(*state_);  // After a journal failure: an error, not what memory says.
-  }
+  throw_if_journal_failed(*state_);
   if (height == 0 || height > state_->durable_height.load()) return std::nullopt;
   auto seq = log_->find_block(height);
   if (!seq) return std::nullopt;
@@ -321,9 +325,7 @@ std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
 
 std::optional<BetProof> Node::bet_proof(const Hash32& tx_id, const Id128& bet_id) const {
   if (auto recent = state_->recent_proofs.find(tx_id)) return BetProof{recent->first, recent->second};
-  {
-    DurableRead lock(*state_);  // After a journal failure: an error, not what memory says.
-  }
+  throw_if_journal_failed(*state_);
   auto entry = log_->find_bet(bet_id);  // The index names durable records only.
   if (!entry || entry->tx_id != tx_id || entry->resolved == 0) return std::nullopt;
   auto r = eventlog::read_event_as<BetResolved>(*log_, entry->resolved);
@@ -331,6 +333,23 @@ std::optional<BetProof> Node::bet_proof(const Hash32& tx_id, const Id128& bet_id
   auto output = vrf::proof_to_hash(r->vrf_proof);
   if (!output) return std::nullopt;  // Cannot be: the journal applied it; the audit would say.
   return BetProof{r->vrf_proof, *output};
+}
+
+std::optional<ColdTx> Node::cold_tx(TxKind kind, const Id128& id) const {
+  throw_if_journal_failed(*state_);
+  auto cold = eventlog::read_cold_tx(*log_, kind, id);
+  if (!cold) return std::nullopt;
+  return ColdTx{cold->tx_id, std::move(cold->record), cold->batch_status};
+}
+
+std::optional<BatchRecord> Node::cold_batch(const Id128& batch_id) const {
+  throw_if_journal_failed(*state_);
+  return eventlog::read_cold_batch(*log_, batch_id);
+}
+
+std::optional<BatchStatus> Node::cold_batch_status(const Id128& batch_id) const {
+  throw_if_journal_failed(*state_);
+  return eventlog::read_batch_status(*log_, batch_id);
 }
 
 }  // namespace croupier::actors

@@ -55,6 +55,7 @@ struct NodeOptions {
   std::size_t max_waiters = 100'000;
   std::uint64_t seed = 1;                       // The node's PRNG (sampling, ids, jitter).
   std::uint64_t snapshot_every = 100'000;       // Events between snapshots; 0 = never.
+  std::size_t recent_txs = kRecentTxs;          // Finished txs kept in memory (projections.hpp).
   std::function<std::uint64_t()> clock_ms;      // Unix ms for records, blocks and batch ids.
   std::string config_json = "{}";               // The effective configuration, for the shell.
   bool detached_journal = true;                 // false under the deterministic scheduler.
@@ -105,6 +106,9 @@ class Node final : public NodeApi {
   NodeHealth health() const override;
   std::optional<BlockCommitted> block(std::uint64_t height) const override;
   std::optional<BetProof> bet_proof(const Hash32& tx_id, const Id128& bet_id) const override;
+  std::optional<ColdTx> cold_tx(TxKind kind, const Id128& id) const override;
+  std::optional<BatchRecord> cold_batch(const Id128& batch_id) const override;
+  std::optional<BatchStatus> cold_batch_status(const Id128& batch_id) const override;
 
   struct Actors {
     journal_actor journal;

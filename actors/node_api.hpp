@@ -49,6 +49,13 @@ struct BetProof {
   vrf::Output output{};
 };
 
+// A bet or deposit read from the log (eventlog/cold.hpp's, without the dependency).
+struct ColdTx {
+  Hash32 tx_id{};
+  TxRecord record;
+  std::optional<BatchStatus> batch_status;
+};
+
 struct NodeHealth {
   bool ready = false;        // Accepting transactions.
   std::string status;        // "ok", "starting", "stopping", "journal_failed: ...".
@@ -74,6 +81,13 @@ class NodeApi {
   virtual void metrics(std::function<void(std::string)> done) = 0;
 
   virtual NodeHealth health() const = 0;
+
+  // Cold state: a bet or deposit the projections have forgotten (domain/projections.hpp),
+  // rebuilt from the log as they held it, with its batch's status; a batch, the same way;
+  // the status of a batch. nullopt when the log holds no such thing.
+  virtual std::optional<ColdTx> cold_tx(TxKind kind, const Id128& id) const = 0;
+  virtual std::optional<BatchRecord> cold_batch(const Id128& batch_id) const = 0;
+  virtual std::optional<BatchStatus> cold_batch_status(const Id128& batch_id) const = 0;
 
   // The committed block at `height` (1..head), read from the log; nullopt beyond the head.
   virtual std::optional<BlockCommitted> block(std::uint64_t height) const = 0;

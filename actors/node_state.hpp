@@ -109,6 +109,12 @@ struct DurableRead {
   }
 };
 
+// For reads of the log itself (which holds committed records only): after a journal failure
+// the node answers nothing but that it is stopping, as DurableRead does.
+inline void throw_if_journal_failed(const NodeState& s) {
+  if (s.journal_failed) throw NodeUnavailable("the node's journal failed and the node is stopping");
+}
+
 // Whether `tx_id` is final *on disk*, and at which height (0: rejected); nullopt when it is
 // not, or not yet durably. For the waiters' "already final" lookup, which runs for every
 // client that registers on a scheduler thread, so it must not wait out a commit: an accepted

@@ -90,7 +90,7 @@ caf::behavior sequencer_behavior(sequencer_pointer self, SequencerOptions o) {
     // Items committed before a restart and not yet in a batch; the last batch id.
     std::shared_lock lock(o.state->mutex);
     for (auto& item : unbatched_items(o.state->projections)) queue(st, item);
-    if (!o.state->projections.batches.empty()) st.last_id = o.state->projections.batches.rbegin()->first;
+    st.last_id = o.state->projections.last_batch_id;  // Its batch may be forgotten; its id is not.
   }
   self->delayed_send(self, o.batch_interval, tick_atom::value);
   return {

@@ -6,6 +6,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/introspection.hpp"
+#include "eventlog/cold.hpp"
 
 namespace croupier::actors {
 
@@ -20,10 +21,16 @@ SyncChunk read_blocks(const NodeState& state, const eventlog::EventLog& log, std
     auto block = seq ? eventlog::read_event_as<BlockCommitted>(log, *seq) : std::nullopt;
     if (!block) break;  // Cannot be: the height is durable. The peer asks again.
     auto& txs = chunk.blocks.emplace_back();
+    std::set<Hash32> forgotten;  // Finished and out of the memory's window: read from the log.
+    for (const auto& id : block->tx_ids)
+      if (!state.projections.txs.contains(id)) forgotten.insert(id);
+    auto cold = forgotten.empty() ? std::map<Hash32, Tx>{} : eventlog::read_block_txs(log, *seq, forgotten);
     for (const auto& id : block->tx_ids) {
-      auto it = state.projections.txs.find(id);
-      if (it == state.projections.txs.end() || std::holds_alternative<Settlement>(it->second.tx)) continue;
-      txs.push_back(it->second.tx);
+      if (auto it = state.projections.txs.find(id); it != state.projections.txs.end()) {
+        if (!std::holds_alternative<Settlement>(it->second.tx)) txs.push_back(it->second.tx);
+      } else if (auto c = cold.find(id); c != cold.end()) {
+        txs.push_back(c->second);
+      }
     }
   }
   return chunk;
@@ -49,7 +56,8 @@ void take(syncer_pointer self, const SyncerOptions& o, std::size_t peer, const S
     std::shared_lock lock(o.state->mutex);
     for (const auto& block : chunk.blocks) {
       for (const auto& tx : block)
-        if (!o.state->projections.txs.contains(tx_id(tx))) unknown.push_back(tx);
+        if (!o.state->projections.txs.contains(tx_id(tx)) && !eventlog::tx_id_held_in_log(*o.log, tx_key(tx)))
+          unknown.push_back(tx);  // Neither in memory nor decided here and forgotten.
       if (!unknown.empty()) break;  // Later blocks may build on this one: next pull.
       ++known_blocks;
     }
@@ -67,6 +75,8 @@ caf::behavior syncer_behavior(syncer_pointer self, SyncerOptions o) {
         try {
           return read_blocks(*o.state, *o.log, from, std::min(max_blocks, o.max_blocks));
         } catch (const NodeUnavailable& e) {
+          return caf::make_error(caf::sec::runtime_error, e.what());
+        } catch (const eventlog::LogError& e) {  // A damaged log: this peer serves nothing.
           return caf::make_error(caf::sec::runtime_error, e.what());
         }
       },

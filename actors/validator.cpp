@@ -11,6 +11,8 @@
 
 #include "domain/admission.hpp"
 #include "domain/consensus.hpp"
+#include "domain/recent_map.hpp"
+#include "eventlog/cold.hpp"
 
 namespace croupier::actors {
 
@@ -20,10 +22,10 @@ struct ValidatorState {
   consensus::ValidatorView view;
   std::uint64_t queries = 0;
   caf::actor mempool;                                  // For txs the node has not seen.
-  std::unordered_set<Hash32, BytesHash> verified;      // Peer txs whose id and signature hold.
+  RecentMap<Hash32, bool, BytesHash> verified;         // Recent peer txs whose id and signature hold.
   // Txs handed to the mempool to learn, with the node's block height then: handed again only
   // after a block (which may have made an unadmissible tx admissible).
-  std::unordered_map<Hash32, std::uint64_t, BytesHash> learning;
+  RecentMap<Hash32, std::uint64_t, BytesHash> learning;
   static constexpr const char* name = "validator";
 };
 
@@ -47,7 +49,7 @@ bool valid_peer_tx(ValidatorState& st, const Hash32& tx_id, const Tx& tx) {
   if (st.verified.contains(tx_id)) return true;
   auto pre = precheck(tx);
   if (pre.tx_id != tx_id || !pre.signature_valid) return false;
-  st.verified.insert(tx_id);
+  st.verified.try_emplace(tx_id, true);
   return true;
 }
 
@@ -57,19 +59,53 @@ void learn(validator_pointer self, const ValidatorOptions& o, const Hash32& tx_i
   std::uint64_t height = 0;
   {
     std::shared_lock lock(o.state->mutex);
-    if (o.state->projections.txs.contains(tx_id)) {
-      st.learning.erase(tx_id);
-      return;
-    }
+    if (o.state->projections.txs.contains(tx_id)) return;
     height = o.state->projections.block_height;
   }
-  auto [it, fresh] = st.learning.try_emplace(tx_id, height);
-  if (!fresh && it->second == height) return;
-  it->second = height;
+  // Decided here and forgotten since (the log's index names it): nothing to learn.
+  if (o.log && !std::holds_alternative<Settlement>(tx) && eventlog::tx_id_held_in_log(*o.log, tx_key(tx)) == tx_id) return;
+  auto [at, fresh] = st.learning.try_emplace(tx_id, height);
+  if (!fresh && *at == height) return;
+  *at = height;
   self->send(st.mempool, learn_atom::value, tx);
 }
 
+// For a key the view does not hold: the vote what the node decided implies, or nullopt when
+// it decided neither the queried tx nor, for a bet, its account's nonce.
+std::optional<consensus::Vote> decided_here(const ValidatorOptions& o, const VoteQuery& q) {
+  {
+    std::shared_lock lock(o.state->mutex);
+    const auto& p = o.state->projections;
+    if (auto it = p.txs.find(q.tx_id); it != p.txs.end()) {
+      if (it->second.status == TxStatus::admitted) return std::nullopt;
+      return it->second.status == TxStatus::accepted ? consensus::Vote{q.tx_id} : consensus::Vote{};
+    }
+    if (!q.tx) return std::nullopt;
+    if (const auto* d = std::get_if<Deposit>(q.tx.get()))
+      if (auto held = p.deposits.find(d->deposit_id); held != p.deposits.end())
+        return consensus::Vote{held->second};  // What this node admitted for the key.
+    if (const auto* b = std::get_if<Bet>(q.tx.get()))
+      if (const Account* a = p.accounts.find(b->account); a && a->nonce >= b->nonce)
+        if (!p.bets.contains(b->bet_id)) {
+          // The slot is taken by a bet this node accepted; this one is either that bet (then
+          // the log holds it) or a rival that lost.
+          if (!o.log || !o.log->find_bet(b->bet_id)) return consensus::Vote{};
+        }
+  }
+  if (!o.log || !q.tx || std::holds_alternative<Settlement>(*q.tx)) return std::nullopt;
+  const TxKey key = tx_key(*q.tx);
+  auto entry = key.kind == TxKind::bet ? o.log->find_bet(key.id) : o.log->find_deposit(key.id);
+  if (!entry || entry->finalized == 0) return std::nullopt;
+  if (entry->tx_id != q.tx_id) return consensus::Vote{entry->tx_id};  // The key's holder here.
+  auto f = eventlog::read_event_as<TxFinalized>(*o.log, entry->finalized);
+  if (!f) return std::nullopt;
+  return f->accepted ? consensus::Vote{q.tx_id} : consensus::Vote{};
+}
+
 caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
+  self->state.view = consensus::ValidatorView(o.capacity);
+  self->state.verified = RecentMap<Hash32, bool, BytesHash>(o.capacity);
+  self->state.learning = RecentMap<Hash32, std::uint64_t, BytesHash>(o.capacity);
   {
     // What the node decided before this validator started (a restart): its view answers with
     // those winners, as it did before. An empty view would prefer whichever tx it is asked
@@ -95,6 +131,11 @@ caf::behavior validator_behavior(validator_pointer self, ValidatorOptions o) {
               if (valid && st.mempool) learn(self, o, q.tx_id, *q.tx);
             }
           }
+          if (!st.view.holds(q.conflict_key))
+            if (auto vote = decided_here(o, q)) {
+              votes.push_back(*vote);
+              continue;
+            }
           votes.push_back(st.view.prefer(q.conflict_key, q.tx_id, valid));
         }
         return votes;

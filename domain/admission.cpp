@@ -48,6 +48,15 @@ std::optional<AdmissionDecision> idempotency(const Index& index, const Key& key,
   return Conflict{it->second};
 }
 
+// The same against the log's index, for a key the projections do not hold.
+std::optional<AdmissionDecision> idempotency_in_log(const KeyLookup& held_in_log, const TxKey& key, const Hash32& id) {
+  if (!held_in_log) return std::nullopt;
+  auto held = held_in_log(key);
+  if (!held) return std::nullopt;
+  if (*held == id) return Duplicate{id};
+  return Conflict{*held};
+}
+
 
 // The money limits of exposure.hpp for a deposit or bet whose other rules hold.
 std::optional<Refuse> check_limits(const Projections& p, const Tx& tx, const std::string& what) {
@@ -121,15 +130,18 @@ struct Decider {
   const Projections& p;
   const Hash32& id;
   bool signature_valid;
+  const KeyLookup& held_in_log;
 
   AdmissionDecision operator()(const Deposit& d) const {
     if (auto known = idempotency(p.deposits, d.deposit_id, id)) return *known;
+    if (auto known = idempotency_in_log(held_in_log, {TxKind::deposit, d.deposit_id}, id)) return *known;
     if (!signature_valid) return bad_signature("deposit " + to_hex(d.deposit_id));
     return rules(d);
   }
 
   AdmissionDecision operator()(const Bet& b) const {
     if (auto known = idempotency(p.bets, b.bet_id, id)) return *known;
+    if (auto known = idempotency_in_log(held_in_log, {TxKind::bet, b.bet_id}, id)) return *known;
     if (!signature_valid) return bad_signature("bet " + to_hex(b.bet_id));
     return rules(b);
   }
@@ -169,12 +181,13 @@ std::optional<admission::Refuse> check_admissible(const Projections& p, const Tx
 
 Prechecked precheck(const Tx& tx) { return Prechecked{tx_id(tx), verify_tx_signature(tx)}; }
 
-AdmissionDecision decide_admission(const Projections& p, const Tx& tx) {
-  if (!p.keys.known) return decide_admission(p, tx, Prechecked{tx_id(tx), false});  // Never reads the flag.
-  return decide_admission(p, tx, precheck(tx));
+AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const KeyLookup& held_in_log) {
+  if (!p.keys.known) return decide_admission(p, tx, Prechecked{tx_id(tx), false}, held_in_log);  // Never reads the flag.
+  return decide_admission(p, tx, precheck(tx), held_in_log);
 }
 
-AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre) {
+AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre,
+                                   const KeyLookup& held_in_log) {
   assert(pre.tx_id == tx_id(tx));
   if (!p.keys.known) {
     // apply() refuses every event before NodeStarted, so no tx can have been admitted.
@@ -182,7 +195,7 @@ AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Pre
     return Refuse{RefusalCode::no_keys, "the node has not started (no NodeStarted event): no keys in force"};
   }
   const Hash32& id = pre.tx_id;
-  AdmissionDecision d = std::visit(Decider{p, id, pre.signature_valid}, tx);
+  AdmissionDecision d = std::visit(Decider{p, id, pre.signature_valid, held_in_log}, tx);
   // A Duplicate names the incoming tx itself; a Conflict never does.
   assert(!std::holds_alternative<Duplicate>(d) || std::get<Duplicate>(d).tx_id == id);
   assert(!std::holds_alternative<Conflict>(d) || std::get<Conflict>(d).existing_tx_id != id);

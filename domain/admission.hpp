@@ -14,9 +14,10 @@
 //   1. no_keys             no NodeStarted applied yet (apply() would refuse any TxAdmitted;
 //                          the projections then hold no tx, so nothing could be a duplicate).
 //   2. idempotency         a known key with the same tx_id is a Duplicate, with another tx_id
-//                          a Conflict. This runs before every other check so that a resend of
-//                          an admitted bet gets its answer even when its nonce is stale or
-//                          its wager is no longer available.
+//                          a Conflict; a key the projections have forgotten is asked of
+//                          `held_in_log` (KeyLookup). This runs before every other check so
+//                          that a resend of an admitted bet gets its answer even when its nonce
+//                          is stale or its wager is no longer available.
 //   3. bad_signature       verify_tx_signature fails (against the key the tx names).
 //   4. check_admissible, the rules apply() checks too (per kind):
 //      deposit     not_operator  (operator_key is not the operator key in force),
@@ -49,6 +50,8 @@
 // Limits on the mempool itself (size, 503 when full) are the actor's, not this function's.
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -109,6 +112,11 @@ std::ostream& operator<<(std::ostream& os, const Decision& d);
 
 using AdmissionDecision = admission::Decision;
 
+// Where a bet's or deposit's idempotency key is held once the projections have forgotten its
+// tx (hot and cold state, projections.hpp): the tx id the log's index names for the key, or
+// nullopt. decide_admission asks it only for a key the projections do not hold.
+using KeyLookup = std::function<std::optional<Hash32>(const TxKey&)>;
+
 // The rules of step 4 above, shared by decide_admission and apply(TxAdmitted), so that the
 // two cannot drift apart: nullopt when `tx` may be admitted against `p` as far as they go.
 // Requires p.keys.known. Leaves out the idempotency keys, the signature and a settlement's
@@ -117,7 +125,7 @@ using AdmissionDecision = admission::Decision;
 
 // See the header comment. Never throws for any content of `tx` (malformed settlements are
 // refused with bad_proof); may throw std::bad_alloc.
-[[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx);
+[[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const KeyLookup& held_in_log = {});
 
 // The part of a decision that needs no state: the tx's id and whether its signature
 // verifies. It is the costly part (an Ed25519 verification), so the node makes it before it
@@ -130,7 +138,8 @@ struct Prechecked {
 };
 [[nodiscard]] Prechecked precheck(const Tx& tx);
 // Precondition: `pre` is precheck(tx) (its tx_id is asserted).
-[[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre);
+[[nodiscard]] AdmissionDecision decide_admission(const Projections& p, const Tx& tx, const Prechecked& pre,
+                                               const KeyLookup& held_in_log = {});
 
 // A node of a cluster admits a bet only when every earlier bet of its account is decided
 // here (one bet in flight per account): asked after decide_admission said Admit (so that a

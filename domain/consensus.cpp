@@ -47,21 +47,32 @@ void record(snowball::Snowball& instance, const PollResult& poll) {
   instance.record_poll(poll.count, poll.choice);
 }
 
+ValidatorView::Preference& ValidatorView::entry(const std::string& conflict_key) {
+  auto [it, fresh] = preferred_.try_emplace(conflict_key);
+  if (!fresh) return it->second;
+  order_.push_back(conflict_key);
+  while (order_.size() > capacity_ && order_.front() != conflict_key) {
+    preferred_.erase(order_.front());
+    order_.pop_front();
+  }
+  return it->second;
+}
+
 Vote ValidatorView::prefer(const std::string& conflict_key, const Hash32& tx_id, bool valid) {
   auto it = preferred_.find(conflict_key);
   if (it != preferred_.end()) return it->second.tx_id;
   if (!valid) return std::nullopt;
-  preferred_.emplace(conflict_key, Preference{tx_id, false});
+  entry(conflict_key) = Preference{tx_id, false};
   return tx_id;
 }
 
 void ValidatorView::follow(const std::string& conflict_key, const Hash32& tx_id) {
-  auto& p = preferred_[conflict_key];
+  auto& p = entry(conflict_key);
   if (!p.decided) p.tx_id = tx_id;
 }
 
 void ValidatorView::decided(const std::string& conflict_key, const Hash32& winner) {
-  preferred_.insert_or_assign(conflict_key, Preference{winner, true});
+  entry(conflict_key) = Preference{winner, true};
 }
 
 std::optional<Hash32> strongest_rival(const Hash32& tx_id, std::span<const Vote> votes) {

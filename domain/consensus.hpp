@@ -7,6 +7,7 @@
 // no member because it found the tx invalid). Each round it asks k validators which tx they
 // prefer for the tx's conflict key and tallies the answers with tally().
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,15 +58,23 @@ void record(snowball::Snowball& instance, const PollResult& poll);
 // unless the node's own voter for the key has since moved its preference (follow(): the
 // validator answers with its node's Snowball preference, as avalanchego's do), until the
 // node decides the key (decided() then pins the winner). Invalid txs are never preferred.
+//
+// Bounded: it holds at most `capacity` keys and forgets the oldest beyond (a key asked about
+// long ago, decided or not); whoever asks it about a key must first see whether the key is
+// held (holds()) and, when it is not, answer from what the node decided (the validator does:
+// actors/validator.cpp), so that a forgotten key never makes it prefer a rival of a winner.
 class ValidatorView {
  public:
+  explicit ValidatorView(std::size_t capacity = 1'000'000) : capacity_(capacity) {}
   // The validator's vote when asked about `tx_id` (valid = it passed the validator's checks).
   Vote prefer(const std::string& conflict_key, const Hash32& tx_id, bool valid);
   // The node's voter for the key now prefers `tx_id` (after a successful poll). Ignored once
   // the key is decided.
   void follow(const std::string& conflict_key, const Hash32& tx_id);
-  // The node decided the key: `winner` is the accepted tx (the view keeps it from now on).
+  // The node decided the key: `winner` is the accepted tx (the view keeps it until it forgets
+  // the key, oldest first).
   void decided(const std::string& conflict_key, const Hash32& winner);
+  bool holds(const std::string& conflict_key) const { return preferred_.contains(conflict_key); }
   std::size_t size() const { return preferred_.size(); }
 
  private:
@@ -73,7 +82,10 @@ class ValidatorView {
     Hash32 tx_id{};
     bool decided = false;
   };
+  Preference& entry(const std::string& conflict_key);  // Inserts a new key, forgetting the oldest.
+  std::size_t capacity_;
   std::unordered_map<std::string, Preference> preferred_;
+  std::deque<std::string> order_;  // Keys, oldest first.
 };
 
 // The tx a voter's poll points to when its own tx lost: the other tx with the most votes

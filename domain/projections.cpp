@@ -35,6 +35,35 @@ BatchRecord& must_find_batch(Projections& p, const Id128& id, const char* what) 
   return it->second;
 }
 
+// Forgets a finished tx: its record and the key that names it.
+void forget_tx(Projections& p, const Hash32& id) {
+  auto it = p.txs.find(id);
+  if (it == p.txs.end()) return;
+  const TxKey key = tx_key(it->second.tx);
+  auto& index = key.kind == TxKind::bet ? p.bets : key.kind == TxKind::deposit ? p.deposits : p.settlements;
+  if (auto k = index.find(key.id); k != index.end() && k->second == id) index.erase(k);
+  p.txs.erase(it);
+}
+
+// `id` is finished: it joins the window of recent ones, and the oldest beyond it are forgotten.
+void finish_tx(Projections& p, const Hash32& id) {
+  p.finished_txs.push_back(id);
+  while (p.finished_txs.size() > p.recent_txs) {
+    forget_tx(p, p.finished_txs.front());
+    p.finished_txs.pop_front();
+  }
+}
+
+// Batch `id` ended (confirmed or failed): the same, for batches.
+void end_batch(Projections& p, const Id128& id) {
+  if (auto s = p.settlements.find(id); s != p.settlements.end()) finish_tx(p, s->second);
+  p.ended_batches.push_back(id);
+  while (p.ended_batches.size() > p.recent_batches) {
+    p.batches.erase(p.ended_batches.front());
+    p.ended_batches.pop_front();
+  }
+}
+
 // Runs a domain operation, turning its rule errors into ApplyError.
 template <class F>
 void guarded(const char* what, F&& f) {
@@ -126,6 +155,10 @@ struct Applier {
     }
     r.status = e.accepted ? TxStatus::accepted : TxStatus::rejected;
     r.finalized_height = e.block_height;
+    if (e.accepted && e.key.kind != TxKind::settlement) ++p.accepted_txs;
+    // A rejected settlement stays as long as its batch is open: the batch's later events
+    // name it. Any other rejected tx is finished (this may forget `r`: last).
+    if (!e.accepted && e.key.kind != TxKind::settlement) finish_tx(p, e.tx_id);
   }
 
   void operator()(const BlockCommitted& e) {
@@ -219,6 +252,8 @@ struct Applier {
       marked.push_back(&r);
     }
     p.batches.emplace(e.batch_id, BatchRecord{BatchLifecycle(e.max_attempts), e.items, std::nullopt, Hash32{}});
+    if (p.last_batch_id < e.batch_id) p.last_batch_id = e.batch_id;
+    for (const auto& item : e.items) finish_tx(p, item.tx_id);  // Batched: the rules need them no more.
   }
 
   void operator()(const BatchProved& e) {
@@ -278,6 +313,7 @@ struct Applier {
       fail("BatchConfirmed: batch " + to_hex(e.batch_id) + "'s settlement tx " + short_hex(b.settlement_tx_id) +
            " was not committed at height " + std::to_string(e.height));
     b.lifecycle = next;
+    end_batch(p, e.batch_id);  // May forget `b`: last.
   }
 
   void operator()(const BatchFailed& e) {
@@ -293,6 +329,7 @@ struct Applier {
              (r.status == TxStatus::accepted ? " was accepted" : " is still undecided"));
     }
     b.lifecycle = next;
+    end_batch(p, e.batch_id);  // May forget `b`: last.
   }
 
   void operator()(const ReconciliationReport& e) { p.last_reconciliation = e; }
@@ -318,6 +355,27 @@ void apply(Projections& p, std::uint64_t seq, Event&& e, const std::optional<Has
   p.last_seq = seq;
 }
 
+void set_windows(Projections& p, std::size_t recent_txs, std::size_t recent_batches) {
+  p.recent_txs = recent_txs;
+  p.recent_batches = recent_batches;
+  while (p.finished_txs.size() > p.recent_txs) {
+    forget_tx(p, p.finished_txs.front());
+    p.finished_txs.pop_front();
+  }
+  while (p.ended_batches.size() > p.recent_batches) {
+    p.batches.erase(p.ended_batches.front());
+    p.ended_batches.pop_front();
+  }
+}
+
+bool is_finished(const Projections& p, const TxRecord& r) {
+  if (const auto* s = std::get_if<Settlement>(&r.tx)) {
+    auto b = p.batches.find(s->inputs.batch_id);
+    return b == p.batches.end() || b->second.lifecycle.terminal();
+  }
+  return r.status == TxStatus::rejected || r.batch_id.has_value();
+}
+
 std::vector<std::string> check_invariants(const Projections& p) {
   std::vector<std::string> problems;
   Int128 balances = 0;
@@ -338,20 +396,26 @@ std::vector<std::string> check_invariants(const Projections& p) {
 // --- snapshots ------------------------------------------------------------------------
 
 namespace {
-constexpr std::uint8_t kSnapshotFormatVersion = 2;  // 2: TxRecord::finalized_height.
+// 2: TxRecord::finalized_height, last_batch_id; only what the rules need (no finished tx, no
+// ended batch).
+constexpr std::uint8_t kSnapshotFormatVersion = 2;
 }
 
 template <class A>
 void Projections::save(A& ar) const {
   ar(kSnapshotFormatVersion, keys, accounts);
-  std::vector<std::pair<Hash32, TxRecord>> tx_list(txs.begin(), txs.end());
+  std::vector<std::pair<Hash32, TxRecord>> tx_list;
+  for (const auto& [id, r] : txs)
+    if (!is_finished(*this, r)) tx_list.emplace_back(id, r);
   std::sort(tx_list.begin(), tx_list.end(), [](auto& x, auto& y) { return x.first < y.first; });
   ar(tx_list, block_height, block_hash);
-  std::vector<std::pair<Id128, BatchRecord>> batch_list(batches.begin(), batches.end());
+  std::vector<std::pair<Id128, BatchRecord>> batch_list;
+  for (const auto& [id, b] : batches)
+    if (!b.lifecycle.terminal()) batch_list.emplace_back(id, b);
   std::vector<std::pair<PublicKey, Amount>> settled_list(settled.balances().begin(), settled.balances().end());
   std::sort(settled_list.begin(), settled_list.end());
   ar(batch_list, settled_list, deposits_total, house_result, settled_deposits, settled_house_result,
-     last_reconciliation, event_counts, last_seq);
+     last_reconciliation, event_counts, last_seq, last_batch_id, accepted_txs);
 }
 
 template <class A>
@@ -381,8 +445,10 @@ void Projections::load(A& ar) {
   std::vector<std::pair<Id128, BatchRecord>> batch_list;
   std::vector<std::pair<PublicKey, Amount>> settled_list;
   ar(batch_list, settled_list, deposits_total, house_result, settled_deposits, settled_house_result,
-     last_reconciliation, event_counts, last_seq);
+     last_reconciliation, event_counts, last_seq, last_batch_id, accepted_txs);
   batches = std::map<Id128, BatchRecord>(batch_list.begin(), batch_list.end());
+  finished_txs.clear();
+  ended_batches.clear();
   settled = settlement::SettledState::from_balances(std::move(settled_list));
 }
 

@@ -9,6 +9,7 @@
 // batch proofs) are separate (see audit.hpp) so that they can run on all cores.
 
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -62,6 +63,19 @@ struct NodeKeys {
   template <class A> void serialize(A& ar) { ar(node_id, operator_key, house_key, sequencer_key, known); }
 };
 
+// Hot and cold state. The projections hold what the rules need: every account, every
+// undecided tx, every accepted bet or deposit not yet in a batch, every open batch with its
+// settlement tx. A tx the rules need no more is *finished*: rejected, or batched, or the
+// settlement of a batch that ended (and the batch itself, once it ended). The last
+// `recent_txs` finished txs stay (and as many ended batches as recent_batches), so that recent
+// answers cost no log read; older ones are forgotten, and whoever needs them reads them from
+// the log through its indexes (eventlog/cold.hpp). So memory is bounded by what is live and by
+// those two windows, not by history. Snapshots hold only what the rules need, so they do not
+// depend on the windows, and neither does any rule: a forgotten key is checked against the
+// log's index by the journal before it applies (actors/journal.cpp).
+inline constexpr std::size_t kRecentTxs = 100'000;
+inline constexpr std::size_t kRecentBatches = 64;
+
 struct Projections {
   NodeKeys keys;
   Accounts accounts;
@@ -72,6 +86,12 @@ struct Projections {
   std::uint64_t block_height = 0;
   Hash32 block_hash{};
   std::map<Id128, BatchRecord> batches;
+  Id128 last_batch_id{};             // The newest batch created (it may be forgotten).
+  std::uint64_t accepted_txs = 0;    // Bets and deposits ever accepted (a count forgetting keeps).
+  // The windows (not in snapshots): finished txs and ended batches, oldest first.
+  std::size_t recent_txs = kRecentTxs, recent_batches = kRecentBatches;
+  std::deque<Hash32> finished_txs;
+  std::deque<Id128> ended_batches;
   settlement::SettledState settled;  // Balances after every proved batch.
   Exposure exposure;                 // What the pending txs may still move (exposure.hpp);
                                      // not in snapshots: it follows from their txs.
@@ -92,6 +112,13 @@ void apply(Projections& p, std::uint64_t seq, const Event& e);
 // The same, moving the event's transaction into the projections. `known_tx_id`, when
 // given, must be tx_id() of a TxAdmitted's tx (the replay computes it on another core).
 void apply(Projections& p, std::uint64_t seq, Event&& e, const std::optional<Hash32>& known_tx_id = std::nullopt);
+
+// Sets the windows and forgets what is beyond them now.
+void set_windows(Projections& p, std::size_t recent_txs, std::size_t recent_batches);
+
+// Whether the rules need `r` no more (see Projections): rejected, batched, or the settlement
+// of a batch that ended or is forgotten.
+bool is_finished(const Projections& p, const TxRecord& r);
 
 // Conservation checks over the whole state; returns every violation found.
 std::vector<std::string> check_invariants(const Projections& p);

@@ -337,9 +337,12 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   constexpr std::size_t kJobChunk = 64;
 
   Projections& p = result.projections;
-  // A bet takes about three events; sizing the tables once saves rehashing them as they grow.
-  p.txs.reserve(std::max<std::size_t>(p.txs.size(), result.head / 3));
-  p.bets.reserve(std::max<std::size_t>(p.bets.size(), result.head / 3));
+  set_windows(p, options.recent_txs, options.recent_batches);
+  // A bet takes about three events; sizing the tables once saves rehashing them as they grow
+  // (no more than the window holds, plus what is unfinished).
+  const std::size_t expected = std::min<std::size_t>(result.head / 3, options.recent_txs) + std::min<std::size_t>(result.head / 3, kRecentTxs);
+  p.txs.reserve(std::max(p.txs.size(), expected));
+  p.bets.reserve(std::max(p.bets.size(), expected));
   Hash32 prev{};
   bool chain_known = true;  // False right after a damaged record: its hash is unknown.
   Seq last_seq = 0;

@@ -28,6 +28,9 @@ struct ReplayOptions {
     PublicKey operator_key{}, house_key{}, sequencer_key{};
   };
   std::optional<Keys> expected_keys;
+  // Finished txs and ended batches the result keeps (domain/projections.hpp); the rest are
+  // forgotten as the replay goes, so that memory stays bounded on a long log.
+  std::size_t recent_txs = kRecentTxs, recent_batches = kRecentBatches;
 };
 
 struct Problem {

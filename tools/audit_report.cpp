@@ -19,7 +19,11 @@ std::map<std::string, std::uint64_t> batches_by_status(const Projections& p) {
   for (auto s : {BatchStatus::created, BatchStatus::proved, BatchStatus::submitted, BatchStatus::confirmed,
                  BatchStatus::failed})
     m[std::string(batch_status_name(s))] = 0;
-  for (const auto& [id, b] : p.batches) ++m[std::string(batch_status_name(b.lifecycle.status()))];
+  // Open batches from memory; ended ones by their events (memory forgets ended batches).
+  for (const auto& [id, b] : p.batches)
+    if (!b.lifecycle.terminal()) ++m[std::string(batch_status_name(b.lifecycle.status()))];
+  m["confirmed"] = p.event_counts[static_cast<std::size_t>(EventType::batch_confirmed) - 1];
+  m["failed"] = p.event_counts[static_cast<std::size_t>(EventType::batch_failed) - 1];
   return m;
 }
 

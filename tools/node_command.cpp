@@ -151,6 +151,7 @@ int run_node(const std::vector<std::string>& argv) {
     o.max_waiters = config.max_waiters;
     o.seed = config.seed;
     o.snapshot_every = config.snapshot_every;
+    o.recent_txs = config.recent_txs;
     o.round_interval = config.round_interval;
     o.config_json = node_config_json(config);
     o.clock_ms = wall_clock_ms;

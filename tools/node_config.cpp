@@ -76,6 +76,7 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.mempool-max", number(&NodeConfig::mempool_max)},
       {"croupier.max-waiters", number(&NodeConfig::max_waiters)},
       {"croupier.snapshot-every", number(&NodeConfig::snapshot_every)},
+      {"croupier.recent-txs", number(&NodeConfig::recent_txs)},
       {"croupier.admin", text(&NodeConfig::admin)},
       {"croupier.admin-token", text(&NodeConfig::admin_token)},
       {"croupier.round-interval", duration(&NodeConfig::round_interval)},
@@ -124,6 +125,7 @@ void validate_node_config(const NodeConfig& c) {
   require(c.retry_cap <= std::chrono::hours(24), "retry-cap", "must be at most 24h");
   require(c.reconcile_interval.count() >= 1, "reconcile-interval", "must be at least 1ms");
   require(c.mempool_max >= 1, "mempool-max", "must be at least 1");
+  require(c.recent_txs <= 10'000'000, "recent-txs", "must be 0..10000000");
   require(c.max_waiters >= 1, "max-waiters", "must be at least 1");
   require(c.round_interval <= std::chrono::seconds(60), "round-interval", "must be 0ms..60s");
   require(c.admin_token.empty() || c.admin_token.size() >= 16, "admin-token", "must have at least 16 characters");
@@ -164,7 +166,8 @@ std::string node_config_json(const NodeConfig& c) {
                            {"round-interval", ms(c.round_interval)},
                            {"mempool-max", c.mempool_max},
                            {"max-waiters", c.max_waiters},
-                           {"snapshot-every", c.snapshot_every}};
+                           {"snapshot-every", c.snapshot_every},
+                           {"recent-txs", c.recent_txs}};
   return j.dump();
 }
 

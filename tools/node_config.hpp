@@ -36,6 +36,7 @@ struct NodeConfig {
   std::uint64_t mempool_max = 100000;            // croupier.mempool-max
   std::uint64_t max_waiters = 100000;            // croupier.max-waiters
   std::uint64_t snapshot_every = 100000;         // croupier.snapshot-every (0 = never)
+  std::uint64_t recent_txs = 100000;             // croupier.recent-txs
   std::chrono::milliseconds round_interval{0};   // croupier.round-interval
 };
 

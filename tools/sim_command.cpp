@@ -11,7 +11,8 @@ namespace {
 
 const cli::CommandSpec kSpec{
     "croupier sim (--seed N | --seeds A..B) [--nodes 5] [--bets 20000] [--byzantine F] [--drop P] [--duplicate P]\n"
-    "             [--crash-rate R] [--partition-rate R] [--pause-rate R] [--forge-rate R] [--heal-after MS] [--json]",
+    "             [--crash-rate R] [--partition-rate R] [--pause-rate R] [--forge-rate R] [--heal-after MS]\n"
+    "             [--recent-txs N] [--json]",
     "Runs a whole cluster of real nodes (every actor, each node with its own event log in a\n"
     "temporary directory) in one process on CAF's deterministic scheduler and virtual time.\n"
     "One seed drives the clients, the network (delays, drops, duplicates, reordering,\n"
@@ -44,6 +45,7 @@ const cli::CommandSpec kSpec{
      {"liveness", "MS", "virtual ms after the heal and the last bet within which all must be decided (default 120000)"},
      {"rivals", "P", "probability that a new bet gets a rival on the same nonce at another node (default 0.04)"},
      {"beta", "N", "Snowball's beta, consecutive successful polls to decide (default 20)"},
+     {"recent-txs", "N", "finished txs each node keeps in memory (default 100000; small: lookups go to the log)"},
      {"json", "", "print the summary as JSON (one document per seed)"}}};
 
 double fraction(const cli::Args& args, const std::string& name, double max) {
@@ -69,6 +71,8 @@ sim::SimOptions options_from(const cli::Args& args) {
   if (auto v = args.unsigned_value("clients")) o.clients = *v;
   if (auto v = args.unsigned_value("beta")) o.beta = static_cast<int>(std::min<std::uint64_t>(*v, 1000));
   if (o.beta < 1) throw cli::UsageError("--beta must be at least 1");
+  if (auto v = args.unsigned_value("recent-txs")) o.recent_txs = *v;
+  if (o.recent_txs > 10'000'000) throw cli::UsageError("--recent-txs must be at most 10000000");
   auto opt = [&](const char* name, std::optional<double>& out, double max) {
     if (args.value(name)) out = fraction(args, name, max);
   };

@@ -125,7 +125,9 @@ struct Fixture : test::CafFixture {
     return keep(system->spawn(fake_validator, std::move(log), mode, other));
   }
 
-  caf::actor validator() { return keep(actors::spawn_validator(*system, {state, "validator"})); }
+  caf::actor validator(std::size_t capacity = 1'000'000, std::shared_ptr<const eventlog::EventLog> log = nullptr) {
+    return keep(actors::spawn_validator(*system, {state, "validator", false, std::move(log), capacity}));
+  }
 
   caf::actor router(std::vector<caf::actor> validators, int k, std::chrono::milliseconds timeout = 500ms,
                     actors::Metrics* metrics = nullptr, std::size_t local = SIZE_MAX, int asks = 3) {
@@ -214,6 +216,27 @@ TEST_CASE("AValidatorStartedAfterARestartVotesForWhatItsNodeAccepted") {
   Deposit other = deposit(2);
   other.amount += 5;
   CHECK(f.ask(v, {query(rival), query(kept), query(other)}) == Votes{tx_id(kept), tx_id(kept), tx_id(other)});
+}
+
+TEST_CASE("AValidatorThatForgotAKeyAnswersFromWhatItsNodeDecided") {
+  // A view of two keys: the decided key of `kept` is forgotten once two others come. Asked
+  // about a rival of `kept` then, the validator must not take it for a new key (first seen
+  // wins would vote for the rival): it answers from its node's decision.
+  Fixture f;
+  Deposit kept = deposit(1), rival = deposit(1);
+  rival.amount += 1;
+  f.state->projections.txs[tx_id(kept)] = TxRecord{kept, TxStatus::accepted, 3, std::nullopt, std::nullopt, 3};
+  f.state->projections.deposits[kept.deposit_id] = tx_id(kept);
+  Deposit lost = deposit(4);
+  f.state->projections.txs[tx_id(lost)] = TxRecord{lost, TxStatus::rejected, 0, std::nullopt, std::nullopt, 0};
+  auto v = f.validator(2);
+  auto query = [](const Deposit& d) { return VoteQuery{tx_id(d), conflict_key_string(Tx{d}), std::make_shared<const Tx>(d)}; };
+  caf::anon_send(v, actors::forget_atom::value, actors::Decided{{conflict_key_string(Tx{kept}), tx_id(kept)}});
+  f.run();
+  CHECK(f.ask(v, {query(deposit(2)), query(deposit(3))}) == Votes{tx_id(deposit(2)), tx_id(deposit(3))});  // Forgets kept's key.
+  CHECK(f.ask(v, {query(rival)}) == Votes{tx_id(kept)});
+  CHECK(f.ask(v, {query(kept)}) == Votes{tx_id(kept)});
+  CHECK(f.ask(v, {query(lost)}) == Votes{std::nullopt});  // Its node rejected it.
 }
 
 TEST_CASE("ValidatorPrefersOnlySettlementsWhoseProofVerifiesUnderTheSequencerKey") {

@@ -186,6 +186,11 @@ class FakeNode : public NodeApi {
     return BetProof{it->second, *vrf::proof_to_hash(it->second)};
   }
 
+  // The fake's memory forgets nothing: there is no cold state (node_test covers it).
+  std::optional<ColdTx> cold_tx(TxKind, const Id128&) const override { return std::nullopt; }
+  std::optional<BatchRecord> cold_batch(const Id128&) const override { return std::nullopt; }
+  std::optional<BatchStatus> cold_batch_status(const Id128&) const override { return std::nullopt; }
+
  private:
   using Job = std::function<void()>;
 
@@ -505,7 +510,7 @@ TEST_CASE("the node's refusals become the spec's statuses") {
     f.node.script(o);
     Response r = f.post("/v1/bets", body);
     check_error(r, 500, "internal");
-    check_internal_error(r, f.log, "projections do not hold");
+    check_internal_error(r, f.log, "neither its memory nor its log holds");
   }
 }
 

@@ -278,6 +278,11 @@ struct World : test::CafFixture {
     if (status == BatchStatus::failed) l.fail();
     REQUIRE(l.status() == status);
     state->projections.batches.emplace(Id128{0xba, n}, BatchRecord{l, {}, std::nullopt, {}});
+    // As apply() counts them: an ended batch is counted by its event (memory forgets it).
+    if (status == BatchStatus::confirmed)
+      ++state->projections.event_counts[static_cast<std::size_t>(EventType::batch_confirmed) - 1];
+    if (status == BatchStatus::failed)
+      ++state->projections.event_counts[static_cast<std::size_t>(EventType::batch_failed) - 1];
   }
 
   void ask() { client->send(inspector, actors::metrics_atom::value); }

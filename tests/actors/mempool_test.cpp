@@ -89,7 +89,7 @@ struct World : test::LedgerWorld {
 
   caf::actor mempool(actors::journal_actor j, std::size_t max_pending = 100) {
     actors::VoterOptions vo{router, committer, snowball::Parameters{1, 1, {{1, 1}}}, 1000ms, 10ms, &metrics, 0ms, {}};
-    return keep(actors::spawn_mempool(*system, actors::MempoolOptions{state, &metrics, j, vo, max_pending, false, {}}));
+    return keep(actors::spawn_mempool(*system, actors::MempoolOptions{state, &metrics, j, vo, max_pending, false, {}, {}}));
   }
 
   std::optional<std::uint64_t> pending_count(const caf::actor& mempool) {

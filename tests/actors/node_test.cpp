@@ -3,11 +3,14 @@
 // from the log resumes every unfinished piece of work; the live state equals a replay.
 #include <doctest/doctest.h>
 
+#include "actors/api_json.hpp"
+#include "actors/syncer.hpp"
 #include "eventlog/replay.hpp"
 #include "node_world.hpp"
 
 using namespace croupier;
 using actors::SubmitOutcome;
+namespace api = actors::api;
 using Kind = actors::SubmitOutcome::Kind;
 
 namespace {
@@ -232,4 +235,92 @@ TEST_CASE("ManyLocalValidatorsDecideWithScaledParameters") {
   auto r = w.submit(w.bet(a, 1, 10));
   CHECK(r.final);
   CHECK(w.node->node_metrics().consensus_polls.load() >= 2 * 20);  // beta = 20 polls per tx.
+}
+
+// --- hot and cold state ------------------------------------------------------------------
+
+namespace {
+
+// The API's body for a bet, from memory or (forgotten there) from the log, as the gateway
+// builds it.
+std::string bet_body(test::NodeWorld& w, const Id128& bet_id) {
+  std::optional<api::TxView> view;
+  w.node->read([&](const Projections& p) { view = api::bet_view(p, bet_id); });
+  if (!view) {
+    auto cold = w.node->cold_tx(TxKind::bet, bet_id);
+    if (!cold) return "unknown";
+    view = api::TxView{cold->tx_id, cold->record, w.keys.house_key.public_key, cold->batch_status};
+  }
+  if (view->record.batch_id && !view->batch_status) view->batch_status = w.node->cold_batch_status(*view->record.batch_id);
+  std::optional<actors::BetProof> proof;
+  if (api::needs_bet_proof(*view)) proof = w.node->bet_proof(view->tx_id, bet_id);
+  return api::tx_reply(*view, proof, false).body.dump();
+}
+
+}  // namespace
+
+TEST_CASE("AForgottenBetIsAnsweredFromTheLogExactlyAsFromMemory") {
+  // A window of 3 finished txs: the early bets leave memory as later ones finish. Each is
+  // answered, resent and conflicted exactly as while it was in memory, also after a restart.
+  test::NodeWorld w;
+  auto o = w.options();
+  o.recent_txs = 3;
+  o.batch_max = 2;
+  w.start(o);
+  KeyPair player = keypair_from_seed(test::NodeWorld::seed_of(9));
+  REQUIRE(w.submit(w.deposit(player.public_key, 100'000)).final);
+  std::vector<Bet> bets;
+  std::vector<std::string> hot_bodies;
+  for (std::uint64_t n = 1; n <= 12; ++n) {
+    bets.push_back(w.bet(player, n, 10 + n));
+    REQUIRE(w.submit(bets.back()).final);
+    REQUIRE(w.run_until([&] { return batch_status_of_bet(w, bets.back().bet_id) == BatchStatus::confirmed; }));
+    hot_bodies.push_back(bet_body(w, bets.back().bet_id));  // In memory still: the newest.
+  }
+  const std::size_t in_memory = w.with_state([](const Projections& p) { return p.txs.size(); });
+  CHECK(in_memory <= 3 + 4);  // The window, and at most a batch still open with its settlement.
+  CHECK_FALSE(w.with_state([&](const Projections& p) { return p.bets.contains(bets[0].bet_id); }));
+  auto check_answers = [&] {
+    for (std::size_t i = 0; i < bets.size(); ++i) {
+      CAPTURE(i);
+      CHECK(bet_body(w, bets[i].bet_id) == hot_bodies[i]);
+    }
+    // A resend of the first is a duplicate, final at once; a changed one is a conflict.
+    auto again = w.submit(bets[0]);
+    CHECK(again.kind == Kind::duplicate);
+    CHECK(again.final);
+    CHECK(again.tx_id == tx_id(bets[0]));
+    Bet changed = bets[0];
+    changed.wager += 1;
+    sign_tx(changed, player);
+    auto conflict = w.submit(changed);
+    CHECK(conflict.kind == Kind::conflict);
+    CHECK(conflict.tx_id == tx_id(bets[0]));
+    // Its batch, from the log too.
+    const auto first_batch = *w.node->cold_tx(TxKind::bet, bets[0].bet_id)->record.batch_id;
+    auto batch = w.node->cold_batch(first_batch);
+    REQUIRE(batch);
+    CHECK(batch->lifecycle.status() == BatchStatus::confirmed);
+    CHECK(batch->items.size() >= 1);
+    REQUIRE(batch->inputs);
+    // A peer pulling this node's blocks gets every bet and deposit, forgotten ones from the log.
+    auto chunk = actors::read_blocks(*w.node->state(), w.node->log(), 1, 1000);
+    std::set<Hash32> served;
+    for (const auto& block : chunk.blocks)
+      for (const auto& tx : block) served.insert(tx_id(tx));
+    CHECK(served.size() == 1 + bets.size());
+    for (const auto& b : bets) CHECK(served.contains(tx_id(b)));
+  };
+  check_answers();
+  w.stop();
+  auto o2 = w.options();
+  o2.recent_txs = 3;
+  w.start(o2);
+  check_answers();
+  // Nothing was admitted for the resends; the log replays clean.
+  w.stop();
+  auto replayed = replay_of(w.dir.path());
+  CHECK(replayed.clean());
+  CHECK(replayed.projections.event_counts[static_cast<std::size_t>(EventType::tx_admitted) - 1] ==
+        1 + bets.size() + replayed.projections.event_counts[static_cast<std::size_t>(EventType::batch_proved) - 1]);
 }

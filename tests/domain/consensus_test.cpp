@@ -301,3 +301,21 @@ TEST_CASE("ClusterParametersMoveAPreferenceOnAStrictMajority") {
   const std::vector<Vote> votes{a, a, a, b, b};
   CHECK(consensus::tally(b, votes, p.alpha_preference) == consensus::PollResult{true, consensus::kReject, 3});
 }
+
+TEST_CASE("AValidatorViewHoldsAtMostItsCapacityAndForgetsTheOldestKeysFirst") {
+  consensus::ValidatorView view(3);
+  Hash32 a{1}, b{2}, c{3}, d{4};
+  CHECK(view.prefer("k1", a, true) == a);
+  view.decided("k2", b);
+  view.follow("k3", c);
+  CHECK(view.size() == 3);
+  CHECK(view.prefer("k4", d, true) == d);  // k1, the oldest, goes.
+  CHECK(view.size() == 3);
+  CHECK_FALSE(view.holds("k1"));
+  CHECK(view.holds("k2"));
+  CHECK(view.prefer("k2", a, true) == b);  // Still pinned.
+  view.decided("k2", b);                   // An old key again is not a new one: nothing goes.
+  CHECK(view.holds("k3"));
+  CHECK(view.prefer("k1", c, true) == c);  // A new key now: k2 goes.
+  CHECK_FALSE(view.holds("k2"));
+}

@@ -401,10 +401,10 @@ TEST_CASE("ATamperedOrPlantedSnapshotIsReportedAndFromZeroIgnoresIt") {
          raw.put("snapshots", covered_key, encode_snapshot(p));
        },
        covered + 1},
-      {"the last byte flipped (it claims to cover another seq)",
+      {"a byte of last_seq flipped (it claims to cover another seq)",
        [&](RawLmdb& raw) {
          Bytes b = *raw.get("snapshots", covered_key);
-         b.back() ^= 0x01;
+         b[b.size() - 25] ^= 0x01;  // last_seq's top byte: the blob ends last_seq, last_batch_id[16], accepted_txs.
          raw.put("snapshots", covered_key, b);
        },
        covered},

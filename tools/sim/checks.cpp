@@ -1,5 +1,6 @@
 #include "tools/sim/checks.hpp"
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -28,19 +29,18 @@ std::vector<Finding> check_acknowledged(Cluster& cluster, const std::vector<Acke
   for (auto i : checked_nodes(cluster)) {
     std::size_t missing = 0;
     std::string first;
-    cluster.read(i, [&](const Projections& p) {
-      for (const auto& a : acked) {
-        auto it = p.txs.find(a.tx_id);
-        std::string why;
-        if (it == p.txs.end()) why = "unknown";
-        else if (it->second.status != TxStatus::accepted) why = std::string(tx_status_name(it->second.status));
-        else if (it->second.block_height == 0) why = "not in a block";
-        else if (!it->second.outcome || !(*it->second.outcome == a.outcome)) why = "resolved differently";
-        if (why.empty()) continue;
-        if (missing++ == 0)
-          first = "bet tx " + short_hex(a.tx_id) + " (answered final by node " + std::to_string(a.node) + ") is " + why;
-      }
-    });
+    for (const auto& a : acked) {
+      auto [reachable, r] = cluster.find(i, a.tx_id, TxKey{TxKind::bet, a.bet_id});  // Memory, else the log.
+      if (!reachable) break;
+      std::string why;
+      if (!r) why = "unknown";
+      else if (r->status != TxStatus::accepted) why = std::string(tx_status_name(r->status));
+      else if (r->block_height == 0) why = "not in a block";
+      else if (!r->outcome || !(*r->outcome == a.outcome)) why = "resolved differently";
+      if (why.empty()) continue;
+      if (missing++ == 0)
+        first = "bet tx " + short_hex(a.tx_id) + " (answered final by node " + std::to_string(a.node) + ") is " + why;
+    }
     if (missing)
       found.push_back({1, node_name(i) + ": " + std::to_string(missing) + " of " + std::to_string(acked.size()) +
                               " acknowledged bets are not final there; first: " + first});
@@ -56,6 +56,15 @@ std::string describe_key(const Tx& tx) {
   return "settlement of batch " + to_hex(std::get<Settlement>(tx).inputs.batch_id);
 }
 
+// Everything node i ever decided, from its log (its memory forgets finished txs).
+Projections whole_history(Cluster& cluster, std::size_t i) {
+  eventlog::ReplayOptions ro;
+  ro.from = 0;
+  ro.threads = 1;
+  ro.recent_txs = ro.recent_batches = std::numeric_limits<std::size_t>::max();
+  return eventlog::replay(cluster.node(i).log(), ro).projections;
+}
+
 std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
   std::vector<Finding> found;
   struct Seen {
@@ -67,7 +76,10 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
   std::map<std::size_t, std::set<Hash32>> accepted_sets;
   std::map<std::size_t, std::map<PublicKey, Amount>> balances;
   for (auto i : checked_nodes(cluster)) {
-    cluster.read(i, [&](const Projections& p) {
+    // While it runs: what the nodes hold in memory. At the end: the whole history (the logs).
+    std::optional<Projections> history;
+    if (converged) history = whole_history(cluster, i);
+    auto check = [&](const Projections& p) {
       for (const auto& [id, r] : p.txs) {
         if (r.status == TxStatus::admitted) continue;
         const bool accepted = r.status == TxStatus::accepted;
@@ -86,7 +98,9 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
       }
       if (converged)
         for (const auto& [key, a] : p.accounts.all()) balances[i][key] = a.balance;
-    });
+    };
+    if (history) check(*history);
+    else cluster.read(i, check);
   }
   if (converged && accepted_sets.size() > 1) {
     auto& [first_node, first_set] = *accepted_sets.begin();
@@ -102,10 +116,12 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
   return found;
 }
 
-std::vector<Finding> check_settlement(Cluster& cluster) {
+std::vector<Finding> check_settlement(Cluster& cluster, bool from_logs) {
   std::vector<Finding> found;
   for (auto i : checked_nodes(cluster)) {
-    cluster.read(i, [&](const Projections& p) {
+    // While it runs, memory: a confirmed batch's settlement tx is finished, and may be forgotten
+    // before the batch is. From the logs (at the end), every batch and settlement ever written.
+    auto check = [&](const Projections& p) {
       for (const auto& problem : check_invariants(p)) found.push_back({3, node_name(i) + ": " + problem});
       std::map<Id128, Id128> batch_of;  // Item id -> its batch.
       for (const auto& [batch_id, b] : p.batches)
@@ -121,10 +137,13 @@ std::vector<Finding> check_settlement(Cluster& cluster) {
           if (++settled[s->inputs.batch_id] == 2)
             found.push_back({3, node_name(i) + ": batch " + to_hex(s->inputs.batch_id) + " is settled twice"});
       for (const auto& [batch_id, b] : p.batches)
-        if (b.lifecycle.status() == BatchStatus::confirmed && settled[batch_id] != 1)
+        if (b.lifecycle.status() == BatchStatus::confirmed && settled[batch_id] != 1 &&
+            (from_logs || settled[batch_id] > 1))
           found.push_back({3, node_name(i) + ": batch " + to_hex(batch_id) + " is confirmed with " +
                                   std::to_string(settled[batch_id]) + " accepted settlement txs"});
-    });
+    };
+    if (from_logs) check(whole_history(cluster, i));
+    else cluster.read(i, check);
   }
   return found;
 }
@@ -144,9 +163,17 @@ std::vector<Finding> check_replay(Cluster& cluster) {
                               p.kind + "] " + p.message});
       continue;
     }
+    // The rule state, and every tx the live memory still holds, the same.
     Bytes live;
-    cluster.read(i, [&](const Projections& p) { live = encode_snapshot(p); });
-    if (encode_snapshot(result.projections) != live)
+    bool same_txs = true;
+    cluster.read(i, [&](const Projections& p) {
+      live = encode_snapshot(p);
+      for (const auto& [id, r] : p.txs) {
+        auto it = result.projections.txs.find(id);
+        same_txs &= it != result.projections.txs.end() && encode(it->second) == encode(r);
+      }
+    });
+    if (encode_snapshot(result.projections) != live || !same_txs)
       found.push_back({4, node_name(i) + ": replaying its log from the first event does not give its live state"});
   }
   return found;
@@ -173,12 +200,11 @@ std::optional<std::string> work_left(Cluster& cluster, bool rogue_exempt) {
         if (r.status == TxStatus::admitted && !rogue(r)) {
           if (undecided++ == 0) example = "tx " + short_hex(id);
         }
-        if (r.status == TxStatus::accepted && !is_settlement(r.tx)) {
-          ++accepted;
-          // The sequencing node batches everything it accepted, and settles every batch.
-          if (i == 0 && (!r.batch_id || r.block_height == 0)) ++unbatched;
-        }
+        // The sequencing node batches everything it accepted, and settles every batch.
+        if (r.status == TxStatus::accepted && !is_settlement(r.tx) && i == 0 && (!r.batch_id || r.block_height == 0))
+          ++unbatched;
       }
+      accepted = p.accepted_txs;  // Finished txs are forgotten; their count is not.
       if (i == 0)
         for (const auto& [id, b] : p.batches)
           if (b.lifecycle.status() != BatchStatus::confirmed) {

@@ -22,7 +22,7 @@ namespace croupier::sim {
 
 std::vector<Finding> check_acknowledged(Cluster& cluster, const std::vector<AckedBet>& acked);
 std::vector<Finding> check_agreement(Cluster& cluster, bool converged);
-std::vector<Finding> check_settlement(Cluster& cluster);
+std::vector<Finding> check_settlement(Cluster& cluster, bool from_logs);
 std::vector<Finding> check_replay(Cluster& cluster);
 
 // What is left to do (nullopt: nothing): an honest node holding an undecided tx, something

@@ -57,6 +57,23 @@ bool Cluster::read(std::size_t i, const std::function<void(const Projections&)>&
   }
 }
 
+Cluster::Lookup Cluster::find(std::size_t i, const Hash32& tx_id, const TxKey& key) {
+  Lookup l;
+  l.reachable = read(i, [&](const Projections& p) {
+    if (auto it = p.txs.find(tx_id); it != p.txs.end()) l.record = it->second;
+  });
+  if (!l.reachable || l.record || key.kind == TxKind::settlement) return l;
+  try {
+    if (auto cold = node(i).cold_tx(key.kind, key.id); cold && cold->tx_id == tx_id) {
+      l.record = std::move(cold->record);
+      ++cold_lookups_;
+    }
+  } catch (const actors::NodeUnavailable&) {
+    l.reachable = false;
+  }
+  return l;
+}
+
 actors::NodeOptions Cluster::options_for(std::size_t i) {
   actors::NodeOptions o;
   o.data = options_.dir / ("node-" + std::to_string(i));
@@ -71,6 +88,7 @@ actors::NodeOptions Cluster::options_for(std::size_t i) {
   o.clock_ms = [this] { return now_ms(); };
   o.reconcile_interval = std::chrono::seconds(5);
   o.snapshot_every = 400;  // Restarts load snapshots too.
+  o.recent_txs = options_.recent_txs;
   o.batch_interval = std::chrono::milliseconds(200);
   o.batch_max = 200;
   // A live settlement is never failed (domain/batch_step.hpp); attempts are spent only on a

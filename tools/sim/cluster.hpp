@@ -41,6 +41,7 @@ struct ClusterOptions {
   std::size_t nodes = 5;
   std::size_t byzantine = 0;       // The last `byzantine` nodes lie (never node 0).
   int beta = 20;
+  std::size_t recent_txs = 100'000;  // NodeOptions::recent_txs.
   std::uint64_t seed = 1;
   std::uint64_t start_ms = 1'767'225'600'000;  // The virtual clock's zero (2026-01-01).
   Sabotage sabotage = Sabotage::none;
@@ -64,6 +65,14 @@ class Cluster {
   // Runs `reader` on node i's durable state, as the API reads it; false (reader not run) when
   // the node is down or its journal failed.
   bool read(std::size_t i, const std::function<void(const Projections&)>& reader);
+  // What node i says of a tx, as GET /v1/bets or /v1/deposits would: from its memory, else
+  // (a tx it has forgotten, or one finished before a restart) from its log. `reachable`
+  // false when the node is down or its journal failed.
+  struct Lookup {
+    bool reachable = false;
+    std::optional<TxRecord> record;
+  };
+  Lookup find(std::size_t i, const Hash32& tx_id, const TxKey& key);
 
   // Starts (or restarts) node i from its log; throws what the Node throws (a log that does
   // not replay cleanly). The caller runs the jobs.
@@ -79,6 +88,8 @@ class Cluster {
   void release();
 
   std::uint64_t starts(std::size_t i) const { return nodes_[i].starts; }
+  // Records find() read from a node's log because its memory had forgotten them.
+  std::uint64_t cold_lookups() const { return cold_lookups_; }
 
  private:
   struct SimNode {
@@ -97,6 +108,7 @@ class Cluster {
   ClusterOptions options_;
   actors::NodeSecrets keys_;
   std::vector<SimNode> nodes_;
+  std::uint64_t cold_lookups_ = 0;
 };
 
 }  // namespace croupier::sim

@@ -24,6 +24,7 @@ std::string reproduce_command(const SimOptions& o) {
   if (o.bets != d.bets) out << " --bets " << o.bets;
   if (o.clients) out << " --clients " << o.clients;
   if (o.beta != d.beta) out << " --beta " << o.beta;
+  if (o.recent_txs != d.recent_txs) out << " --recent-txs " << o.recent_txs;
   if (o.rival_rate != d.rival_rate) out << " --rivals " << number(o.rival_rate);
   auto rate = [&](const char* name, const std::optional<double>& v) {
     if (v) out << " --" << name << " " << number(*v);
@@ -68,6 +69,7 @@ nlohmann::ordered_json to_json(const SimResult& r) {
                {"resends_checked", w.resends_checked}, {"deposits", w.deposits_sent},
                {"rival_pairs_abandoned", w.rivals_abandoned}};
   j["node0"] = {{"txs_decided", r.txs_decided}, {"batches", r.batches}, {"batches_confirmed", r.batches_confirmed}};
+  j["cold_lookups"] = r.cold_lookups;
   j["injected"] = {{"crashes", r.crashes},
                    {"crashes_after_commit", r.crashes_after_commit},
                    {"crashes_mid_batch", r.crashes_mid_batch},
@@ -109,7 +111,7 @@ std::string to_text(const SimResult& r) {
       << ", acknowledged final " << r.acked_bets << ", refused " << w.refused << ", resends checked "
       << w.resends_checked << ", rival pairs abandoned " << w.rivals_abandoned << "\n";
   out << "  node 0: txs decided " << r.txs_decided << ", batches " << r.batches << " (confirmed "
-      << r.batches_confirmed << ")\n";
+      << r.batches_confirmed << "); checks read " << r.cold_lookups << " forgotten txs from the logs\n";
   out << "  injected: crashes " << r.crashes << " (after a commit " << r.crashes_after_commit << ", mid-batch "
       << r.crashes_mid_batch << "), restarts " << r.restarts << ", partitions " << r.partitions << ", pauses "
       << r.pauses << ", forged settlements " << r.forged << " (votes refused " << r.forged_rejected << ")\n";

@@ -99,7 +99,7 @@ caf::actor spawn_forgetful_mempool(caf::actor_system& system, const caf::actor& 
 }
 
 caf::actor spawn_proofless_validator(caf::actor_system& system, const std::shared_ptr<actors::NodeState>& state) {
-  auto real = actors::spawn_validator(system, actors::ValidatorOptions{state, "validator", true});
+  auto real = actors::spawn_validator(system, actors::ValidatorOptions{state, "validator", true, nullptr, 1'000'000});
   return system.spawn([real](caf::stateful_actor<ProoflessState>* self) -> caf::behavior {
     self->link_to(real);
     forward_the_rest(self, real);

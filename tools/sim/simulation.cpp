@@ -106,6 +106,7 @@ class Simulation {
     co.nodes = o_.nodes;
     co.byzantine = r_.faults.byzantine_nodes;
     co.beta = o_.beta;
+    co.recent_txs = o_.recent_txs;
     co.seed = o_.seed;
     co.sabotage = o_.sabotage;
     cluster_ = std::make_unique<Cluster>(system_, sched_, network_, co);
@@ -314,7 +315,7 @@ class Simulation {
   // --- checks while it runs ------------------------------------------------------------
   void periodic_checks() {
     found(check_agreement(*cluster_, false));
-    found(check_settlement(*cluster_));
+    found(check_settlement(*cluster_, false));
   }
 
   void progress() {
@@ -411,7 +412,7 @@ class Simulation {
     if (!r_.violation) {
       found(check_acknowledged(*cluster_, workload_->acked()));
       found(check_agreement(*cluster_, settled_));
-      found(check_settlement(*cluster_));
+      found(check_settlement(*cluster_, true));
       found(check_replay(*cluster_));
       if (!settled_) {
         std::string left = !workload_->done() ? "clients still waiting: " + workload_->waiting()
@@ -432,10 +433,12 @@ class Simulation {
     r_.network = network_->counters();
     r_.workload = workload_->counters();
     r_.acked_bets = workload_->acked().size();
+    r_.cold_lookups = cluster_->cold_lookups();
     cluster_->read(0, [&](const Projections& p) {
-      r_.batches = p.batches.size();
-      for (const auto& [id, b] : p.batches) r_.batches_confirmed += b.lifecycle.status() == BatchStatus::confirmed;
-      for (const auto& [id, t] : p.txs) r_.txs_decided += t.status != TxStatus::admitted;
+      // Counted from the events: ended batches are forgotten.
+      r_.batches = p.event_counts[static_cast<std::size_t>(EventType::batch_created) - 1];
+      r_.batches_confirmed = p.event_counts[static_cast<std::size_t>(EventType::batch_confirmed) - 1];
+      r_.txs_decided = p.event_counts[static_cast<std::size_t>(EventType::tx_finalized) - 1];
     });
     // Shut down: every node as on SIGTERM, then the links; run until nothing is left.
     cluster_->stop_all();

@@ -38,6 +38,8 @@ struct SimOptions {
   // still send after the heal, some bet is sent or finalized within this.
   std::uint64_t liveness_ms = 120'000;
   int beta = 20;
+  // Finished txs each node keeps in memory; a small window sends lookups to the log.
+  std::size_t recent_txs = 100'000;
   double rival_rate = 0.04;              // A new bet gets a rival on the same nonce at another node.
   std::filesystem::path dir;             // Where the logs go; empty: a fresh temporary directory.
   Sabotage sabotage = Sabotage::none;    // Tests only.
@@ -75,6 +77,7 @@ struct SimResult {
   NetworkCounters network;
   WorkloadCounters workload;
   std::uint64_t acked_bets = 0;
+  std::uint64_t cold_lookups = 0;  // The checks' reads of a forgotten tx from a node's log.
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -35,23 +35,13 @@ constexpr int kMaxRefusals = 10;  // Refused by this many nodes: the client give
 
 double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
-// What node `node` says of the tx, as GET /v1/bets would: reachable (the node is up and its
-// journal works) and, if so, the record when it knows the tx.
-struct Lookup {
-  bool reachable = false;
-  std::optional<TxRecord> record;
-};
-
-Lookup look_up(Cluster& cluster, std::size_t node, const Hash32& tx_id) {
-  Lookup l;
-  l.reachable = cluster.read(node, [&](const Projections& p) {
-    if (auto it = p.txs.find(tx_id); it != p.txs.end()) l.record = it->second;
-  });
-  return l;
+// What node `node` says of the tx, as GET /v1/bets would (memory, else the log).
+Cluster::Lookup look_up(Cluster& cluster, std::size_t node, const Tx& tx, const Hash32& tx_id) {
+  return cluster.find(node, tx_id, tx_key(tx));
 }
 
-std::optional<TxRecord> record_at(Cluster& cluster, std::size_t node, const Hash32& tx_id) {
-  return look_up(cluster, node, tx_id).record;
+std::optional<TxRecord> record_at(Cluster& cluster, std::size_t node, const Tx& tx, const Hash32& tx_id) {
+  return look_up(cluster, node, tx, tx_id).record;
 }
 
 }  // namespace
@@ -111,7 +101,7 @@ std::string Workload::waiting() {
     if (!c->round.empty()) {
       out += "; its status by node:";
       for (std::size_t i = 0; i < cluster_.size(); ++i) {
-        auto r = record_at(cluster_, i, c->round.front()->tx_id);
+        auto r = record_at(cluster_, i, c->round.front()->tx, c->round.front()->tx_id);
         out += " " + (r ? std::string(tx_status_name(r->status)) + (r->block_height ? "+block" : "") : "unknown");
       }
     }
@@ -228,7 +218,7 @@ void Workload::answered(Client& c, std::shared_ptr<Attempt> a, const actors::Sub
                         to_hex(out.tx_id)});
       a->acknowledged = true;
       if (out.final) {
-        if (auto r = record_at(cluster_, a->node, a->tx_id); r && is_final(*r)) return decided(c, a, *r);
+        if (auto r = record_at(cluster_, a->node, a->tx, a->tx_id); r && is_final(*r)) return decided(c, a, *r);
       }
       ++counters_.pending_answers;
       if (uniform(rng_) < options_.resend) agenda_.after(think(), [this, a] { resend(a, false); });
@@ -265,7 +255,7 @@ void Workload::poll(Client& c, std::shared_ptr<Attempt> a) {
   if (!current(c, a)) return;  // The player left.
   ++counters_.polls;
   auto again = [&] { agenda_.after(std::chrono::milliseconds(300 + rng_() % 1200), [this, &c, a] { poll(c, a); }); };
-  auto [reachable, r] = look_up(cluster_, a->node, a->tx_id);
+  auto [reachable, r] = look_up(cluster_, a->node, a->tx, a->tx_id);
   if (!reachable) return again();
   if (!r) {
     report_({1, "node " + std::to_string(a->node) + " acknowledged the admission of tx " + to_hex(a->tx_id) +
@@ -288,7 +278,7 @@ void Workload::decided(Client& c, std::shared_ptr<Attempt> a, const TxRecord& r)
     ++counters_.final_accepted;
     if (a->is_bet) {
       assert(r.outcome);
-      acked_.push_back({a->tx_id, a->node, r.outcome.value_or(Outcome{})});
+      acked_.push_back({a->tx_id, std::get<Bet>(a->tx).bet_id, a->node, r.outcome.value_or(Outcome{})});
     } else {
       c.funded = true;
     }

@@ -36,6 +36,7 @@ struct WorkloadOptions {
 // A bet a client was told is final and accepted, and what it was told.
 struct AckedBet {
   Hash32 tx_id{};
+  Id128 bet_id{};
   std::size_t node = 0;
   Outcome outcome;
 };

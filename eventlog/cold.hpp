@@ -1,0 +1,42 @@
+#pragma once
+// Cold state: the bets, deposits and batches the projections have forgotten (domain/
+// projections.hpp, hot and cold state), rebuilt from the log as the projections held them.
+// A bet's or deposit's index entry names its TxAdmitted, TxFinalized and BetResolved and its
+// batch; a batch's names its stages (eventlog/indexes.hpp). A few point reads each, no scan.
+//
+// The log's indexes hold committed records only, so what these return is durable.
+#include <map>
+#include <optional>
+#include <set>
+
+#include "domain/projections.hpp"
+#include "eventlog/event_log.hpp"
+
+namespace croupier::eventlog {
+
+struct ColdTx {
+  Hash32 tx_id{};
+  TxRecord record;
+  std::optional<BatchStatus> batch_status;  // Of record.batch_id, when it has one.
+};
+
+// The tx id the log's index names for a bet's or deposit's key (admission's KeyLookup);
+// nullopt when it names none, and for a settlement's key (not indexed by key).
+std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key);
+
+// nullopt when the log indexes no such bet or deposit (kind bet or deposit only).
+std::optional<ColdTx> read_cold_tx(const EventLog& log, TxKind kind, const Id128& id);
+
+// The batch as the projections held it: its lifecycle (status, attempts, height), its items,
+// its proved inputs and its latest settlement tx. nullopt when the log has no such batch.
+std::optional<BatchRecord> read_cold_batch(const EventLog& log, const Id128& batch_id);
+
+// The bets and deposits among `wanted` that the block whose BlockCommitted is at
+// `block_seq` holds, by tx id: read from the TxFinalized events plan_block writes just before
+// it (domain/blocks.hpp) and the TxAdmitted their index entries name. Settlements are left out.
+std::map<Hash32, Tx> read_block_txs(const EventLog& log, Seq block_seq, std::set<Hash32> wanted);
+
+// Only the status (one index read and one event read).
+std::optional<BatchStatus> read_batch_status(const EventLog& log, const Id128& batch_id);
+
+}  // namespace croupier::eventlog
