@@ -53,6 +53,13 @@ std::string render_metrics(const Metrics& m, const WaitersStats& w, const std::a
   out << m.group_commit_size.render("group_commit_size", "Events per journal commit.");
   out << m.journal_commit_duration_ms.render("journal_commit_duration_ms",
                                              "Milliseconds per journal commit (apply, append, fsync), during which the API's reads wait.");
+  out << m.snapshot_duration_ms.render("snapshot_duration_ms",
+                                       "Milliseconds the journal spent on each snapshot (encode, write, apply); it appends nothing meanwhile.");
+  out << m.snapshot_lock_duration_ms.render("snapshot_lock_duration_ms",
+                                            "Milliseconds of each snapshot during which the API's reads wait.");
+  metric(out, "snapshot_longest_us", "gauge", "The longest snapshot since start, in microseconds.",
+         m.snapshot_longest_us.load());
+  metric(out, "snapshot_bytes", "gauge", "Size of the latest snapshot (the hot state), in bytes.", m.snapshot_bytes.load());
   out << "# HELP batches Settlement batches by status.\n# TYPE batches gauge\n";
   const char* names[] = {"created", "proved", "submitted", "confirmed", "failed"};
   for (std::size_t i = 0; i < 5; ++i) out << "batches{status=\"" << names[i] << "\"} " << batches[i] << "\n";

@@ -85,20 +85,40 @@ void break_journal(journal_pointer self, const std::string& why) {
 }
 
 // Stores a snapshot of the projections and appends SnapshotTaken; returns its seq. Between
-// flushes the projections are exactly the log (every applied group is durable).
+// flushes the projections are exactly the log (every applied group is durable), and only
+// this actor changes them: so the snapshot is encoded under the shared lock (the readers go
+// on) and written under none; the exclusive locks are held only to apply SnapshotTaken.
 std::uint64_t take_snapshot(journal_pointer self) {
   auto& st = self->state;
   auto& o = st.options;
   st.since_snapshot = 0;
-  std::unique_lock durable(o.state->durable);
-  std::unique_lock lock(o.state->mutex);
-  auto& p = o.state->projections;
-  Bytes blob = encode_snapshot(p);
-  const auto covered = p.last_seq;
-  auto seq = o.log->append_snapshot(covered, blob, o.clock_ms());
-  apply(p, seq, Event{SnapshotTaken{covered, blake2b256(blob)}});
-  o.state->log_head.store(seq);
-  if (o.metrics) ++o.metrics->commits;
+  const auto started = std::chrono::steady_clock::now();
+  Bytes blob;
+  eventlog::Seq covered = 0;
+  {
+    std::shared_lock lock(o.state->mutex);
+    blob = encode_snapshot(o.state->projections);
+    covered = o.state->projections.last_seq;
+  }
+  const auto seq = o.log->append_snapshot(covered, blob, o.clock_ms());
+  const auto locked_at = std::chrono::steady_clock::now();
+  {
+    std::unique_lock durable(o.state->durable);
+    std::unique_lock lock(o.state->mutex);
+    apply(o.state->projections, seq, Event{SnapshotTaken{covered, blake2b256(blob)}});
+    o.state->log_head.store(seq);
+  }
+  if (o.metrics) {
+    const auto now = std::chrono::steady_clock::now();
+    const double taken_ms = std::chrono::duration<double, std::milli>(now - started).count();
+    ++o.metrics->commits;
+    o.metrics->snapshot_duration_ms.observe(taken_ms);
+    o.metrics->snapshot_lock_duration_ms.observe(std::chrono::duration<double, std::milli>(now - locked_at).count());
+    o.metrics->snapshot_bytes.store(blob.size());
+    const auto us = static_cast<std::uint64_t>(taken_ms * 1000);
+    for (auto longest = o.metrics->snapshot_longest_us.load(); us > longest;)
+      if (o.metrics->snapshot_longest_us.compare_exchange_weak(longest, us)) break;
+  }
   return seq;
 }
 

@@ -63,6 +63,8 @@ void Node::recover() {
   if (log_->head_seq() > 0) {
     eventlog::ReplayOptions ro;
     ro.progress = options_.replay_progress;
+    ro.chain_from_snapshot = true;  // The audit (croupier replay) checks it all.
+    ro.recent_txs = options_.recent_txs;
     ro.expected_keys = eventlog::ReplayOptions::Keys{options_.keys.operator_key.public_key,
                                                      options_.keys.house_key.public_key,
                                                      options_.keys.sequencer_key.public_key};
@@ -170,7 +172,7 @@ void Node::spawn_actors() {
       if (b.lifecycle.status() == BatchStatus::created) caf::anon_send(a.prover, prove_atom::value, id);
   }
   caf::anon_send(a.mempool, recover_atom::value);
-  a.reconciler = spawn_reconciler(system_, ReconcilerOptions{state_, metrics_.get(), a.journal, a.submitter,
+  a.reconciler = spawn_reconciler(system_, ReconcilerOptions{state_, log_, metrics_.get(), a.journal, a.submitter,
                                                              options_.reconcile_interval, options_.log_line});
   InspectorOptions io;
   io.state = state_;

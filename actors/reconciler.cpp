@@ -10,6 +10,7 @@
 #include "actors/introspection.hpp"
 
 #include "domain/reconcile.hpp"
+#include "eventlog/cold.hpp"
 
 namespace croupier::actors {
 
@@ -29,16 +30,28 @@ struct ReconcilerState {
 
 using reconciler_pointer = caf::stateful_actor<ReconcilerState>*;
 
-// The ledger as this node sees it: every settlement tx finalized as accepted in a block.
-std::vector<LedgerSettlement> ledger_of(const Projections& p) {
+// The ledger as this node's memory sees it: every settlement tx it holds finalized as
+// accepted in a block, but those of batches the books have forgotten and the log says
+// confirmed (hot and cold state: an ended batch leaves memory before its settlement tx may).
+std::vector<LedgerSettlement> ledger_of(const Projections& p, const eventlog::EventLog* log) {
   std::vector<LedgerSettlement> ledger;
   for (const auto& [batch_id, tx_id] : p.settlements) {
     auto it = p.txs.find(tx_id);
     if (it == p.txs.end() || it->second.status != TxStatus::accepted || it->second.block_height == 0) continue;
+    if (log && !p.batches.contains(batch_id) && eventlog::read_batch_status(*log, batch_id) == BatchStatus::confirmed)
+      continue;
     const auto& s = std::get<Settlement>(it->second.tx);
     ledger.push_back({batch_id, s.inputs, it->second.block_height});
   }
   return ledger;
+}
+
+// The Confirmed batches the books hold whose settlement tx the memory has forgotten.
+std::set<Id128> settled_out_of_view(const Projections& p) {
+  std::set<Id128> ids;
+  for (const auto& [id, b] : p.batches)
+    if (b.lifecycle.status() == BatchStatus::confirmed && !p.txs.contains(b.settlement_tx_id)) ids.insert(id);
+  return ids;
 }
 
 std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
@@ -50,8 +63,8 @@ std::string run(reconciler_pointer self, const ReconcilerOptions& o) {
   {
     std::shared_lock lock(o.state->mutex);
     const auto& p = o.state->projections;
-    auto ledger = ledger_of(p);
-    report = reconcile(p.batches, ledger);
+    auto ledger = ledger_of(p, o.log.get());
+    report = reconcile(p.batches, ledger, settled_out_of_view(p));
     confirmations = pending_confirmations(p.batches, ledger);
     for (const auto& id : report.mismatched) {
       auto b = p.batches.find(id);

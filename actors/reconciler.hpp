@@ -24,6 +24,8 @@ namespace croupier::actors {
 
 struct ReconcilerOptions {
   std::shared_ptr<NodeState> state;
+  // For the batches the memory has forgotten (hot and cold state); none: all are in memory.
+  std::shared_ptr<const eventlog::EventLog> log;
   Metrics* metrics = nullptr;
   journal_actor journal;
   caf::actor submitter;

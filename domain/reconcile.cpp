@@ -61,7 +61,8 @@ Verdict on_both(const BatchRecord& b, const LedgerGroup& g) {
 // Merges the local batches (sorted: std::map) with the grouped ledger (sorted) and calls
 // visit(batch_id, verdict, local record or nullptr, ledger group or nullptr) once per id.
 template <class Visit>
-void walk(const std::map<Id128, BatchRecord>& batches, std::span<const LedgerSettlement> ledger, Visit&& visit) {
+void walk(const std::map<Id128, BatchRecord>& batches, std::span<const LedgerSettlement> ledger,
+          const std::set<Id128>& settled_out_of_view, Visit&& visit) {
   const std::vector<LedgerGroup> groups = group_ledger(ledger);
   auto local = batches.begin();
   auto remote = groups.begin();
@@ -79,6 +80,8 @@ void walk(const std::map<Id128, BatchRecord>& batches, std::span<const LedgerSet
       assert(!record->inputs || record->inputs->batch_id == id);
     }
     Verdict v = record && group ? on_both(*record, *group) : record ? local_only(*record) : Verdict::orphaned;
+    if (record && !group && record->lifecycle.status() == BatchStatus::confirmed && settled_out_of_view.contains(id))
+      v = Verdict::none;  // Its settlement left the view; it was reconciled when it was confirmed.
     visit(id, v, record, group);
     if (take_local) ++local;
     if (take_remote) ++remote;
@@ -91,9 +94,10 @@ bool strictly_ascending(const std::vector<Id128>& ids) {
 
 }  // namespace
 
-ReconciliationReport reconcile(const std::map<Id128, BatchRecord>& batches, std::span<const LedgerSettlement> ledger) {
+ReconciliationReport reconcile(const std::map<Id128, BatchRecord>& batches, std::span<const LedgerSettlement> ledger,
+                               const std::set<Id128>& settled_out_of_view) {
   ReconciliationReport report;
-  walk(batches, ledger, [&](const Id128& id, Verdict v, const BatchRecord*, const LedgerGroup*) {
+  walk(batches, ledger, settled_out_of_view, [&](const Id128& id, Verdict v, const BatchRecord*, const LedgerGroup*) {
     switch (v) {
       case Verdict::confirmed: report.confirmed.push_back(id); break;
       case Verdict::missing: report.missing.push_back(id); break;
@@ -111,7 +115,7 @@ ReconciliationReport reconcile(const std::map<Id128, BatchRecord>& batches, std:
 std::vector<BatchConfirmation> pending_confirmations(const std::map<Id128, BatchRecord>& batches,
                                                      std::span<const LedgerSettlement> ledger) {
   std::vector<BatchConfirmation> out;
-  walk(batches, ledger, [&](const Id128& id, Verdict v, const BatchRecord* record, const LedgerGroup* group) {
+  walk(batches, ledger, {}, [&](const Id128& id, Verdict v, const BatchRecord* record, const LedgerGroup* group) {
     if (v != Verdict::confirmed) return;
     assert(record && group);
     BatchStatus s = record->lifecycle.status();

@@ -23,12 +23,18 @@
 // most one list. Entries of `ledger` repeating a batch with identical public inputs count as
 // one settlement (the earliest height).
 //
-// Precondition: `ledger` holds every finalized settlement of the ledger (a partial view
-// would make confirmed batches look mismatched). Its entries may come in any order.
+// Precondition: `ledger` holds every finalized settlement of the ledger that concerns a batch
+// in `batches` (a partial view would make confirmed batches look mismatched), except for the
+// Confirmed batches named in `settled_out_of_view`: the memory forgot their settlement tx
+// (hot and cold state, projections.hpp), and each was reconciled when it was confirmed
+// (BatchConfirmed names the block that settled it); they count as none. A ledger entry of a
+// batch the books have forgotten is the caller's to leave out (the log knows that batch).
+// Entries may come in any order.
 // Costs O(B + L log L) for B local batches and L ledger entries. Pure and deterministic.
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -48,7 +54,8 @@ struct LedgerSettlement {
 
 // See the header comment. `batches` is Projections::batches.
 [[nodiscard]] ReconciliationReport reconcile(const std::map<Id128, BatchRecord>& batches,
-                                             std::span<const LedgerSettlement> ledger);
+                                             std::span<const LedgerSettlement> ledger,
+                                             const std::set<Id128>& settled_out_of_view = {});
 
 // A confirmation the reconciler should record: a batch we proved whose settlement is on the
 // ledger with our public inputs, at `height`, while our books still say Proved or Submitted

@@ -638,6 +638,14 @@ void EventLog::scan_index(Index index, const std::function<void(ByteView, ByteVi
   if (rc != MDB_NOTFOUND) check(rc, "scan index");
 }
 
+std::uint64_t EventLog::index_size(Index index) const {
+  static constexpr std::array<Dbi, 4> kDbis{kBetIndex, kDepositIndex, kBatchIndex, kBlockIndex};
+  ReadTxn rt(*h_);
+  MDB_stat st{};
+  check(mdb_stat(rt.txn, h_->dbi[kDbis[static_cast<std::size_t>(index)]], &st), "index stat");
+  return st.ms_entries;
+}
+
 std::optional<Snapshot> EventLog::latest_snapshot(std::optional<Seq> at_most) const {
   ReadTxn rt(*h_);
   Cursor c(rt.txn, h_->dbi[kSnapshots]);

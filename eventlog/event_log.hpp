@@ -139,6 +139,8 @@ class EventLog {
   // Every entry of one index in key order: (key, value as stored). For audits.
   enum class Index { bet, deposit, batch, block };
   void scan_index(Index index, const std::function<void(ByteView, ByteView)>& visit) const;
+  // How many entries one index holds (LMDB's count; no scan).
+  std::uint64_t index_size(Index index) const;
 
   // The newest snapshot with seq <= at_most (any, when nullopt).
   std::optional<Snapshot> latest_snapshot(std::optional<Seq> at_most = std::nullopt) const;

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "domain/audit.hpp"
+#include "eventlog/index_audit.hpp"
 
 namespace croupier::eventlog {
 
@@ -96,7 +97,9 @@ struct DecodedRecord {
 // are most of a replay's work; this puts them on a second core.
 class DecodeStage {
  public:
-  DecodeStage(const EventLog& log, Seq decode_after) : log_(log), decode_after_(decode_after) {
+  // Reads from `scan_from`; decodes the records after `decode_after`.
+  DecodeStage(const EventLog& log, Seq scan_from, Seq decode_after)
+      : log_(log), scan_from_(scan_from), decode_after_(decode_after) {
     thread_ = std::thread([this] { run(); });
   }
   ~DecodeStage() {
@@ -145,7 +148,7 @@ class DecodeStage {
     };
     try {
       log_.audit_scan(
-          1,
+          scan_from_,
           [&](const RecordView& r) {
             DecodedRecord d;
             d.seq = r.seq;
@@ -201,6 +204,7 @@ class DecodeStage {
   }
 
   const EventLog& log_;
+  const Seq scan_from_;
   Seq decode_after_;
   std::mutex mutex_;
   std::condition_variable ready_, space_;
@@ -210,96 +214,6 @@ class DecodeStage {
   std::exception_ptr error_;
   std::thread thread_;
 };
-
-// The index entries the events say should exist, rebuilt during the replay by the writer's
-// own update_indexes() and compared with the stored indexes at the end: sorted, then merged
-// with an in-order index scan.
-struct ExpectedIndexes final : MemoryIndexes {
-  // Records that could not be decoded: entries naming them cannot be judged (the records
-  // themselves are reported).
-  std::unordered_set<Seq> unknown;
-
-  bool names_unknown(const TxEntry& e) const {
-    return unknown.count(e.admitted) || unknown.count(e.finalized) || unknown.count(e.resolved);
-  }
-  bool names_unknown(const BatchEntry& e) const {
-    return unknown.count(e.created) || unknown.count(e.proved) || unknown.count(e.submitted) || unknown.count(e.last);
-  }
-  bool names_unknown(Seq seq) const { return unknown.count(seq) > 0; }
-};
-
-std::string describe(const TxEntry& e) {
-  return "tx " + to_hex(e.tx_id).substr(0, 16) + " admitted " + std::to_string(e.admitted) + " finalized " +
-         std::to_string(e.finalized) + " resolved " + std::to_string(e.resolved) + " batch " + to_hex(e.batch_id);
-}
-std::string describe(const BatchEntry& e) {
-  return "created " + std::to_string(e.created) + " proved " + std::to_string(e.proved) + " submitted " +
-         std::to_string(e.submitted) + " last " + std::to_string(e.last);
-}
-std::string describe(Seq seq) { return "seq " + std::to_string(seq); }
-Seq seq_of(const TxEntry& e) { return e.admitted; }
-Seq seq_of(const BatchEntry& e) { return e.created ? e.created : e.last; }
-Seq seq_of(Seq seq) { return seq; }
-std::optional<TxEntry> decode_as(ByteView v, const TxEntry*) { return decode_tx_entry(v); }
-std::optional<BatchEntry> decode_as(ByteView v, const BatchEntry*) { return decode_batch_entry(v); }
-std::optional<Seq> decode_as(ByteView v, const Seq*) {
-  if (v.size() != 8) return std::nullopt;
-  return get_u64_be(v.data());
-}
-
-// Compares one stored index with the entries expected (key bytes as LMDB orders them,
-// entry); reports each difference.
-template <class Entry>
-void compare_index(const EventLog& log, EventLog::Index index, const char* name,
-                   std::vector<std::pair<Bytes, Entry>> expected, const ExpectedIndexes& known,
-                   const std::function<void(Seq, std::string)>& problem) {
-  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  std::size_t i = 0;
-  auto report_missing = [&](const std::pair<Bytes, Entry>& e) {
-    problem(seq_of(e.second), std::string(name) + " has no entry for " + to_hex(e.first) + " (" + describe(e.second) + ")");
-  };
-  log.scan_index(index, [&](ByteView key, ByteView value) {
-    const Bytes k(key.begin(), key.end());
-    for (; i < expected.size() && expected[i].first < k; ++i) report_missing(expected[i]);
-    auto stored = decode_as(value, static_cast<const Entry*>(nullptr));
-    const bool here = i < expected.size() && expected[i].first == k;
-    if (stored && known.names_unknown(*stored)) {  // Names an undecodable record: cannot be judged.
-      if (here) ++i;
-      return;
-    }
-    if (!here) {
-      problem(stored ? seq_of(*stored) : 0, std::string(name) + " has an entry for " + to_hex(key) + " that no event creates");
-      return;
-    }
-    if (!stored || *stored != expected[i].second)
-      problem(seq_of(expected[i].second), std::string(name) + " entry for " + to_hex(key) + " is " +
-                                              (stored ? describe(*stored) : std::string("malformed")) + ", not " +
-                                              describe(expected[i].second));
-    ++i;
-  });
-  for (; i < expected.size(); ++i) report_missing(expected[i]);
-}
-
-template <class Map>
-auto keyed(const Map& m) {
-  std::vector<std::pair<Bytes, typename Map::mapped_type>> out;
-  out.reserve(m.size());
-  for (const auto& [id, e] : m) out.emplace_back(Bytes(id.begin(), id.end()), e);
-  return out;
-}
-
-void compare_indexes(const EventLog& log, const ExpectedIndexes& x, const std::function<void(Seq, std::string)>& problem) {
-  compare_index(log, EventLog::Index::bet, "bet_index", keyed(x.bets), x, problem);
-  compare_index(log, EventLog::Index::deposit, "deposit_index", keyed(x.deposits), x, problem);
-  compare_index(log, EventLog::Index::batch, "batch_index", keyed(x.batches), x, problem);
-  std::vector<std::pair<Bytes, Seq>> blocks;
-  for (const auto& [height, seq] : x.blocks) {
-    Bytes k(8);
-    put_u64_be(k.data(), height);
-    blocks.emplace_back(std::move(k), seq);
-  }
-  compare_index(log, EventLog::Index::block, "block_index", std::move(blocks), x, problem);
-}
 
 }  // namespace
 
@@ -343,8 +257,13 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   const std::size_t expected = std::min<std::size_t>(result.head / 3, options.recent_txs) + std::min<std::size_t>(result.head / 3, kRecentTxs);
   p.txs.reserve(std::max(p.txs.size(), expected));
   p.bets.reserve(std::max(p.bets.size(), expected));
+  // From a snapshot, when told so, the chain is checked from the snapshot's record on: the
+  // records before it were checked when it was taken, and reading them all would make a
+  // start cost the whole history. The audit (the default) checks it from the first event.
+  const Seq scan_from = options.chain_from_snapshot && result.snapshot_seq ? result.snapshot_seq : 1;
+  const Seq to_scan = result.head >= scan_from ? result.head - scan_from + 1 : 0;
   Hash32 prev{};
-  bool chain_known = true;  // False right after a damaged record: its hash is unknown.
+  bool chain_known = scan_from == 1;  // False right after a damaged record: its hash is unknown.
   Seq last_seq = 0;
   std::optional<ReplayOptions::Keys> keys = options.expected_keys;
   auto check_keys = [&](Seq seq, const NodeKeys& k) {
@@ -364,15 +283,15 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   if (result.snapshot_seq && p.keys.known) check_keys(result.snapshot_seq, p.keys);
   // The indexes are audited when every event is replayed (from a snapshot, the events
   // before it are not decoded, so their entries are unknown).
-  std::optional<ExpectedIndexes> expected_indexes;
-  if (result.snapshot_seq == 0) expected_indexes.emplace();
+  std::optional<IndexAudit> index_audit;
+  if (result.snapshot_seq == 0) index_audit.emplace(log);
   try {
-    DecodeStage stage(log, result.snapshot_seq);
+    DecodeStage stage(log, scan_from, result.snapshot_seq);
     for (auto chunk = stage.next(); !chunk.empty(); stage.recycle(std::move(chunk)), chunk = stage.next()) {
       for (auto& r : chunk) {
         if (r.damage) {
           problem(r.seq, std::string(error_kind_name(r.damage->first)), r.damage->second);
-          if (expected_indexes) expected_indexes->unknown.insert(r.seq);
+          if (index_audit) index_audit->unknown(r.seq);
           chain_known = false;
           if (r.seq > result.snapshot_seq) p.last_seq = std::max(p.last_seq, r.seq);
           continue;
@@ -384,11 +303,11 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
         if (!r.intact) problem(r.seq, "corrupt_record", "hash does not match the record's contents");
         prev = r.hash;
         last_seq = r.seq;
-        if (result.records_scanned % 1024 == 0 && options.progress) options.progress(result.records_scanned, result.head);
+        if (result.records_scanned % 1024 == 0 && options.progress) options.progress(result.records_scanned, to_scan);
         if (r.seq <= result.snapshot_seq) continue;  // Covered by the snapshot: chain check only.
         if (!r.event) {  // Corrupt or undecodable: skip it but keep the sequence contiguous.
           if (r.intact) problem(r.seq, "decode", r.decode_error);
-          if (expected_indexes) expected_indexes->unknown.insert(r.seq);
+          if (index_audit) index_audit->unknown(r.seq);
           p.last_seq = r.seq;
           continue;
         }
@@ -413,7 +332,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
             problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
                                            " does not match the state replayed from the first event");
         }
-        if (expected_indexes) update_indexes(*expected_indexes, e, r.seq, r.tx_id);
+        if (index_audit) index_audit->event(e, r.seq, r.tx_id);
         // The job is taken before apply, which moves the event's transaction away.
         std::optional<audit::Job> job;
         if (pool) job = audit::job_for(p, r.seq, e);
@@ -447,11 +366,11 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     return x.kind == "corrupt_record" || x.kind == "broken_chain" || x.kind == "decode" || x.kind == "io" ||
            x.kind == "unknown_format";
   });
-  if (expected_indexes && intact) {
+  if (index_audit && intact) {
     result.indexes_checked = true;
     auto index_problem = [&](Seq seq, std::string message) { problem(seq, "index", std::move(message)); };
     try {
-      compare_indexes(log, *expected_indexes, index_problem);
+      index_audit->finish(index_problem);
     } catch (const LogError& err) {
       problem(err.seq().value_or(0), std::string(error_kind_name(err.kind())), err.what());
     }
@@ -475,7 +394,7 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
     result.problems.insert(result.problems.end(), found.begin(), found.end());
     result.crypto_checks = pool->checks();
   }
-  if (options.progress) options.progress(result.records_scanned, result.head);
+  if (options.progress) options.progress(result.records_scanned, to_scan);
   for (auto& msg : check_invariants(p)) problem(result.head, "invariant", msg);
   std::stable_sort(result.problems.begin(), result.problems.end(), [](auto& a, auto& b) { return a.seq < b.seq; });
   return result;

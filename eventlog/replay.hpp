@@ -15,11 +15,15 @@ namespace croupier::eventlog {
 
 struct ReplayOptions {
   // nullopt: start from the newest snapshot; 0: from the first event; N: from the newest
-  // snapshot at or below N. The hash chain is always checked from the first event.
+  // snapshot at or below N.
   std::optional<Seq> from;
   bool verify = false;     // Run the cryptographic checks (signatures, VRF, batch proofs).
   unsigned threads = 0;    // Verification threads; 0 = one per core.
-  // Called every 1024 records with (records done, head); for progress lines.
+  // With a snapshot: check the hash chain from the snapshot's record only (a node's start;
+  // its cost then follows the events after the snapshot, not the history). Otherwise the
+  // chain is checked from the first event, as an audit must.
+  bool chain_from_snapshot = false;
+  // Called every 1024 records with (records done, records to read); for progress lines.
   std::function<void(Seq, Seq)> progress;
   // The public keys the audit expects every NodeStarted to name, from outside the log
   // (the operator's published keys, or DIR/keys). When unset, the keys of the first

@@ -312,9 +312,10 @@ void bench_verify(Reporter& rep, const std::filesystem::path& root, std::size_t 
 
 int run_bench(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "node") return run_bench_node({argv.begin() + 1, argv.end()});
+  if (!argv.empty() && argv[0] == "soak") return run_bench_soak({argv.begin() + 1, argv.end()});
   if (argv.empty() || (argv[0] != "log" && argv[0] != "--help" && argv[0] != "-h")) {
-    std::cerr << "croupier bench: which benchmark? available: log, node (see croupier bench log --help, "
-                 "croupier bench node --help)\n";
+    std::cerr << "croupier bench: which benchmark? available: log, node, soak (see croupier bench log --help, "
+                 "croupier bench node --help, croupier bench soak --help)\n";
     return 2;
   }
   std::vector<std::string> rest(argv.begin() + (argv[0] == "log" ? 1 : 0), argv.end());

@@ -13,6 +13,7 @@ int run_replay(const std::vector<std::string>& args);
 int run_snowball(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_bench_node(const std::vector<std::string>& args);
+int run_bench_soak(const std::vector<std::string>& args);
 int run_keygen(const std::vector<std::string>& args);
 int run_client(const std::vector<std::string>& args);
 int run_shell(const std::vector<std::string>& args);

@@ -31,7 +31,7 @@ constexpr Subcommand kSubcommands[] = {
      croupier::tools::run_shell},
     {"sim", "deterministic simulation of a cluster with crashes, a lossy network and Byzantine validators",
      croupier::tools::run_sim},
-    {"bench", "benchmarks: `croupier bench log`, `croupier bench node`", croupier::tools::run_bench},
+    {"bench", "benchmarks: `croupier bench log`, `croupier bench node`, `croupier bench soak`", croupier::tools::run_bench},
 };
 
 void usage(std::FILE* out) {

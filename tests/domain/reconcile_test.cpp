@@ -223,3 +223,19 @@ TEST_CASE("TheReportDependsOnlyOnTheBooksAndTheSetOfLedgerEntries") {
     }
   }
 }
+
+TEST_CASE("AConfirmedBatchWhoseSettlementLeftTheViewIsNotMismatchedButOthersStillAre") {
+  // Hot and cold state: a confirmed batch may outlive its settlement tx in memory.
+  std::map<Id128, BatchRecord> books;
+  books.emplace(batch(1), record(1, BatchStatus::confirmed));  // Settlement forgotten.
+  books.emplace(batch(2), record(2, BatchStatus::confirmed));  // Settlement not on the ledger at all.
+  books.emplace(batch(3), record(3, BatchStatus::submitted));  // Missing, whatever the set says.
+  const std::set<Id128> out_of_view{batch(1), batch(3)};
+  auto r = reconcile(books, {}, out_of_view);
+  CHECK(r.confirmed.empty());
+  CHECK(r.mismatched == std::vector<Id128>{batch(2)});
+  CHECK(r.missing == std::vector<Id128>{batch(3)});
+  CHECK(r.orphaned.empty());
+  // Without the set, the forgotten one is mismatched: the precondition is the caller's.
+  CHECK(reconcile(books, {}).mismatched == std::vector<Id128>{batch(1), batch(2)});
+}

@@ -538,6 +538,43 @@ TEST_CASE("DamageBeforeTheSnapshotIsStillFoundWhenStartingFromIt") {
   auto r = replay_dir(dir.path(), std::nullopt, false);
   CHECK(r.snapshot_seq == first.size());
   CHECK(render(r) == std::to_string(damaged) + ":corrupt_record ");
+
+  SUBCASE("a node's start reads from its snapshot on, and leaves the rest to the audit") {
+    auto options = log_options(dir.path());
+    options.create_if_missing = false;
+    options.audit = true;
+    auto log = EventLog::open(options);
+    ReplayOptions ro;
+    ro.chain_from_snapshot = true;
+    auto start = eventlog::replay(*log, ro);
+    CHECK(render(start) == "");
+    CHECK(start.records_scanned == log->head_seq() - first.size() + 1);
+    CHECK(encode_snapshot(start.projections) == encode_snapshot(r.projections));
+  }
+}
+
+TEST_CASE("ANodesStartFindsDamageAfterItsSnapshot") {
+  TempDir dir("croupier-replay");
+  tools::LedgerGenerator gen(small_ledger());
+  std::vector<Event> first = gen.genesis();
+  gen.bets(15, first);
+  append_all(dir.path(), first);
+  {
+    auto log = EventLog::open(log_options(dir.path()));
+    log->append_snapshot(first.size(), encode_snapshot(gen.state()), kTimeMs);
+  }
+  std::vector<Event> second;
+  gen.bets(10, second);
+  append_all(dir.path(), second);
+  const Seq damaged = first.size() + 5;
+  test::flip_payload_byte(dir.path(), damaged, 4);
+  auto options = log_options(dir.path());
+  options.create_if_missing = false;
+  options.audit = true;
+  auto log = EventLog::open(options);
+  ReplayOptions ro;
+  ro.chain_from_snapshot = true;
+  CHECK(render(eventlog::replay(*log, ro)).find(std::to_string(damaged) + ":corrupt_record") != std::string::npos);
 }
 
 TEST_CASE("ALogStillOpenReplaysCleanAfterMoreAppends") {

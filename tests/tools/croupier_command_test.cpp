@@ -671,6 +671,41 @@ TEST_CASE("BenchLogPrintsEveryFigureAndCleansUp") {
   CHECK_FALSE(fs::exists(where));
 }
 
+// Not a measurement either: a short soak prints RSS at every tenth, the slopes, the snapshot,
+// log and restart figures, and leaves nothing behind (the node it started is stopped).
+TEST_CASE("BenchSoakPrintsEveryFigureAndCleansUp") {
+  TempDir dir("croupier-soak");
+  auto where = dir.path() / "soak";
+  auto r = croupier_run({"bench", "soak", "--json", "--dir", where.string(), "--bets", "400", "--clients", "8",
+                         "--recent-txs", "50"});
+  CAPTURE(describe(r));
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, double> figures;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    figures[j["metric"].get<std::string>()] = j["value"].get<double>();
+  }
+  for (int pct = 10; pct <= 100; pct += 10) {
+    CAPTURE(pct);
+    CHECK(figures["rss_at_" + std::to_string(pct) + "pct_bytes"] > 1e6);
+    CHECK(figures["rss_anon_at_" + std::to_string(pct) + "pct_bytes"] > 0);
+  }
+  for (const char* metric : {"rss_slope_bytes_per_bet", "rss_anon_slope_bytes_per_bet", "snapshots_taken",
+                             "snapshot_longest_journal_ms", "snapshot_bytes"}) {
+    CAPTURE(metric);
+    CHECK(figures.contains(metric));
+  }
+  CHECK(figures["bets_finalized_per_s"] > 0);
+  CHECK(figures["log_bytes_per_bet"] > 200);  // At least its TxAdmitted.
+  CHECK(figures["restart_seconds"] > 0);
+  CHECK(figures["rss_after_restart_bytes"] > 1e6);
+  CHECK_FALSE(fs::exists(where));
+  auto bad = croupier_run({"bench", "soak", "--bets", "5"});
+  CHECK(bad.exit_code == 2);
+  CHECK(contains(bad.err, "--bets must be at least 100"));
+}
+
 TEST_CASE("OtherSubcommandsHelpAndUnknownCommand") {
   auto help = croupier_run({"snowball", "--help"});
   CAPTURE(describe(help));
