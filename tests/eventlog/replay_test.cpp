@@ -519,62 +519,60 @@ TEST_CASE("ScanAndDecodeErrorsAreReportedAtTheirSeq") {
   }
 }
 
-TEST_CASE("DamageBeforeTheSnapshotIsStillFoundWhenStartingFromIt") {
-  TempDir dir("croupier-replay");
+namespace {
+
+// 15 bets, a snapshot of them, 10 more bets; returns the snapshot's seq.
+Seq write_log_with_a_snapshot(const fs::path& dir) {
   tools::LedgerGenerator gen(small_ledger());
   std::vector<Event> first = gen.genesis();
   gen.bets(15, first);
-  append_all(dir.path(), first);
+  append_all(dir, first);
   {
-    auto log = EventLog::open(log_options(dir.path()));
+    auto log = EventLog::open(log_options(dir));
     log->append_snapshot(first.size(), encode_snapshot(gen.state()), kTimeMs);
   }
   std::vector<Event> second;
   gen.bets(10, second);
-  append_all(dir.path(), second);
-  const Seq damaged = first.size() / 2;
+  append_all(dir, second);
+  return first.size();
+}
+
+// As a node's start replays: from the newest snapshot, the chain checked from it on.
+ReplayResult start_replay(const fs::path& dir) {
+  auto options = log_options(dir);
+  options.create_if_missing = false;
+  options.audit = true;
+  auto log = EventLog::open(options);
+  ReplayOptions ro;
+  ro.chain_from_snapshot = true;
+  return eventlog::replay(*log, ro);
+}
+
+}  // namespace
+
+TEST_CASE("DamageBeforeTheSnapshotIsStillFoundWhenStartingFromIt") {
+  TempDir dir("croupier-replay");
+  const Seq covered = write_log_with_a_snapshot(dir.path());
+  const Seq damaged = covered / 2;
   test::flip_payload_byte(dir.path(), damaged, 4);
 
   auto r = replay_dir(dir.path(), std::nullopt, false);
-  CHECK(r.snapshot_seq == first.size());
+  CHECK(r.snapshot_seq == covered);
   CHECK(render(r) == std::to_string(damaged) + ":corrupt_record ");
 
   SUBCASE("a node's start reads from its snapshot on, and leaves the rest to the audit") {
-    auto options = log_options(dir.path());
-    options.create_if_missing = false;
-    options.audit = true;
-    auto log = EventLog::open(options);
-    ReplayOptions ro;
-    ro.chain_from_snapshot = true;
-    auto start = eventlog::replay(*log, ro);
+    auto start = start_replay(dir.path());
     CHECK(render(start) == "");
-    CHECK(start.records_scanned == log->head_seq() - first.size() + 1);
+    CHECK(start.records_scanned == start.head - covered + 1);
     CHECK(encode_snapshot(start.projections) == encode_snapshot(r.projections));
   }
 }
 
 TEST_CASE("ANodesStartFindsDamageAfterItsSnapshot") {
   TempDir dir("croupier-replay");
-  tools::LedgerGenerator gen(small_ledger());
-  std::vector<Event> first = gen.genesis();
-  gen.bets(15, first);
-  append_all(dir.path(), first);
-  {
-    auto log = EventLog::open(log_options(dir.path()));
-    log->append_snapshot(first.size(), encode_snapshot(gen.state()), kTimeMs);
-  }
-  std::vector<Event> second;
-  gen.bets(10, second);
-  append_all(dir.path(), second);
-  const Seq damaged = first.size() + 5;
+  const Seq damaged = write_log_with_a_snapshot(dir.path()) + 5;
   test::flip_payload_byte(dir.path(), damaged, 4);
-  auto options = log_options(dir.path());
-  options.create_if_missing = false;
-  options.audit = true;
-  auto log = EventLog::open(options);
-  ReplayOptions ro;
-  ro.chain_from_snapshot = true;
-  CHECK(render(eventlog::replay(*log, ro)).find(std::to_string(damaged) + ":corrupt_record") != std::string::npos);
+  CHECK(render(start_replay(dir.path())).find(std::to_string(damaged) + ":corrupt_record") != std::string::npos);
 }
 
 TEST_CASE("ALogStillOpenReplaysCleanAfterMoreAppends") {

@@ -636,6 +636,23 @@ TEST_CASE("NodeRaisesItsDescriptorLimitToFitTheConnectionLimitOrServesFewerAndSa
   CHECK(contains(said, "serving at most 768 connections"));
 }
 
+namespace {
+
+// A benchmark's --json output: metric -> value; each line {"metric", "value", "unit"}.
+std::map<std::string, double> figures_of(const std::string& out) {
+  std::map<std::string, double> figures;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    REQUIRE(j.size() == 3);
+    REQUIRE(j["unit"].is_string());
+    figures[j["metric"].get<std::string>()] = j["value"].get<double>();
+  }
+  return figures;
+}
+
+}  // namespace
+
 // Not a measurement (the figures are machine-dependent): every documented figure is
 // printed as a JSON line with a positive value, the ceilings next to what they bound, and
 // the benchmark's logs are gone afterwards.
@@ -646,14 +663,7 @@ TEST_CASE("BenchLogPrintsEveryFigureAndCleansUp") {
                          "--verify-bets", "10"});
   CAPTURE(describe(r));
   REQUIRE(r.exit_code == 0);
-  std::map<std::string, double> figures;
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    auto j = nlohmann::json::parse(line);
-    REQUIRE(j.size() == 3);
-    REQUIRE(j["unit"].is_string());
-    figures[j["metric"].get<std::string>()] = j["value"].get<double>();
-  }
+  auto figures = figures_of(r.out);
   for (const char* metric :
        {"log_append_events_per_s_group_1", "log_append_events_per_s_group_1000", "log_append_events_per_s_group_10000",
         "disk_durable_write_mb_per_s", "log_append_bytes_written_per_event_group_1000",
@@ -680,12 +690,7 @@ TEST_CASE("BenchSoakPrintsEveryFigureAndCleansUp") {
                          "--recent-txs", "50"});
   CAPTURE(describe(r));
   REQUIRE(r.exit_code == 0);
-  std::map<std::string, double> figures;
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    auto j = nlohmann::json::parse(line);
-    figures[j["metric"].get<std::string>()] = j["value"].get<double>();
-  }
+  auto figures = figures_of(r.out);
   for (int pct = 10; pct <= 100; pct += 10) {
     CAPTURE(pct);
     CHECK(figures["rss_at_" + std::to_string(pct) + "pct_bytes"] > 1e6);
