@@ -1,5 +1,7 @@
 #include "actors/journal.hpp"
 
+#include "eventlog/cold.hpp"
+
 #include <cassert>
 #include <chrono>
 #include <exception>
@@ -128,21 +130,6 @@ void maybe_snapshot(journal_pointer self) {
   take_snapshot(self);
 }
 
-// A TxAdmitted whose bet or deposit id the projections have forgotten (hot and cold state,
-// domain/projections.hpp) but the log's index holds: apply() cannot see it, and the append
-// would be refused after the group was applied, so it is refused here, as apply() refuses
-// a key it holds.
-void refuse_key_held_in_log(const eventlog::EventLog& log, const Projections& p, const Event& e) {
-  const auto* a = std::get_if<TxAdmitted>(&e);
-  if (!a || std::holds_alternative<Settlement>(a->tx)) return;
-  const TxKey key = tx_key(a->tx);
-  const bool bet = key.kind == TxKind::bet;
-  if ((bet ? p.bets : p.deposits).contains(key.id)) return;  // apply() judges it.
-  if (bet ? log.find_bet(key.id) : log.find_deposit(key.id))
-    throw ApplyError("TxAdmitted: " + std::string(tx_kind_name(key.kind)) + " id " + to_hex(key.id) +
-                     " admitted twice (the log holds it)");
-}
-
 // The flush of a journal that owns the node's state (see JournalOptions::state).
 void flush_applying(journal_pointer self, std::vector<Event> events,
                     std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> requesters) {
@@ -167,7 +154,7 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
       const Event& e = events[at + i];
       const auto seq = first_seq + accepted.size();
       try {
-        refuse_key_held_in_log(*o.log, p, e);
+        eventlog::refuse_key_held_in_log(*o.log, p, e, seq);
         apply(p, seq, e);
       } catch (const std::exception& err) {
         if (i == 0) {

@@ -39,6 +39,18 @@ std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key) {
   return entry->tx_id;
 }
 
+void refuse_key_held_in_log(const EventLog& log, const Projections& p, const Event& e, Seq seq) {
+  const auto* a = std::get_if<TxAdmitted>(&e);
+  if (!a || std::holds_alternative<Settlement>(a->tx)) return;
+  const TxKey key = tx_key(a->tx);
+  const bool bet = key.kind == TxKind::bet;
+  if ((bet ? p.bets : p.deposits).contains(key.id)) return;  // apply() judges it.
+  auto entry = bet ? log.find_bet(key.id) : log.find_deposit(key.id);
+  if (entry && entry->admitted != seq)
+    throw ApplyError("TxAdmitted: " + std::string(tx_kind_name(key.kind)) + " id " + to_hex(key.id) +
+                     " admitted twice (the log holds it, admitted at seq " + std::to_string(entry->admitted) + ")");
+}
+
 std::optional<ColdTx> read_cold_tx(const EventLog& log, TxKind kind, const Id128& id) {
   auto entry = kind == TxKind::bet ? log.find_bet(id) : kind == TxKind::deposit ? log.find_deposit(id) : std::nullopt;
   if (!entry) return std::nullopt;

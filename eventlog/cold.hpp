@@ -24,6 +24,12 @@ struct ColdTx {
 // nullopt when it names none, and for a settlement's key (not indexed by key).
 std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key);
 
+// A TxAdmitted, to be applied at `seq`, whose bet or deposit id the projections have
+// forgotten (hot and cold state) but the log's index names for an earlier admission: apply()
+// cannot see that key, so this throws ApplyError as apply() does for a key it holds. The
+// journal calls it before each apply, and the audit's replay too (the ids are unique).
+void refuse_key_held_in_log(const EventLog& log, const Projections& p, const Event& e, Seq seq);
+
 // nullopt when the log indexes no such bet or deposit (kind bet or deposit only).
 std::optional<ColdTx> read_cold_tx(const EventLog& log, TxKind kind, const Id128& id);
 

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "domain/audit.hpp"
+#include "eventlog/cold.hpp"
 #include "eventlog/index_audit.hpp"
 
 namespace croupier::eventlog {
@@ -338,6 +339,11 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
         if (pool) job = audit::job_for(p, r.seq, e);
         auto type = event_type(e);
         try {
+          try {
+            refuse_key_held_in_log(log, p, e, r.seq);  // Unique ids, also once forgotten.
+          } catch (const LogError&) {
+            // A malformed index entry: the index audit reports it.
+          }
           apply(p, r.seq, std::move(e), r.tx_id);
           ++result.events_applied;
         } catch (const ApplyError& err) {

@@ -6,7 +6,7 @@
 //   rss at every 10 % of the bets, and the slope of RSS per finalized bet after the first
 //   10 % (a least-squares fit over the 10 %..100 % points);
 //   log bytes per bet (the log file's allocated size);
-//   the journal's longest snapshot (its time on one: encode, write, apply) and the longest
+//   the journal's longest snapshot (its time on one: encode, write, apply) and the mean time
 //   the API's readers waited for one, from the node's /metrics;
 //   restart time (SIGTERM, start again, until it says ready) and RSS after the restart.
 #include <fcntl.h>
@@ -42,9 +42,10 @@ const cli::CommandSpec kSpec{
     "croupier bench soak [--bets N] [--recent-txs N] [--clients N] [--dir DIR] [--keep] [--json]",
     "Starts `croupier node` as a child process on a fresh durable log and drives it over HTTP\n"
     "with closed-loop clients (each signs its next bet, sends it, waits for the final answer)\n"
-    "for N bets. Prints the node's RSS at every 10 %, the slope of RSS in bytes per finalized\n"
-    "bet after the first 10 % (least squares over the 10 %..100 % points), log bytes per bet,\n"
-    "the journal's longest snapshot and the longest the API's reads waited for one, then stops\n"
+    "for N bets. Prints the node's RSS (VmRSS, and RssAnon: its heap, the state it holds; the\n"
+    "rest is mostly the log's mapped pages) at every 10 %, the slope of each in bytes per\n"
+    "finalized bet after the first 10 % (least squares over the 10 %..100 % points), log bytes\n"
+    "per bet, the journal's longest snapshot and the mean the API's reads waited for one, then stops\n"
     "the node (SIGTERM), starts it again on the same log and prints the restart time (until it\n"
     "says ready) and its RSS then. Progress goes to stderr; the node's own output to DIR/node.err.",
     {{"bets", "N", "bets to finalize (default 1000000)"},

@@ -257,7 +257,7 @@ TEST_CASE("TheIndexesAreAuditedAgainstTheEvents") {
       {"a block entry pointing elsewhere", [&](RawLmdb& raw) { raw.put("block_index", RawLmdb::seq_key(1), RawLmdb::seq_key(bet_seq)); }},
   };
   for (const auto& row : rows) {
-    CAPTURE(row.name);
+    CAPTURE(std::string(row.name));
     TempDir dir("croupier-audit");
     std::filesystem::copy(clean.path(), dir.path(), std::filesystem::copy_options::recursive |
                                                         std::filesystem::copy_options::overwrite_existing);

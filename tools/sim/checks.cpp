@@ -118,6 +118,7 @@ std::vector<Finding> check_agreement(Cluster& cluster, bool converged) {
 
 std::vector<Finding> check_settlement(Cluster& cluster, bool from_logs) {
   std::vector<Finding> found;
+  for (const auto& alarm : cluster.reconciliation_alarms()) found.push_back({3, alarm});
   for (auto i : checked_nodes(cluster)) {
     // While it runs, memory: a confirmed batch's settlement tx is finished, and may be forgotten
     // before the batch is. From the logs (at the end), every batch and settlement ever written.

@@ -86,6 +86,10 @@ actors::NodeOptions Cluster::options_for(std::size_t i) {
   o.detached_journal = false;
   o.seed = (options_.seed * 0x9e3779b97f4a7c15ull) ^ (i + 1) ^ (nodes_[i].starts << 32);
   o.clock_ms = [this] { return now_ms(); };
+  o.log_line = [this, i](const std::string& line) {
+    if (honest(i) && line.find("reconciliation ALARM") != std::string::npos)
+      alarms_.push_back("node " + std::to_string(i) + ": " + line);
+  };
   o.reconcile_interval = std::chrono::seconds(5);
   o.snapshot_every = 400;  // Restarts load snapshots too.
   o.recent_txs = options_.recent_txs;

@@ -90,6 +90,9 @@ class Cluster {
   std::uint64_t starts(std::size_t i) const { return nodes_[i].starts; }
   // Records find() read from a node's log because its memory had forgotten them.
   std::uint64_t cold_lookups() const { return cold_lookups_; }
+  // The reconciliation alarms honest nodes raised ("node i: ..."): their books and their
+  // ledger disagreed.
+  const std::vector<std::string>& reconciliation_alarms() const { return alarms_; }
 
  private:
   struct SimNode {
@@ -109,6 +112,7 @@ class Cluster {
   actors::NodeSecrets keys_;
   std::vector<SimNode> nodes_;
   std::uint64_t cold_lookups_ = 0;
+  std::vector<std::string> alarms_;
 };
 
 }  // namespace croupier::sim
