@@ -1,10 +1,16 @@
 #include "eventlog/event_log.hpp"
 
+#include <sys/mman.h>
+
 #include <lmdb.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 
 #include <array>
+#include <filesystem>
+#include <cstdio>
+#include <cinttypes>
+#include <fstream>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -636,6 +642,23 @@ void EventLog::scan_index(Index index, const std::function<void(ByteView, ByteVi
   int rc = mdb_cursor_get(c.c, &k, &v, MDB_FIRST);
   for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c.c, &k, &v, MDB_NEXT)) visit(view(k), view(v));
   if (rc != MDB_NOTFOUND) check(rc, "scan index");
+}
+
+void EventLog::release_mapped_pages() const {
+  // LMDB does not say where its map is (mdb_env_info only names a fixed map): the kernel does.
+  std::shared_lock lock(h_->map_mutex);  // The map is not moved meanwhile (grow_map).
+  std::error_code ec;
+  const auto file = std::filesystem::canonical(dir_ / "data.mdb", ec);
+  if (ec) return;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.size() < file.native().size() || line.compare(line.size() - file.native().size(), std::string::npos, file.native()) != 0)
+      continue;
+    std::uintptr_t from = 0, to = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &from, &to) != 2 || to <= from) continue;
+    // Advice only: a failure changes nothing but the figure it is for.
+    (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  }
 }
 
 std::uint64_t EventLog::index_size(Index index) const {

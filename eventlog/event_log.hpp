@@ -142,6 +142,11 @@ class EventLog {
   // How many entries one index holds (LMDB's count; no scan).
   std::uint64_t index_size(Index index) const;
 
+  // Takes the log's memory-mapped pages out of this process's resident set (they stay in the
+  // page cache; the next read of one faults it back in). For an audit that reads a log larger
+  // than memory: without it, every page it read counts in its RSS until the kernel needs it.
+  void release_mapped_pages() const;
+
   // The newest snapshot with seq <= at_most (any, when nullopt).
   std::optional<Snapshot> latest_snapshot(std::optional<Seq> at_most = std::nullopt) const;
 
