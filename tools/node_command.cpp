@@ -58,6 +58,19 @@ void say(const std::string& line) {
   std::cerr << line << std::endl;
 }
 
+// Waits for a stop signal. Meanwhile, every 10 s, the log's memory-mapped pages leave the
+// resident set (they stay in the page cache; a read faults one back in): so the node's RSS
+// shows the state it holds, not every page of the log it has read or written
+// (README "croupier bench soak").
+int wait_for_stop(const sigset_t& stop, const eventlog::EventLog& log) {
+  const timespec every{10, 0};
+  for (;;) {
+    const int sig = ::sigtimedwait(&stop, nullptr, &every);
+    if (sig > 0) return sig;
+    if (errno == EAGAIN) log.release_mapped_pages();  // Else EINTR: wait again.
+  }
+}
+
 // Descriptors the node needs besides the HTTP connections: the log, the admin door and its
 // shells, CAF's middleman, the standard streams.
 constexpr rlim_t kOtherDescriptors = 256;
@@ -216,8 +229,7 @@ int run_node(const std::vector<std::string>& argv) {
               << "  validators: " << config.local_validators << ", undecided txs resumed: "
               << node.recovered_undecided() << "\n"
               << "ready; SIGINT/SIGTERM stops" << std::endl;
-    int sig = 0;
-    sigwait(&stop, &sig);
+    const int sig = wait_for_stop(stop, node.log());
     // In two phases, so that every client waiting on the node gets its answer: the gateway
     // stops taking requests; the node stops, answering each waiting client pending, with the
     // gateway's threads still running; the gateway writes those answers (up to its drain
