@@ -232,12 +232,12 @@ struct Drive {
 Drive drive(std::vector<Player>& players, std::uint16_t port, std::uint64_t bets, const ChildNode& node, Reporter& rep) {
   Drive d;
   d.bets = bets;
-  std::atomic<std::uint64_t> taken{0}, final{0}, failures{0};
+  std::atomic<std::uint64_t> taken{0}, finals{0}, failures{0};
   std::mutex mutex;
-  std::uint64_t next_mark = 1;
+  std::atomic<std::uint64_t> next_mark{1};  // The next tenth to sample (read unlocked, changed locked).
   const auto t0 = BenchClock::now();
   auto one_final = [&] {
-    const std::uint64_t done = ++final;
+    const std::uint64_t done = ++finals;
     if (done * 10 < next_mark * bets) return;
     std::lock_guard lock(mutex);
     while (next_mark <= 10 && done * 10 >= next_mark * bets) {
