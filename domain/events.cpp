@@ -22,6 +22,19 @@ TxFinalized finalized(const Hash32& tx_id, const Tx& tx, bool accepted, std::uin
 
 EventType event_type(const Event& e) { return static_cast<EventType>(e.index() + 1); }
 
+std::optional<Id128> batch_id_of(const Event& e) {
+  return std::visit(
+      [](const auto& x) -> std::optional<Id128> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, BatchCreated> || std::is_same_v<T, BatchProved> ||
+                      std::is_same_v<T, BatchSubmitted> || std::is_same_v<T, BatchConfirmed> ||
+                      std::is_same_v<T, BatchFailed>)
+          return x.batch_id;
+        return std::nullopt;
+      },
+      e);
+}
+
 std::string_view event_type_name(EventType t) {
   static constexpr std::array<std::string_view, kEventTypeCount> kNames{
       "NodeStarted",    "TxAdmitted",     "TxFinalized", "BlockCommitted", "BetResolved",          "BatchCreated",

@@ -5,6 +5,7 @@
 // never reused or reordered).
 
 #include <array>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -199,6 +200,8 @@ inline constexpr std::size_t kEventTypeCount = std::variant_size_v<Event>;
 static_assert(static_cast<std::size_t>(EventType::snapshot_taken) == kEventTypeCount);
 
 EventType event_type(const Event& e);
+// The batch a Batch* event names; nullopt for any other event.
+std::optional<Id128> batch_id_of(const Event& e);
 std::string_view event_type_name(EventType t);
 std::optional<EventType> event_type_from_number(std::uint16_t n);
 

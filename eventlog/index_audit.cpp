@@ -31,19 +31,6 @@ auto stored_or_malformed(F&& find, bool& malformed) -> decltype(find()) {
   }
 }
 
-// The batch a Batch* event names, if `e` is one.
-std::optional<Id128> batch_named(const Event& e) {
-  return std::visit(
-      [](const auto& x) -> std::optional<Id128> {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, BatchCreated> || std::is_same_v<T, BatchProved> ||
-                      std::is_same_v<T, BatchSubmitted> || std::is_same_v<T, BatchConfirmed> ||
-                      std::is_same_v<T, BatchFailed>)
-          return x.batch_id;
-        return std::nullopt;
-      },
-      e);
-}
 
 // Whether the event at `seq` creates the index entry `key` (raw key bytes) of `index`.
 bool created_by_event(const EventLog& log, EventLog::Index index, ByteView key, Seq seq) {
@@ -65,7 +52,7 @@ bool created_by_event(const EventLog& log, EventLog::Index index, ByteView key, 
       return k.kind == want && key.size() == k.id.size() && std::equal(key.begin(), key.end(), k.id.begin());
     }
     case EventLog::Index::batch: {
-      auto id = batch_named(e);
+      auto id = batch_id_of(e);
       return id && key.size() == id->size() && std::equal(key.begin(), key.end(), id->begin());
     }
     case EventLog::Index::block: {
@@ -99,18 +86,15 @@ std::optional<TxEntry> IndexAudit::tx(TxKind kind, const Id128& id) {
   return it == open.end() ? std::nullopt : std::optional<TxEntry>(it->second);
 }
 
-void IndexAudit::put_tx(TxKind kind, const Id128& id, const TxEntry& entry, bool fresh, Seq seq) {
+void IndexAudit::put_tx(TxKind kind, const Id128& id, const TxEntry& entry, bool fresh, Seq) {
   auto& open = kind == TxKind::bet ? bets_ : deposits_;
   if (!fresh) {
     open[id] = entry;
     return;
   }
-  if (open.contains(id)) return;  // A second admission: the first entry stands (apply() reports it).
-  // A key admitted and settled earlier: the entry stored names that first admission.
-  bool malformed = false;
-  auto stored = stored_or_malformed([&] { return kind == TxKind::bet ? log_.find_bet(id) : log_.find_deposit(id); },
-                                    malformed);
-  if (stored && stored->admitted != 0 && stored->admitted < seq) return;
+  // A second admission: the first entry stands. (The replay leaves out an admission of an id
+  // already admitted, which apply() or refuse_key_held_in_log reports; this is a guard.)
+  if (open.contains(id)) return;
   ++(kind == TxKind::bet ? bets_created_ : deposits_created_);
   open.emplace(id, entry);
 }

@@ -104,27 +104,6 @@ struct Updater {
 
 }  // namespace
 
-std::optional<TxEntry> MemoryIndexes::tx(TxKind kind, const Id128& id) {
-  auto& m = kind == TxKind::bet ? bets : deposits;
-  auto it = m.find(id);
-  return it == m.end() ? std::nullopt : std::optional<TxEntry>(it->second);
-}
-
-void MemoryIndexes::put_tx(TxKind kind, const Id128& id, const TxEntry& entry, bool fresh, Seq) {
-  auto& m = kind == TxKind::bet ? bets : deposits;
-  if (fresh) m.try_emplace(id, entry);
-  else m[id] = entry;
-}
-
-std::optional<BatchEntry> MemoryIndexes::batch(const Id128& id) {
-  auto it = batches.find(id);
-  return it == batches.end() ? std::nullopt : std::optional<BatchEntry>(it->second);
-}
-
-void MemoryIndexes::put_batch(const Id128& id, const BatchEntry& entry, Seq) { batches[id] = entry; }
-void MemoryIndexes::put_block(std::uint64_t height, Seq seq) { blocks[height] = seq; }
-void MemoryIndexes::missing(const std::string&, Seq) {}
-
 void update_indexes(IndexStore& store, const Event& e, Seq seq, const std::optional<Hash32>& known_tx_id) {
   std::visit(Updater{store, seq, known_tx_id}, e);
 }

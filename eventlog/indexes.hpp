@@ -21,10 +21,8 @@
 // BatchEntry: created | proved | submitted | last, each u64 LE: the seqs of its BatchCreated,
 //   BatchProved, latest BatchSubmitted and latest Batch* event (0 until they exist).
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "domain/events.hpp"
@@ -64,21 +62,6 @@ class IndexStore {
   virtual void put_block(std::uint64_t height, Seq seq) = 0;
   // An event names a bet or deposit that has no entry (its TxAdmitted is missing).
   virtual void missing(const std::string& what, Seq seq) = 0;
-};
-
-// The indexes as plain maps: what the audit rebuilds from the events (and tests expect). A
-// duplicate admission keeps the first entry; a missing one is ignored (apply() reports both).
-struct MemoryIndexes : IndexStore {
-  std::unordered_map<Id128, TxEntry, BytesHash> bets, deposits;
-  std::unordered_map<Id128, BatchEntry, BytesHash> batches;
-  std::map<std::uint64_t, Seq> blocks;  // Height -> seq (the latest, as the log keeps it).
-
-  std::optional<TxEntry> tx(TxKind kind, const Id128& id) override;
-  void put_tx(TxKind kind, const Id128& id, const TxEntry& entry, bool fresh, Seq seq) override;
-  std::optional<BatchEntry> batch(const Id128& id) override;
-  void put_batch(const Id128& id, const BatchEntry& entry, Seq seq) override;
-  void put_block(std::uint64_t height, Seq seq) override;
-  void missing(const std::string& what, Seq seq) override;
 };
 
 // What event `e`, at `seq`, does to the indexes. `known_tx_id`, when given, is tx_id() of a

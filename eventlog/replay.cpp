@@ -220,6 +220,15 @@ class DecodeStage {
 
 constexpr std::uint64_t kReleasePagesEvery = 262'144;  // Records.
 
+// Whether `e` admits a bet or deposit id the projections hold: apply() refuses it, and the
+// writer never indexed it.
+bool key_held_in_memory(const Projections& p, const Event& e) {
+  const auto* a = std::get_if<TxAdmitted>(&e);
+  if (!a || std::holds_alternative<Settlement>(a->tx)) return false;
+  const TxKey key = tx_key(a->tx);
+  return (key.kind == TxKind::bet ? p.bets : p.deposits).contains(key.id);
+}
+
 ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   ReplayResult result;
   result.head = log.head_seq();
@@ -338,17 +347,24 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
             problem(r.seq, "snapshot", "snapshot of seq " + std::to_string(st->snapshot_seq) +
                                            " does not match the state replayed from the first event");
         }
-        if (index_audit) index_audit->event(e, r.seq, r.tx_id);
+        // Unique ids, also once forgotten: a second admission of an id the log's index names
+        // for an earlier one. The writer never indexed it, so the index audit does not see it
+        // either (the first entry stands).
+        std::optional<std::string> admitted_before;
+        try {
+          refuse_key_held_in_log(log, p, e, r.seq);
+        } catch (const ApplyError& err) {
+          admitted_before = err.what();
+        } catch (const LogError&) {
+          // A malformed index entry: the index audit reports it.
+        }
+        if (index_audit && !admitted_before && !key_held_in_memory(p, e)) index_audit->event(e, r.seq, r.tx_id);
         // The job is taken before apply, which moves the event's transaction away.
         std::optional<audit::Job> job;
         if (pool) job = audit::job_for(p, r.seq, e);
         auto type = event_type(e);
         try {
-          try {
-            refuse_key_held_in_log(log, p, e, r.seq);  // Unique ids, also once forgotten.
-          } catch (const LogError&) {
-            // A malformed index entry: the index audit reports it.
-          }
+          if (admitted_before) throw ApplyError(*admitted_before);
           apply(p, r.seq, std::move(e), r.tx_id);
           ++result.events_applied;
         } catch (const ApplyError& err) {

@@ -27,6 +27,7 @@
 #include "domain/audit.hpp"
 #include "eventlog/replay.hpp"
 #include "tools/bench_report.hpp"
+#include "tools/bench_support.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/ledger_generator.hpp"
@@ -326,10 +327,7 @@ int run_bench(const std::vector<std::string>& argv) {
     if (std::filesystem::exists(root) && !std::filesystem::is_empty(root))
       throw cli::UsageError("--dir " + root.string() + " exists and is not empty");
     std::filesystem::create_directories(root);
-    struct Cleanup {
-      std::filesystem::path p;
-      ~Cleanup() { std::filesystem::remove_all(p); }
-    } cleanup{root};
+    RemovedOnExit cleanup{root};
     double budget = static_cast<double>(args.unsigned_value("seconds").value_or(2));
     bench_append(rep, root, budget);
     bench_replay(rep, root, args.unsigned_value("replay-events").value_or(1'000'000));

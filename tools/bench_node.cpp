@@ -28,6 +28,7 @@
 #include "domain/blocks.hpp"
 #include "tools/api_requests.hpp"
 #include "tools/bench_report.hpp"
+#include "tools/bench_support.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -50,19 +51,6 @@ const cli::CommandSpec kSpec{
      {"seconds", "S", "duration of each measured phase (default 5)"}}};
 
 void progress(const std::string& what) { std::fprintf(stderr, "bench node: %s\n", what.c_str()); }
-
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
-Id128 fresh_id(std::uint64_t n) {
-  std::array<std::uint8_t, 10> r{};
-  put_u64_le(r.data(), n);
-  r[8] = static_cast<std::uint8_t>(::getpid());
-  return make_time_ordered_id(wall_ms(), r);
-}
 
 // One core's rate of the crypto every bet costs, in bets/s.
 double crypto_rate_one_core() {
@@ -158,10 +146,7 @@ int run_bench_node(const std::vector<std::string>& argv) {
     std::filesystem::path dir =
         args.value("dir").value_or(".croupier-bench-node-" + std::to_string(static_cast<long>(::getpid())));
     if (std::filesystem::exists(dir)) throw cli::UsageError("--dir " + dir.string() + " already exists");
-    struct Cleanup {
-      std::filesystem::path p;
-      ~Cleanup() { std::filesystem::remove_all(p); }
-    } cleanup{dir};
+    RemovedOnExit cleanup{dir};
 
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     progress("measuring the crypto ceiling");

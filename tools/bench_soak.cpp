@@ -29,6 +29,7 @@
 #include "domain/blocks.hpp"
 #include "tools/api_requests.hpp"
 #include "tools/bench_report.hpp"
+#include "tools/bench_support.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -56,12 +57,6 @@ const cli::CommandSpec kSpec{
      {"json", "", "one JSON line per figure: {\"metric\":...,\"value\":...,\"unit\":...}"}}};
 
 void progress(const std::string& what) { std::fprintf(stderr, "bench soak: %s\n", what.c_str()); }
-
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
 
 // `croupier node` in a child process: its stdout read until it says ready, its stderr to a file.
 class ChildNode {
@@ -196,10 +191,7 @@ struct Player {
   KeyPair key;
   std::uint64_t nonce = 0;
   std::string next_body(std::uint64_t n) {
-    std::array<std::uint8_t, 10> r{};
-    put_u64_le(r.data(), n);
-    r[8] = static_cast<std::uint8_t>(::getpid());
-    Bet b{make_time_ordered_id(wall_ms(), r), key.public_key, ++nonce, static_cast<std::uint8_t>(Game::coinflip), 1, 0, {}, {}};
+    Bet b{fresh_id(n), key.public_key, ++nonce, static_cast<std::uint8_t>(Game::coinflip), 1, 0, {}, {}};
     put_u64_le(b.client_seed.data(), n);
     sign_tx(b, key);
     return bet_request_body(b, 30000).dump();
@@ -209,12 +201,10 @@ struct Player {
 // Funds every player with one deposit signed by the node's operator key.
 void fund(std::vector<Player>& players, const KeyPair& operator_key, std::uint16_t port) {
   HttpClient http("127.0.0.1", port);
-  std::uint64_t n = 1ull << 40;
+  std::uint64_t n = 1ull << 40;  // Apart from the bets' numbers.
   for (auto& p : players) {
     p.key = random_keypair();
-    std::array<std::uint8_t, 10> r{};
-    put_u64_le(r.data(), n++);
-    Deposit d{make_time_ordered_id(wall_ms(), r), p.key.public_key, 1'000'000'000'000, operator_key.public_key, {}};
+    Deposit d{fresh_id(n++), p.key.public_key, 1'000'000'000'000, operator_key.public_key, {}};
     sign_tx(d, operator_key);
     auto a = http.request("POST", "/v1/deposits", deposit_request_body(d, 30000).dump());
     if (a.status != 200) throw std::runtime_error("funding a player failed: HTTP " + std::to_string(a.status) + " " + a.body);
@@ -303,12 +293,7 @@ int run_bench_soak(const std::vector<std::string>& argv) {
         args.value("dir").value_or(".croupier-bench-soak-" + std::to_string(static_cast<long>(::getpid())));
     if (std::filesystem::exists(dir)) throw cli::UsageError("--dir " + dir.string() + " already exists");
     std::filesystem::create_directories(dir);
-    struct Cleanup {
-      std::filesystem::path p;
-      ~Cleanup() {
-        if (!p.empty()) std::filesystem::remove_all(p);
-      }
-    } cleanup{args.flag("keep") ? std::filesystem::path{} : dir};
+    RemovedOnExit cleanup{args.flag("keep") ? std::filesystem::path{} : dir};
     const auto config = dir / "soak.ini", data = dir / "node", err = dir / "node.err";
     std::ofstream(config) << "[croupier]\nrecent-txs = " << recent << "\n";
 

@@ -1131,18 +1131,6 @@ std::vector<Logged> node_log(test::NodeWorld& w) {
   return out;
 }
 
-std::optional<Id128> batch_id_of(const Event& e) {
-  return std::visit(
-      [](const auto& x) -> std::optional<Id128> {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, BatchCreated> || std::is_same_v<T, BatchProved> ||
-                      std::is_same_v<T, BatchSubmitted> || std::is_same_v<T, BatchConfirmed> ||
-                      std::is_same_v<T, BatchFailed>)
-          return x.batch_id;
-        return std::nullopt;
-      },
-      e);
-}
 
 }  // namespace
 

@@ -192,7 +192,7 @@ TEST_CASE("AcknowledgedAppendsSurviveSigkillAndIndexesAgreeWithEvents") {
       // Every event, old runs' too, is there with its payload, and the chain verifies from 1.
       eventlog::ChainVerifier verifier;
       std::size_t mismatched = 0;
-      eventlog::MemoryIndexes indexes;  // What the indexes must hold for the events kept.
+      test::MemoryIndexes indexes;  // What the indexes must hold for the events kept.
       log->scan(1, [&](const eventlog::RecordView& r) {
         verifier.check(r);
         const Expected& want = expected.at(r.seq - 1);
