@@ -86,48 +86,58 @@ void break_journal(journal_pointer self, const std::string& why) {
   if (st.options.on_failure) st.options.on_failure(*st.broken);
 }
 
-// Stores a snapshot of the projections and appends SnapshotTaken; returns its seq. Between
+// A snapshot of the projections at the log's head, encoded and not stored yet. Between
 // flushes the projections are exactly the log (every applied group is durable), and only
-// this actor changes them: so the snapshot is encoded under the shared lock (the readers go
-// on) and written under none; the exclusive locks are held only to apply SnapshotTaken.
+// this actor changes them: so it is encoded under the shared lock (the readers go on).
+struct EncodedSnapshot {
+  Bytes blob;
+  eventlog::Seq covered = 0;
+  std::chrono::steady_clock::time_point started;
+  Event taken() const { return SnapshotTaken{covered, blake2b256(blob)}; }
+};
+
+EncodedSnapshot encode_at_head(const JournalOptions& o) {
+  EncodedSnapshot s;
+  s.started = std::chrono::steady_clock::now();
+  std::shared_lock lock(o.state->mutex);
+  s.blob = encode_snapshot(o.state->projections);
+  s.covered = o.state->projections.last_seq;
+  return s;
+}
+
+// The journal's time on a snapshot (from its encoding until it is durable and applied) and
+// the part of it with the exclusive locks held.
+void observe_snapshot(const JournalOptions& o, const EncodedSnapshot& s, std::chrono::steady_clock::time_point locked_at,
+                      std::chrono::steady_clock::time_point unlocked_at) {
+  if (!o.metrics) return;
+  const double taken_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.started).count();
+  o.metrics->snapshot_duration_ms.observe(taken_ms);
+  o.metrics->snapshot_lock_duration_ms.observe(std::chrono::duration<double, std::milli>(unlocked_at - locked_at).count());
+  o.metrics->snapshot_bytes.store(s.blob.size());
+  const auto us = static_cast<std::uint64_t>(taken_ms * 1000);
+  for (auto longest = o.metrics->snapshot_longest_us.load(); us > longest;)
+    if (o.metrics->snapshot_longest_us.compare_exchange_weak(longest, us)) break;
+}
+
+// Stores a snapshot now, on its own (the operator's `snapshot`), and appends SnapshotTaken;
+// returns its seq. It is written under no lock; the exclusive locks are held only to apply
+// SnapshotTaken. (A snapshot that falls due rides with the next group instead: flush_applying.)
 std::uint64_t take_snapshot(journal_pointer self) {
   auto& st = self->state;
   auto& o = st.options;
   st.since_snapshot = 0;
-  const auto started = std::chrono::steady_clock::now();
-  Bytes blob;
-  eventlog::Seq covered = 0;
-  {
-    std::shared_lock lock(o.state->mutex);
-    blob = encode_snapshot(o.state->projections);
-    covered = o.state->projections.last_seq;
-  }
-  const auto seq = o.log->append_snapshot(covered, blob, o.clock_ms());
+  const EncodedSnapshot snap = encode_at_head(o);
+  const auto seq = o.log->append_snapshot(snap.covered, snap.blob, o.clock_ms());
   const auto locked_at = std::chrono::steady_clock::now();
   {
     std::unique_lock durable(o.state->durable);
     std::unique_lock lock(o.state->mutex);
-    apply(o.state->projections, seq, Event{SnapshotTaken{covered, blake2b256(blob)}});
+    apply(o.state->projections, seq, snap.taken());
     o.state->log_head.store(seq);
   }
-  if (o.metrics) {
-    const auto now = std::chrono::steady_clock::now();
-    const double taken_ms = std::chrono::duration<double, std::milli>(now - started).count();
-    ++o.metrics->commits;
-    o.metrics->snapshot_duration_ms.observe(taken_ms);
-    o.metrics->snapshot_lock_duration_ms.observe(std::chrono::duration<double, std::milli>(now - locked_at).count());
-    o.metrics->snapshot_bytes.store(blob.size());
-    const auto us = static_cast<std::uint64_t>(taken_ms * 1000);
-    for (auto longest = o.metrics->snapshot_longest_us.load(); us > longest;)
-      if (o.metrics->snapshot_longest_us.compare_exchange_weak(longest, us)) break;
-  }
+  if (o.metrics) ++o.metrics->commits;
+  observe_snapshot(o, snap, locked_at, std::chrono::steady_clock::now());
   return seq;
-}
-
-void maybe_snapshot(journal_pointer self) {
-  auto& st = self->state;
-  if (st.options.snapshot_every == 0 || st.since_snapshot < st.options.snapshot_every) return;
-  take_snapshot(self);
 }
 
 // The flush of a journal that owns the node's state (see JournalOptions::state).
@@ -136,14 +146,22 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
   auto& st = self->state;
   auto& o = st.options;
   if (st.broken) return fail_all(requesters, JournalRefusal::stopped, *st.broken);
+  // A snapshot that fell due rides with this group: its SnapshotTaken goes first, and both
+  // are written by one durable commit, so the journal waits for no commit of its own.
+  std::optional<EncodedSnapshot> snapshot;
+  if (o.snapshot_every != 0 && st.since_snapshot >= o.snapshot_every) {
+    snapshot = encode_at_head(o);
+    st.since_snapshot = 0;
+  }
   std::unique_lock durable(o.state->durable);
   std::unique_lock lock(o.state->mutex);
   // Measured for the metric only (no decision depends on it): how long the outside world's
   // readers are held off.
   const auto locked_at = std::chrono::steady_clock::now();
   auto& p = o.state->projections;
-  const eventlog::Seq first_seq = o.log->head_seq() + 1;
-  assert(p.last_seq + 1 == first_seq || p.last_seq == 0);
+  const eventlog::Seq first_seq = o.log->head_seq() + 1 + (snapshot ? 1 : 0);  // Of the group's first event.
+  assert(p.last_seq + 1 == first_seq - (snapshot ? 1 : 0) || p.last_seq == 0);
+  if (snapshot) apply(p, first_seq - 1, snapshot->taken());  // Of the state at the head: cannot fail.
   std::vector<Event> accepted;
   accepted.reserve(events.size());
   std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> kept;
@@ -174,23 +192,27 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
     if (!refused) kept.emplace_back(promise, count);
     at += count;
   }
-  if (accepted.empty()) return;
+  if (accepted.empty() && !snapshot) return;
   // The actors may read the group now; the outside world waits for `durable`.
   const std::uint64_t height = p.block_height;
   lock.unlock();
+  const auto unlocked_at = std::chrono::steady_clock::now();
   std::vector<eventlog::Seq> seqs;
   try {
-    seqs = o.log->append(accepted, o.clock_ms());
+    seqs = snapshot ? o.log->append_snapshot_then(snapshot->covered, snapshot->blob, accepted, o.clock_ms())
+                    : o.log->append(accepted, o.clock_ms());
   } catch (const std::exception& err) {
     break_journal(self, err.what());  // Before `durable` is released.
     durable.unlock();
     fail_all(kept, JournalRefusal::stopped, *st.broken);
     return;
   }
-  assert(seqs.size() == accepted.size() && seqs.front() == first_seq);
-  o.state->log_head.store(seqs.back());
+  if (snapshot) seqs.erase(seqs.begin());  // SnapshotTaken's.
+  assert(seqs.size() == accepted.size() && (seqs.empty() || seqs.front() == first_seq));
+  o.state->log_head.store(accepted.empty() ? first_seq - 1 : seqs.back());
   o.state->durable_height.store(height);
   durable.unlock();
+  if (snapshot) observe_snapshot(o, *snapshot, locked_at, unlocked_at);
   if (o.metrics) {
     o.metrics->journal_commit_duration_ms.observe(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - locked_at).count());
@@ -205,11 +227,6 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
     at += count;
   }
   st.since_snapshot += accepted.size();
-  try {
-    maybe_snapshot(self);
-  } catch (const std::exception& err) {
-    break_journal(self, std::string("snapshot: ") + err.what());
-  }
 }
 
 void flush(journal_pointer self) {

@@ -75,7 +75,8 @@ void Node::recover() {
   set_windows(p, options_.recent_txs, kRecentBatches);
   state_->durable_height = p.block_height;
   NodeStarted started{log_->node_id(), options_.version, options_.keys.operator_key.public_key,
-                      options_.keys.house_key.public_key, options_.keys.sequencer_key.public_key};
+                      options_.keys.house_key.public_key, options_.keys.sequencer_key.public_key,
+                      options_.settles};
   Event e = started;
   apply(p, log_->head_seq() + 1, e);
   auto seqs = log_->append(std::span<const Event>(&e, 1), options_.clock_ms());

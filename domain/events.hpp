@@ -18,8 +18,10 @@
 namespace croupier {
 
 // 2: TxFinalized names its tx's key and block height; a settlement's TxAdmitted leaves out
-// the witness (its batch's BatchProved holds it). Logs of format 1 are refused at open.
-inline constexpr std::uint8_t kEventFormatVersion = 2;
+// the witness (its batch's BatchProved holds it). 3: a witness's proofs are encoded compactly
+// (settlement::CompactProof); NodeStarted records `settles`. Logs of formats 1 and 2 are
+// refused at open (eventlog/record_format.hpp).
+inline constexpr std::uint8_t kEventFormatVersion = 3;
 
 #define CROUPIER_EVENT_VERSION(ar, name)                 \
   std::uint8_t version = kEventFormatVersion;            \
@@ -33,23 +35,20 @@ struct NodeStarted {
   PublicKey operator_key{};   // Signs deposits.
   PublicKey house_key{};      // Makes VRF outcomes.
   PublicKey sequencer_key{};  // Signs settlement proofs.
-  // Format 2 records `version`. Format 1 (every log written before it) serialized its format
-  // byte where the version string belongs (a member shadowed by the format's local name), so a
-  // format-1 record decodes with an empty version; nothing else differs.
-  static constexpr std::uint8_t kFormat = 2;
+  // Whether this node cuts and settles batches (one node of a cluster does). A node that
+  // does not settle has nothing more to do with a tx once it is decided (and, for a bet,
+  // resolved), so its memory forgets it then (domain/projections.hpp); the log says so, so
+  // that a replay forgets exactly as the node did.
+  bool settles = true;
+  // Format 3 records `settles`; format 2 recorded `version`; format 1 serialized its format
+  // byte where the version string belongs. Logs of both are refused at open, so only format 3
+  // is read here.
+  static constexpr std::uint8_t kFormat = 3;
   template <class A> void serialize(A& ar) {
     std::uint8_t format = kFormat;
     ar(format);
-    if constexpr (A::is_loading::value) {
-      if (format == 1) {
-        std::uint8_t repeated_format = 0;
-        ar(node_id, repeated_format, operator_key, house_key, sequencer_key);
-        version.clear();
-        return;
-      }
-      expect_version(format, kFormat, "NodeStarted");
-    }
-    ar(node_id, version, operator_key, house_key, sequencer_key);
+    expect_version(format, kFormat, "NodeStarted");
+    ar(node_id, version, operator_key, house_key, sequencer_key, settles);
   }
 };
 

@@ -85,7 +85,13 @@ struct Applier {
   void operator()(const NodeStarted& e) {
     if (p.keys.known && p.keys.node_id != e.node_id)
       fail("NodeStarted: node id " + to_hex(e.node_id) + " differs from this log's node " + to_hex(p.keys.node_id));
-    p.keys = NodeKeys{e.node_id, e.operator_key, e.house_key, e.sequencer_key, true};
+    // Whether a tx is finished depends on the role (see Projections): a node that settled has
+    // unbatched items a non-settling start would never batch, and the other way round it
+    // would batch only part of what it accepted. So the role is the log's for good.
+    if (p.keys.known && p.keys.settles != e.settles)
+      fail(std::string("NodeStarted: this log's node ") + (p.keys.settles ? "settles" : "does not settle") +
+           " batches; a node keeps its role for the life of its log (start the other role on a new data directory)");
+    p.keys = NodeKeys{e.node_id, e.operator_key, e.house_key, e.sequencer_key, true, e.settles};
   }
 
   void operator()(TxAdmitted& e) {
@@ -158,7 +164,7 @@ struct Applier {
     if (e.accepted && e.key.kind != TxKind::settlement) ++p.accepted_txs;
     // A rejected settlement stays as long as its batch is open: the batch's later events
     // name it. Any other rejected tx is finished (this may forget `r`: last).
-    if (!e.accepted && e.key.kind != TxKind::settlement) finish_tx(p, e.tx_id);
+    if (!e.accepted && (e.key.kind != TxKind::settlement || !p.keys.settles)) finish_tx(p, e.tx_id);
   }
 
   void operator()(const BlockCommitted& e) {
@@ -188,6 +194,11 @@ struct Applier {
     }
     p.block_height = e.height;
     p.block_hash = e.hash;
+    // Where nothing is batched, a committed deposit or settlement is done (a bet once it is
+    // resolved). Last: finishing may forget the records marked above.
+    if (!p.keys.settles)
+      for (const auto& id : e.tx_ids)
+        if (!std::holds_alternative<Bet>(p.txs.at(id).tx)) finish_tx(p, id);
   }
 
   void operator()(const BetResolved& e) {
@@ -215,6 +226,7 @@ struct Applier {
     });
     remove_exposure(p.exposure, r.tx);
     r.outcome = o;
+    if (!p.keys.settles) finish_tx(p, e.tx_id);  // Nothing batches it here (this may forget `r`: last).
   }
 
   void operator()(const BatchCreated& e) {
@@ -369,6 +381,10 @@ void set_windows(Projections& p, std::size_t recent_txs, std::size_t recent_batc
 }
 
 bool is_finished(const Projections& p, const TxRecord& r) {
+  if (!p.keys.settles)
+    return r.status == TxStatus::rejected ||
+           (r.status == TxStatus::accepted && r.block_height != 0 &&
+            (!std::holds_alternative<Bet>(r.tx) || r.outcome.has_value()));
   if (const auto* s = std::get_if<Settlement>(&r.tx)) {
     auto b = p.batches.find(s->inputs.batch_id);
     return b == p.batches.end() || b->second.lifecycle.terminal();
@@ -397,8 +413,8 @@ std::vector<std::string> check_invariants(const Projections& p) {
 
 namespace {
 // 2: TxRecord::finalized_height, last_batch_id; only what the rules need (no finished tx, no
-// ended batch).
-constexpr std::uint8_t kSnapshotFormatVersion = 2;
+// ended batch). 3: NodeKeys::settles.
+constexpr std::uint8_t kSnapshotFormatVersion = 3;
 }
 
 template <class A>

@@ -60,13 +60,16 @@ struct NodeKeys {
   Id128 node_id{};
   PublicKey operator_key{}, house_key{}, sequencer_key{};
   bool known = false;  // False until the first NodeStarted.
-  template <class A> void serialize(A& ar) { ar(node_id, operator_key, house_key, sequencer_key, known); }
+  bool settles = true;  // NodeStarted::settles: whether this node cuts and settles batches.
+  template <class A> void serialize(A& ar) { ar(node_id, operator_key, house_key, sequencer_key, known, settles); }
 };
 
 // Hot and cold state. The projections hold what the rules need: every account, every
 // undecided tx, every accepted bet or deposit not yet in a batch, every open batch with its
 // settlement tx. A tx the rules need no more is *finished*: rejected, or batched, or the
-// settlement of a batch that ended (and the batch itself, once it ended). The last
+// settlement of a batch that ended (and the batch itself, once it ended). On a node that does
+// not settle (NodeStarted::settles), nothing is ever batched, so a tx is finished once it is
+// decided and, if accepted, committed in a block and (a bet) resolved. The last
 // `recent_txs` finished txs stay (and as many ended batches as recent_batches), so that recent
 // answers cost no log read; older ones are forgotten, and whoever needs them reads them from
 // the log through its indexes (eventlog/cold.hpp). So memory is bounded by what is live and by
@@ -117,7 +120,7 @@ void apply(Projections& p, std::uint64_t seq, Event&& e, const std::optional<Has
 void set_windows(Projections& p, std::size_t recent_txs, std::size_t recent_batches);
 
 // Whether the rules need `r` no more (see Projections): rejected, batched, or the settlement
-// of a batch that ended or is forgotten.
+// of a batch that ended or is forgotten; on a node that does not settle, decided and done.
 bool is_finished(const Projections& p, const TxRecord& r);
 
 // Conservation checks over the whole state; returns every violation found.

@@ -1,6 +1,8 @@
 #include "domain/settlement.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <map>
 #include <cassert>
 #include <unordered_set>
 
@@ -56,6 +58,75 @@ std::optional<std::string> check_items_shape(const std::vector<Item>& items) {
 }
 
 }  // namespace
+
+namespace {
+
+// How many leading path bits two keys share (256 when they are equal).
+std::size_t common_prefix_bits(const Hash32& a, const Hash32& b) {
+  for (std::size_t byte = 0; byte < a.size(); ++byte)
+    if (auto diff = static_cast<std::uint8_t>(a[byte] ^ b[byte]))
+      return byte * 8 + static_cast<std::size_t>(std::countl_zero(diff));
+  return merkle::kKeyBits;
+}
+
+}  // namespace
+
+std::vector<CompactProof> compact_proofs(const std::vector<AccountWitness>& accounts) {
+  std::vector<CompactProof> out(accounts.size());
+  // The earlier keys in key order: the one sharing the most bits with a key is beside it.
+  std::map<Hash32, std::size_t> earlier;
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    const auto& a = accounts[i];
+    const auto& siblings = a.proof.siblings;
+    auto& c = out[i];
+    std::size_t best_bits = 0;
+    auto consider = [&](std::map<Hash32, std::size_t>::const_iterator it) {
+      const std::size_t bits = common_prefix_bits(it->first, a.account);
+      if (c.ref == 0 || bits > best_bits) c.ref = static_cast<std::uint32_t>(it->second + 1), best_bits = bits;
+    };
+    auto next = earlier.lower_bound(a.account);
+    if (next != earlier.end()) consider(next);
+    if (next != earlier.begin()) consider(std::prev(next));
+    if (c.ref != 0)
+      c.shared = static_cast<std::uint16_t>(
+          std::min({best_bits, accounts[c.ref - 1].proof.siblings.size(), siblings.size()}));
+    if (c.shared == 0) c.ref = 0;
+    c.rest.assign(siblings.begin() + c.shared, siblings.end());
+    const auto& leaf = a.proof.terminal_leaf;
+    if (leaf && a.balance && leaf->first == a.account && leaf->second == account_leaf_value(*a.balance))
+      c.terminal = CompactProof::own_leaf;
+    else if (leaf)
+      c.terminal = CompactProof::other_leaf, c.other = *leaf;
+    earlier.emplace(a.account, i);
+  }
+  return out;
+}
+
+void expand_proofs(std::vector<AccountWitness>& accounts, const std::vector<CompactProof>& compact) {
+  assert(accounts.size() == compact.size());
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    const auto& c = compact[i];
+    auto& a = accounts[i];
+    const std::string where = "witness account " + std::to_string(i) + ": ";
+    if (c.ref > i) throw DecodeError(where + "its proof refers to account " + std::to_string(c.ref - 1) + ", not an earlier one");
+    if (c.ref == 0 && c.shared != 0) throw DecodeError(where + "copies siblings from no account");
+    const auto& from = c.ref ? accounts[c.ref - 1].proof.siblings : a.proof.siblings;
+    if (c.shared > from.size() || c.shared + c.rest.size() > merkle::kKeyBits)
+      throw DecodeError(where + "copies " + std::to_string(c.shared) + " siblings of a proof of " +
+                        std::to_string(from.size()));
+    std::vector<Hash32> siblings(from.begin(), from.begin() + c.shared);
+    siblings.insert(siblings.end(), c.rest.begin(), c.rest.end());
+    a.proof.siblings = std::move(siblings);
+    if (c.terminal == CompactProof::own_leaf) {
+      if (!a.balance) throw DecodeError(where + "claims its own leaf but holds no balance");
+      a.proof.terminal_leaf = std::pair{a.account, account_leaf_value(*a.balance)};
+    } else if (c.terminal == CompactProof::other_leaf) {
+      a.proof.terminal_leaf = c.other;
+    } else {
+      a.proof.terminal_leaf.reset();
+    }
+  }
+}
 
 std::optional<Amount> SettledState::balance(const PublicKey& account) const {
   auto it = balances_.find(account);

@@ -67,14 +67,72 @@ struct AccountWitness {
   std::optional<Amount> balance;  // nullopt: the account is not in the pre-state.
   merkle::MerkleProof proof;
   friend bool operator==(const AccountWitness&, const AccountWitness&) = default;
-  template <class A> void serialize(A& ar) { ar(account, balance, proof); }
 };
+
+// How one account's proof is encoded in a witness (the proofs are most of a batch's bytes).
+// The proofs of two keys sharing their first L path bits have the same first L siblings, so
+// a proof names an earlier account of the witness (`ref`, its index + 1; 0 for none) and
+// copies `shared` siblings from its proof, and stores only the `rest`. A membership leaf is
+// the account's own key and balance, so it is stored as a kind byte alone. Nothing decoded
+// is trusted: verify() checks every expanded proof against pre_root.
+struct CompactProof {
+  enum Terminal : std::uint8_t { empty = 0, own_leaf = 1, other_leaf = 2 };
+  std::uint32_t ref = 0;
+  std::uint16_t shared = 0;
+  std::vector<Hash32> rest;
+  std::uint8_t terminal = empty;
+  std::pair<Hash32, Hash32> other{};  // The terminal leaf when terminal == other_leaf.
+};
+
+// The compact forms of `accounts`' proofs, in order; each names the earlier account whose
+// path shares the most bits with its own.
+std::vector<CompactProof> compact_proofs(const std::vector<AccountWitness>& accounts);
+// Rebuilds `accounts[i].proof` from compact[i] (the accounts and balances already set).
+// Throws DecodeError when a compact proof names a later account, copies more siblings than
+// its reference has, or claims an own leaf without a balance.
+void expand_proofs(std::vector<AccountWitness>& accounts, const std::vector<CompactProof>& compact);
 
 struct Witness {
   std::vector<Item> items;
   std::vector<AccountWitness> accounts;  // Each touched account once, in first-touch order.
   friend bool operator==(const Witness&, const Witness&) = default;
-  template <class A> void serialize(A& ar) { ar(items, accounts); }
+
+  // items, then u64 n, then n times: account, balance (optional), ref u32, shared u16,
+  // rest count u16, rest hashes, terminal kind u8 (and the other leaf's key and value hash).
+  template <class A> void save(A& ar) const {
+    ar(items);
+    const auto compact = compact_proofs(accounts);
+    ar(cereal::make_size_tag(static_cast<cereal::size_type>(accounts.size())));
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+      const auto& c = compact[i];
+      ar(accounts[i].account, accounts[i].balance, c.ref, c.shared, static_cast<std::uint16_t>(c.rest.size()));
+      for (const auto& h : c.rest) ar(h);
+      ar(c.terminal);
+      if (c.terminal == CompactProof::other_leaf) ar(c.other);
+    }
+  }
+  template <class A> void load(A& ar) {
+    ar(items);
+    cereal::size_type n = 0;
+    ar(cereal::make_size_tag(n));
+    if (n > items.size()) throw DecodeError("witness: " + std::to_string(n) + " accounts for " +
+                                            std::to_string(items.size()) + " items");
+    accounts.assign(static_cast<std::size_t>(n), AccountWitness{});
+    std::vector<CompactProof> compact(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+      auto& c = compact[i];
+      std::uint16_t rest = 0;
+      ar(accounts[i].account, accounts[i].balance, c.ref, c.shared, rest);
+      if (rest > merkle::kKeyBits) throw DecodeError("witness: a proof of " + std::to_string(rest) + " siblings");
+      c.rest.resize(rest);
+      for (auto& h : c.rest) ar(h);
+      ar(c.terminal);
+      if (c.terminal > CompactProof::other_leaf)
+        throw DecodeError("witness: terminal kind " + std::to_string(c.terminal) + " is unknown");
+      if (c.terminal == CompactProof::other_leaf) ar(c.other);
+    }
+    expand_proofs(accounts, compact);
+  }
 };
 
 // The leaf value of an account: BLAKE2b-256(0x01 || balance u64 LE).

@@ -108,10 +108,14 @@ std::array<std::uint8_t, 8> seq_key(Seq seq) {
 std::string format_refusal(const std::filesystem::path& dir, std::uint32_t found) {
   std::string why = "the log in " + dir.string() + " is format version " + std::to_string(found) +
                     "; this build reads format version " + std::to_string(kLogFormatVersion) + " only";
-  if (found == 1)
-    why += " (format 2 keeps no tx-id index and stores each batch's witness once, so a format-1 log cannot be "
-           "read in place: audit it with the build that wrote it, `croupier replay`, and start this build on a new "
-           "data directory)";
+  if (found == 1 || found == 2)
+    why += std::string(" (") +
+           (found == 1 ? "format 2 keeps no tx-id index and stores each batch's witness once; "
+                       : "") +
+           "format 3 encodes witness proofs compactly and records whether a node settles, so a format-" +
+           std::to_string(found) +
+           " log cannot be read in place: audit it with the build that wrote it, `croupier replay`, and start "
+           "this build on a new data directory)";
   return why;
 }
 
@@ -470,6 +474,11 @@ class TxnIndexes final : public IndexStore {
 }  // namespace
 
 std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t time_ms) {
+  return append_records(events, time_ms, std::nullopt);
+}
+
+std::vector<Seq> EventLog::append_records(std::span<const Event> events, std::uint64_t time_ms,
+                                          const std::optional<std::pair<Seq, ByteView>>& snapshot) {
   std::vector<Seq> seqs;
   if (events.empty()) return seqs;
   Seq last_seq = 0;
@@ -482,6 +491,12 @@ std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t t
       std::lock_guard lock(head_mutex_);
       seq = head_seq_;
       prev = head_hash_;
+    }
+    if (snapshot) {
+      assert(snapshot->first == seq && std::holds_alternative<SnapshotTaken>(events.front()));
+      auto covered = seq_key(snapshot->first);
+      MDB_val sk = val(covered), sv = val(snapshot->second);
+      put_or_throw(txn, h_->dbi[kSnapshots], &sk, &sv, 0, seq + 1, "snapshot");
     }
     TxnIndexes indexes(txn, h_->dbi);
     for (const Event& e : events) {
@@ -506,32 +521,21 @@ std::vector<Seq> EventLog::append(std::span<const Event> events, std::uint64_t t
 }
 
 Seq EventLog::append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time_ms) {
+  return append_snapshot_then(covered_seq, blob, {}, time_ms).front();
+}
+
+std::vector<Seq> EventLog::append_snapshot_then(Seq covered_seq, ByteView blob, std::span<const Event> events,
+                                                std::uint64_t time_ms) {
   // A snapshot is always of the state at the head, so that a full replay can recompute
   // it right before the SnapshotTaken event and check the digest.
   if (covered_seq == 0 || covered_seq != head_seq())
     throw LogError(ErrorKind::io, "snapshot of seq " + std::to_string(covered_seq) + " is not of the log's head " +
                                       std::to_string(head_seq()));
-  // The snapshot blob and its SnapshotTaken event must land together; append() runs
-  // its own transaction, so write both here by hand in one.
-  Event e = SnapshotTaken{covered_seq, blake2b256(blob)};
-  Seq seq = 0;
-  Hash32 hash{};
-  write_txn([&](MDB_txn* txn) {
-    std::lock_guard lock(head_mutex_);
-    seq = head_seq_ + 1;
-    Bytes record;
-    hash = build_record(record, head_hash_, seq, time_ms, e);
-    auto key = seq_key(seq), covered = seq_key(covered_seq);
-    MDB_val k = val(key), v = val(record);
-    put_or_throw(txn, h_->dbi[kEvents], &k, &v, MDB_APPEND, seq, "event");
-    MDB_val sk = val(covered), sv = val(blob);
-    put_or_throw(txn, h_->dbi[kSnapshots], &sk, &sv, 0, seq, "snapshot");
-    return std::pair{seq, hash};
-  });
-  std::lock_guard lock(head_mutex_);
-  head_seq_ = seq;
-  head_hash_ = hash;
-  return seq;
+  std::vector<Event> all;
+  all.reserve(events.size() + 1);
+  all.push_back(SnapshotTaken{covered_seq, blake2b256(blob)});
+  all.insert(all.end(), events.begin(), events.end());
+  return append_records(all, time_ms, std::pair{covered_seq, blob});
 }
 
 std::optional<Bytes> EventLog::find(unsigned dbi_index, ByteView key) const {

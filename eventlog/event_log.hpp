@@ -94,6 +94,11 @@ class EventLog {
   // Stores `blob` (the projections as of `covered_seq`, which must be the head) and appends
   // SnapshotTaken{covered_seq, BLAKE2b(blob)} in the same transaction. Returns its seq.
   Seq append_snapshot(Seq covered_seq, ByteView blob, std::uint64_t time_ms);
+  // The same, with `events` after the SnapshotTaken in the same transaction and commit (the
+  // journal's group that follows a snapshot: one durable commit for both). Returns the seqs
+  // of the SnapshotTaken and then of `events`.
+  std::vector<Seq> append_snapshot_then(Seq covered_seq, ByteView blob, std::span<const Event> events,
+                                        std::uint64_t time_ms);
 
   Seq head_seq() const;
   Hash32 head_hash() const;
@@ -162,6 +167,10 @@ class EventLog {
                     const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
   template <class F>
   void write_txn(F&& body);
+  // append() and append_snapshot_then(): `events` in one transaction, and `snapshot` (a blob
+  // under the seq it covers) when given.
+  std::vector<Seq> append_records(std::span<const Event> events, std::uint64_t time_ms,
+                                  const std::optional<std::pair<Seq, ByteView>>& snapshot);
   void grow_map();
   void verify_tail(std::size_t count);
 

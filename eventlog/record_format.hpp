@@ -22,8 +22,9 @@ namespace croupier::eventlog {
 using Seq = std::uint64_t;
 
 // 2: no tx-id index; bet, deposit and batch index entries name where each one's life is
-// in the log; a block index; events of format 2 (domain/events.hpp). Format 1 is refused.
-inline constexpr std::uint32_t kLogFormatVersion = 2;
+// in the log; a block index. 3: events and snapshots of format 3 (domain/events.hpp): compact
+// witness proofs, and NodeStarted says whether the node settles. Formats 1 and 2 are refused.
+inline constexpr std::uint32_t kLogFormatVersion = 3;
 inline constexpr std::uint8_t kRecordVersion = 1;
 inline constexpr std::size_t kRecordHeaderSize = 1 + 32 + 32 + 8 + 2;
 static_assert(kRecordHeaderSize == 75, "record header layout changed: bump kRecordVersion");

@@ -321,15 +321,19 @@ TEST_CASE("SnapshotEveryStoresASnapshotAndSnapshotTakenFromWhichReplayEqualsLive
   tools::LedgerGenerator gen(fake_crypto());
   auto events = gen.genesis();
   gen.bets(10, events);
-  REQUIRE(events.size() >= 22);
+  REQUIRE(events.size() >= 25);
   CHECK_FALSE(w.log->latest_snapshot());
 
   CHECK(w.append(range(events, 0, 12)).seqs == seq_range(1, 12));
-  // 12 events since the last snapshot (none): one is stored, covering seq 12.
+  // 12 events since the last snapshot (none): one is due, and it rides with the next group,
+  // whose commit writes it (one durable commit for both): it covers seq 12, and its
+  // SnapshotTaken is seq 13, before the group's events.
+  CHECK_FALSE(w.log->latest_snapshot());
+  CHECK(w.append(range(events, 12, 17)).seqs == seq_range(14, 5));
   auto snap = w.log->latest_snapshot();
   REQUIRE(snap);
   CHECK(snap->seq == 12);
-  CHECK(w.log->head_seq() == 13);
+  CHECK(w.log->head_seq() == 18);
   auto rec = w.log->read(13);
   REQUIRE(rec);
   auto taken_event = decode_event(rec->type, rec->payload);
@@ -337,20 +341,20 @@ TEST_CASE("SnapshotEveryStoresASnapshotAndSnapshotTakenFromWhichReplayEqualsLive
   REQUIRE(taken);
   CHECK(taken->snapshot_seq == 12);
   CHECK(taken->digest == blake2b256(snap->blob));
-  CHECK(w.p().last_seq == 13);  // SnapshotTaken is applied like any event.
-  CHECK(w.state->log_head.load() == 13);
+  CHECK(w.p().last_seq == 18);  // SnapshotTaken is applied like any event.
+  CHECK(w.state->log_head.load() == 18);
   CHECK(w.p().event_counts[static_cast<std::size_t>(EventType::snapshot_taken) - 1] == 1);
   // The blob is the projections as of seq 12.
   CHECK(snap->blob == encode_snapshot(replay_events(range(events, 0, 12))));
 
-  // The counter restarts: 5 more events take no snapshot, 5 after them do.
-  CHECK(w.append(range(events, 12, 17)).seqs == seq_range(14, 5));
-  CHECK(w.log->latest_snapshot()->seq == 12);
+  // The counter restarts: 5 more events make 10 since the snapshot, due with the group after.
   CHECK(w.append(range(events, 17, 22)).seqs == seq_range(19, 5));
+  CHECK(w.log->latest_snapshot()->seq == 12);
+  CHECK(w.append(range(events, 22, 25)).seqs == seq_range(25, 3));
   snap = w.log->latest_snapshot();
   REQUIRE(snap);
   CHECK(snap->seq == 23);
-  CHECK(w.log->head_seq() == 24);
+  CHECK(w.log->head_seq() == 27);
 
   // Replaying from the snapshot (its blob, then the log after it) equals the live state.
   const Bytes live = encode_snapshot(w.p());

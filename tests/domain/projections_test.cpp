@@ -893,6 +893,58 @@ TEST_CASE("MemoryHoldsWhatTheRulesNeedAndAWindowOfFinishedTxsNotTheHistory") {
   for (auto it = all.finished_txs.end() - 50; it != all.finished_txs.end(); ++it) CHECK(small.txs.contains(*it));
 }
 
+TEST_CASE("ANodeThatDoesNotSettleForgetsEachTxOnceItIsDoneAndKeepsItsRole") {
+  // 600 bets as a node that does not settle sees them: its own NodeStarted says so, and
+  // nothing is batched (only the settling node cuts batches and admits their settlement txs).
+  // Each tx is finished once decided and, if accepted, committed (and a bet resolved), so a
+  // window of 50 bounds its memory as it does a settling node's.
+  auto o = fake_crypto(5, 7);
+  o.batch_size = 1'000'000;
+  LedgerGenerator gen(o);
+  auto events = gen.genesis();
+  gen.bets(600, events);
+  for (auto& e : events) {
+    REQUIRE_FALSE(batch_id_of(e));
+    if (auto* started = std::get_if<NodeStarted>(&e)) started->settles = false;
+  }
+  Projections small, all;
+  set_windows(small, 50, 2);
+  set_windows(all, 1'000'000, 1'000'000);
+  std::size_t most = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    apply(small, i + 1, events[i]);
+    apply(all, i + 1, events[i]);
+    most = std::max(most, small.txs.size());
+  }
+  CHECK_FALSE(small.keys.settles);
+  const auto admitted = static_cast<std::size_t>(
+      std::count_if(events.begin(), events.end(), [](const Event& e) { return std::holds_alternative<TxAdmitted>(e); }));
+  CHECK(admitted > 400);
+  CHECK(all.txs.size() == admitted);
+  CHECK(most <= 50 + 2 * o.block_size);  // The window and the txs of a block being decided.
+  CHECK(small.bets.size() + small.deposits.size() + small.settlements.size() == small.txs.size());
+  for (const auto& [id, r] : all.txs) CHECK(is_finished(all, r));  // The history ends on a resolved block.
+  CHECK(encode_snapshot(small) == encode_snapshot(all));
+  CHECK(decode_snapshot(encode_snapshot(all)).txs.empty());  // Nothing live: a snapshot holds no tx.
+  CHECK(small.accounts.all() == all.accounts.all());
+  CHECK(check_invariants(small).empty());
+
+  // The role is the log's for good: a start in the other role is refused, naming both.
+  NodeStarted again = std::get<NodeStarted>(events.front());
+  for (bool settles : {true, false}) {
+    CAPTURE(settles);
+    Projections p = all;
+    p.keys.settles = settles;
+    again.settles = !settles;
+    CHECK_THROWS_WITH_AS(apply(p, p.last_seq + 1, Event{again}),
+                         doctest::Contains(settles ? "node settles batches; a node keeps its role"
+                                                   : "node does not settle batches; a node keeps its role"),
+                         ApplyError);
+    again.settles = settles;
+    CHECK_NOTHROW(apply(p, p.last_seq + 1, Event{again}));
+  }
+}
+
 TEST_CASE("SnapshotDecodeRejectsDamagedBlobs") {
   World w;
   Bytes blob = encode_snapshot(w.p);
@@ -907,8 +959,8 @@ TEST_CASE("SnapshotDecodeRejectsDamagedBlobs") {
   longer.push_back(0);
   CHECK_THROWS_WITH_AS(decode_snapshot(longer), doctest::Contains("1 trailing bytes"), DecodeError);
   Bytes version = blob;
-  version[0] = 3;
-  CHECK_THROWS_WITH_AS(decode_snapshot(version), doctest::Contains("unknown format version 3"), DecodeError);
+  version[0] = 4;
+  CHECK_THROWS_WITH_AS(decode_snapshot(version), doctest::Contains("unknown format version 4"), DecodeError);
 }
 
 TEST_CASE("EveryEventTypeRoundTripsThroughItsEncoding") {
@@ -959,37 +1011,19 @@ TEST_CASE("NodeStartedKeepsTheCroupierVersionString") {
   CHECK(std::get<NodeStarted>(back).sequencer_key == PublicKey{3});
 }
 
-namespace {
-// NodeStarted as format 1 wrote it: its format byte twice, no version string.
-struct NodeStartedFormat1 {
-  Id128 node_id{};
-  PublicKey operator_key{}, house_key{}, sequencer_key{};
-  template <class A> void serialize(A& ar) {
-    std::uint8_t format = 1;
-    ar(format);
-    ar(node_id, format, operator_key, house_key, sequencer_key);
+TEST_CASE("NodeStartedRecordsTheRoleAndOnlyFormat3Decodes") {
+  NodeStarted started{Id128{7}, "v", PublicKey{1}, PublicKey{2}, PublicKey{3}, false};
+  Bytes bytes = encode_event(started);
+  Event back = decode_event(static_cast<std::uint16_t>(EventType::node_started), bytes);
+  CHECK_FALSE(std::get<NodeStarted>(back).settles);
+  CHECK(NodeStarted{}.settles);
+  // Formats 1 and 2 (refused at open with the log) and a future one are refused by name.
+  for (std::uint8_t format : {std::uint8_t{1}, std::uint8_t{2}, std::uint8_t{4}}) {
+    bytes[0] = format;
+    CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::node_started), bytes),
+                         doctest::Contains(("NodeStarted: unknown format version " + std::to_string(format)).c_str()),
+                         DecodeError);
   }
-};
-}  // namespace
-
-TEST_CASE("NodeStartedOfFormat1StillDecodesSoOlderLogsReplay") {
-  Bytes old;
-  {
-    cereal::VectorOutputArchive ar(old);
-    NodeStartedFormat1 v1{Id128{7}, PublicKey{1}, PublicKey{2}, PublicKey{3}};
-    ar(v1);
-  }
-  Event back = decode_event(static_cast<std::uint16_t>(EventType::node_started), old);
-  REQUIRE(std::holds_alternative<NodeStarted>(back));
-  const auto& started = std::get<NodeStarted>(back);
-  CHECK(started.node_id == Id128{7});
-  CHECK(started.version.empty());
-  CHECK(started.operator_key == PublicKey{1});
-  CHECK(started.sequencer_key == PublicKey{3});
-  // An unknown future format is refused by name.
-  old[0] = 3;
-  CHECK_THROWS_WITH_AS(decode_event(static_cast<std::uint16_t>(EventType::node_started), old),
-                       doctest::Contains("NodeStarted: unknown format version 3"), DecodeError);
 }
 
 TEST_CASE("DecodeEventRejectsUnknownTypesAndMismatchedPayloads") {

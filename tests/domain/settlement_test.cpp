@@ -372,3 +372,101 @@ TEST_CASE("AccountLeafValueAndItemsDigestArePinned") {
   CHECK(items_digest({}) != items_digest(items));
   CHECK_THROWS_AS(compute_totals({deposit(1, 1, UINT64_MAX), deposit(2, 2, 1)}), MoneyError);
 }
+
+// The witness's encoding stores each proof's siblings once per shared path prefix and a
+// member's own leaf as one byte; it decodes to the same witness, and a decoded witness is
+// only trusted once verify() has checked it.
+TEST_CASE("WitnessEncodingIsCompactAndRoundTrips") {
+  // 200 accounts, a batch touching 60 of them and 3 new ones: the paths share prefixes.
+  std::vector<Item> genesis;
+  for (std::uint8_t n = 1; n <= 200; ++n) genesis.push_back(deposit(n, n, 1000u + n));
+  SettledState pre;
+  pre.apply(genesis);
+  std::vector<Item> items;
+  for (std::uint8_t n = 1; n <= 60; ++n) items.push_back(bet(n, static_cast<std::uint8_t>(n * 3), 10, n % 2 ? 20 : 0));
+  for (std::uint8_t n = 201; n <= 203; ++n) items.push_back(deposit(n, n, 5));
+  Batch b = proved(items, pre);
+  REQUIRE(check(b) == std::nullopt);
+
+  const Bytes bytes = encode(b.witness);
+  const auto back = decode<Witness>(bytes, "witness");
+  CHECK(back == b.witness);
+  CHECK(verify(b.inputs, back, b.proof, b.key) == std::nullopt);
+
+  // Against every proof stored whole (32 bytes a sibling, the terminal leaf's 64 bytes).
+  const std::size_t items_bytes = encode(b.witness.items).size();
+  std::size_t whole = 8;
+  for (const auto& a : b.witness.accounts)
+    whole += 32 + 9 + 8 + 32 * a.proof.siblings.size() + 1 + (a.proof.terminal_leaf ? 64 : 0);
+  CAPTURE(whole);
+  CHECK((bytes.size() - items_bytes) * 2 < whole);
+
+  const auto compact = compact_proofs(b.witness.accounts);
+  std::size_t shared = 0;
+  for (std::size_t i = 0; i < compact.size(); ++i) {
+    CHECK(compact[i].ref <= i);
+    shared += compact[i].shared;
+    if (b.witness.accounts[i].balance) CHECK(compact[i].terminal == CompactProof::own_leaf);
+  }
+  CHECK(shared > 0);
+}
+
+TEST_CASE("ExpandProofsRefusesACompactProofThatCannotBeRebuilt") {
+  std::vector<Item> genesis;
+  for (std::uint8_t n = 1; n <= 40; ++n) genesis.push_back(deposit(n, n, 100));
+  SettledState pre;
+  pre.apply(genesis);
+  std::vector<Item> items{bet(1, 1, 10, 0), bet(2, 2, 10, 0), deposit(3, 77, 4)};
+  Batch b = proved(items, pre);
+  const auto good = compact_proofs(b.witness.accounts);
+  auto stripped = [&] {
+    auto accounts = b.witness.accounts;
+    for (auto& a : accounts) a.proof = {};
+    return accounts;
+  };
+  {
+    auto accounts = stripped();
+    expand_proofs(accounts, good);
+    CHECK(accounts == b.witness.accounts);
+  }
+  struct Row {
+    const char* name;
+    std::function<void(std::vector<CompactProof>&, std::vector<AccountWitness>&)> tamper;
+    const char* error;
+  };
+  const std::vector<Row> rows{
+      {"refers to itself", [](auto& c, auto&) { c[1].ref = 2; }, "not an earlier one"},
+      {"refers to a later account", [](auto& c, auto&) { c[0].ref = 3; }, "not an earlier one"},
+      {"copies from no account", [](auto& c, auto&) { c[0].ref = 0, c[0].shared = 1; }, "from no account"},
+      {"copies more than its reference holds",
+       [](auto& c, auto& a) { c[1].ref = 1, c[1].shared = static_cast<std::uint16_t>(a[0].proof.siblings.size() + 1); },
+       "copies"},
+      {"claims its own leaf without a balance",
+       [](auto& c, auto&) { c[2].terminal = CompactProof::own_leaf; }, "holds no balance"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    auto compact = good;
+    auto accounts = stripped();
+    auto whole = b.witness.accounts;
+    row.tamper(compact, whole);
+    try {
+      expand_proofs(accounts, compact);
+      FAIL("expand_proofs accepted it");
+    } catch (const DecodeError& e) {
+      CHECK(std::string(e.what()).find(row.error) != std::string::npos);
+    }
+  }
+  // A reference that decodes but is wrong (another account's siblings) is caught by verify.
+  auto compact = good;
+  auto accounts = stripped();
+  compact[2].ref = 1;
+  compact[2].shared = static_cast<std::uint16_t>(std::min(b.witness.accounts[0].proof.siblings.size(),
+                                                          b.witness.accounts[2].proof.siblings.size()));
+  compact[2].rest.clear();
+  expand_proofs(accounts, compact);
+  if (accounts[2].proof != b.witness.accounts[2].proof) {
+    Witness w{b.witness.items, accounts};
+    CHECK(verify(b.inputs, w, b.proof, b.key) != std::nullopt);
+  }
+}

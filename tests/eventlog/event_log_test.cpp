@@ -423,34 +423,39 @@ TEST_CASE("AnUnknownLogFormatVersionIsRefusedAtOpen") {
     const std::string key = "format_version";
     auto stored = raw.get("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
     REQUIRE(stored);
-    CHECK(*stored == Bytes{2, 0, 0, 0});
-    raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{3, 0, 0, 0});
+    CHECK(*stored == Bytes{3, 0, 0, 0});
+    raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{4, 0, 0, 0});
   }
   auto err = log_error_from([&] { EventLog::open(options_for(dir.path())); });
   CHECK(render(err) == "unknown_format@-");
-  CHECK(std::string(err.what()).find("is format version 3; this build reads format version 2 only") != std::string::npos);
+  CHECK(std::string(err.what()).find("is format version 4; this build reads format version 3 only") != std::string::npos);
 }
 
-TEST_CASE("ALogOfFormatOneIsRefusedNamingBothVersionsAndWhatToDo") {
-  // Format 1 kept a tx-id index and each batch's witness twice; reading it in place is not
-  // kept, so it is refused at open, for the node and the audit alike, before anything is
-  // created in it.
-  TempDir dir("croupier-log");
-  make_bet_log(dir.path(), 3);
-  const std::string key = "format_version";
-  {
-    RawLmdb raw(dir.path());
-    raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{1, 0, 0, 0});
-  }
-  for (bool audit : {false, true}) {
-    CAPTURE(audit);
-    auto options = options_for(dir.path());
-    options.audit = audit;
-    auto err = log_error_from([&] { EventLog::open(options); });
-    CHECK(render(err) == "unknown_format@-");
-    const std::string what = err.what();
-    CHECK(what.find("is format version 1; this build reads format version 2 only") != std::string::npos);
-    CHECK(what.find("audit it with the build that wrote it") != std::string::npos);
+TEST_CASE("LogsOfFormatsOneAndTwoAreRefusedNamingBothVersionsAndWhatToDo") {
+  // Format 1 kept a tx-id index and each batch's witness twice; format 2 stored every proof
+  // whole and did not record a node's role. Reading them in place is not kept, so they are
+  // refused at open, for the node and the audit alike, before anything is created in them.
+  for (std::uint8_t old : {std::uint8_t{1}, std::uint8_t{2}}) {
+    CAPTURE(int{old});
+    TempDir dir("croupier-log");
+    make_bet_log(dir.path(), 3);
+    const std::string key = "format_version";
+    {
+      RawLmdb raw(dir.path());
+      raw.put("meta", ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), Bytes{old, 0, 0, 0});
+    }
+    for (bool audit : {false, true}) {
+      CAPTURE(audit);
+      auto options = options_for(dir.path());
+      options.audit = audit;
+      auto err = log_error_from([&] { EventLog::open(options); });
+      CHECK(render(err) == "unknown_format@-");
+      const std::string what = err.what();
+      CHECK(what.find("is format version " + std::to_string(old) + "; this build reads format version 3 only") !=
+            std::string::npos);
+      CHECK(what.find("records whether a node settles") != std::string::npos);
+      CHECK(what.find("audit it with the build that wrote it") != std::string::npos);
+    }
   }
 }
 

@@ -167,6 +167,10 @@ TEST_CASE("NodesThatRememberOnlyTwentyFinishedTxsPassEveryCheckUnderEveryFault")
   CHECK(r.workload.resends_checked > 0);
   CHECK(r.cold_lookups > 0);
   CHECK(r.batches_confirmed == r.batches);
+  // Every node, the four that do not settle included, holds the window and nothing more
+  // once all is decided and settled.
+  CHECK(r.most_decided_txs_held <= 20);
+  CHECK(r.most_decided_txs_held > 0);
   CHECK(reproduce_command(o).find("--recent-txs 20") != std::string::npos);
 }
 

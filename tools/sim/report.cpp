@@ -70,6 +70,7 @@ nlohmann::ordered_json to_json(const SimResult& r) {
                {"rival_pairs_abandoned", w.rivals_abandoned}};
   j["node0"] = {{"txs_decided", r.txs_decided}, {"batches", r.batches}, {"batches_confirmed", r.batches_confirmed}};
   j["cold_lookups"] = r.cold_lookups;
+  j["most_decided_txs_held"] = r.most_decided_txs_held;
   j["injected"] = {{"crashes", r.crashes},
                    {"crashes_after_commit", r.crashes_after_commit},
                    {"crashes_mid_batch", r.crashes_mid_batch},

@@ -1,5 +1,6 @@
 #include "tools/sim/simulation.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -434,6 +435,13 @@ class Simulation {
     r_.workload = workload_->counters();
     r_.acked_bets = workload_->acked().size();
     r_.cold_lookups = cluster_->cold_lookups();
+    for (std::size_t i = 0; i < cluster_->size(); ++i)
+      if (cluster_->up(i))
+        cluster_->read(i, [&](const Projections& p) {
+          const auto decided = static_cast<std::size_t>(std::count_if(
+              p.txs.begin(), p.txs.end(), [](const auto& entry) { return entry.second.status != TxStatus::admitted; }));
+          r_.most_decided_txs_held = std::max(r_.most_decided_txs_held, decided);
+        });
     cluster_->read(0, [&](const Projections& p) {
       // Counted from the events: ended batches are forgotten.
       r_.batches = p.event_counts[static_cast<std::size_t>(EventType::batch_created) - 1];

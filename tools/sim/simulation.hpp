@@ -78,6 +78,10 @@ struct SimResult {
   WorkloadCounters workload;
   std::uint64_t acked_bets = 0;
   std::uint64_t cold_lookups = 0;  // The checks' reads of a forgotten tx from a node's log.
+  // At the end, the most decided txs any running node holds in memory (the settling node and
+  // the others alike: --recent-txs bounds them once all is settled). Undecided ones are not
+  // counted: the mempool bounds those, and a rival bet may stay undecided for good.
+  std::size_t most_decided_txs_held = 0;
 };
 
 SimResult run_simulation(const SimOptions& options);
