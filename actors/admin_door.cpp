@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <stdexcept>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -11,7 +13,6 @@ namespace croupier::actors {
 namespace {
 
 bool token_matches(const std::string& expected, const std::string& given) {
-  if (expected.empty()) return true;
   // Equal lengths first (the length is no secret worth hiding), then constant time.
   return given.size() == expected.size() && sodium_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
@@ -22,14 +23,17 @@ constexpr auto kInspectorTimeout = std::chrono::minutes(6);
 }  // namespace
 
 caf::actor spawn_admin_door(caf::actor_system& system, caf::actor inspector, std::string token) {
+  if (token.empty()) throw std::invalid_argument("the admin door needs a token: it is never open to anyone");
   return system.spawn([inspector, token](caf::event_based_actor* self) -> caf::behavior {
     self->set_default_handler(caf::drop);
     return {
         [=](shell_atom, const std::string& given, std::vector<std::string>& words) -> caf::result<std::string> {
           if (!token_matches(token, given))
             return caf::make_error(caf::sec::invalid_argument,
-                                   "authentication failed: the admin token does not match the node's "
-                                   "(croupier.admin-token; give it with CROUPIER_ADMIN_TOKEN or --token)");
+                                   "authentication failed: the admin token does not match the node's (the "
+                                   "node's DATA/keys/admin.token, which `croupier shell --data DATA` reads, or "
+                                   "croupier.admin-token when its config sets one: give that with "
+                                   "CROUPIER_ADMIN_TOKEN)");
           // Asked and answered by the door itself, not delegated: an actor that answers a peer
           // becomes addressable by that peer (CAF's BASP registers it by id), so only the door
           // may ever send to the network.

@@ -8,7 +8,8 @@
 //
 // Protocol (built-in types only, so a shell needs no type registration):
 //   (shell_atom, std::string token, std::vector<std::string> words) -> std::string (JSON)
-// An empty configured token accepts any token; the node allows that only on loopback.
+// The token is never empty (std::invalid_argument): the door is closed to anyone without it,
+// loopback included, since any local user can reach a loopback port.
 #include <string>
 
 #include <caf/actor.hpp>

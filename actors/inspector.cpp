@@ -54,11 +54,14 @@ std::string render_metrics(const Metrics& m, const WaitersStats& w, const std::a
   out << m.journal_commit_duration_ms.render("journal_commit_duration_ms",
                                              "Milliseconds per journal commit (apply, append, fsync), during which the API's reads wait.");
   out << m.snapshot_duration_ms.render("snapshot_duration_ms",
-                                       "Milliseconds the journal spent on each snapshot (encode, write, apply); it appends nothing meanwhile.");
+                                       "Milliseconds from each snapshot's encoding until it is durable (with the group commit it rides with).");
   out << m.snapshot_lock_duration_ms.render("snapshot_lock_duration_ms",
                                             "Milliseconds of each snapshot during which the API's reads wait.");
-  metric(out, "snapshot_longest_us", "gauge", "The longest snapshot since start, in microseconds.",
+  metric(out, "snapshot_longest_us", "gauge", "The longest snapshot_duration_ms since start, in microseconds.",
          m.snapshot_longest_us.load());
+  metric(out, "snapshot_encode_longest_us", "gauge",
+         "The longest encoding of a snapshot since start, in microseconds: the journal does nothing else meanwhile.",
+         m.snapshot_encode_longest_us.load());
   metric(out, "snapshot_bytes", "gauge", "Size of the latest snapshot (the hot state), in bytes.", m.snapshot_bytes.load());
   out << "# HELP batches Settlement batches by status.\n# TYPE batches gauge\n";
   const char* names[] = {"created", "proved", "submitted", "confirmed", "failed"};

@@ -92,7 +92,7 @@ void break_journal(journal_pointer self, const std::string& why) {
 struct EncodedSnapshot {
   Bytes blob;
   eventlog::Seq covered = 0;
-  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point started, encoded;
   Event taken() const { return SnapshotTaken{covered, blake2b256(blob)}; }
 };
 
@@ -102,11 +102,18 @@ EncodedSnapshot encode_at_head(const JournalOptions& o) {
   std::shared_lock lock(o.state->mutex);
   s.blob = encode_snapshot(o.state->projections);
   s.covered = o.state->projections.last_seq;
+  s.encoded = std::chrono::steady_clock::now();
   return s;
 }
 
-// The journal's time on a snapshot (from its encoding until it is durable and applied) and
-// the part of it with the exclusive locks held.
+// Raises `longest` to `us` unless it is longer already.
+void raise_to(std::atomic<std::uint64_t>& longest, std::uint64_t us) {
+  for (auto seen = longest.load(); us > seen;)
+    if (longest.compare_exchange_weak(seen, us)) break;
+}
+
+// A snapshot's time from its encoding until it is durable and applied (the group commit it
+// rides with included), its encoding's, and the part with the exclusive locks held.
 void observe_snapshot(const JournalOptions& o, const EncodedSnapshot& s, std::chrono::steady_clock::time_point locked_at,
                       std::chrono::steady_clock::time_point unlocked_at) {
   if (!o.metrics) return;
@@ -114,9 +121,9 @@ void observe_snapshot(const JournalOptions& o, const EncodedSnapshot& s, std::ch
   o.metrics->snapshot_duration_ms.observe(taken_ms);
   o.metrics->snapshot_lock_duration_ms.observe(std::chrono::duration<double, std::milli>(unlocked_at - locked_at).count());
   o.metrics->snapshot_bytes.store(s.blob.size());
-  const auto us = static_cast<std::uint64_t>(taken_ms * 1000);
-  for (auto longest = o.metrics->snapshot_longest_us.load(); us > longest;)
-    if (o.metrics->snapshot_longest_us.compare_exchange_weak(longest, us)) break;
+  raise_to(o.metrics->snapshot_longest_us, static_cast<std::uint64_t>(taken_ms * 1000));
+  raise_to(o.metrics->snapshot_encode_longest_us,
+           static_cast<std::uint64_t>(std::chrono::duration<double, std::micro>(s.encoded - s.started).count()));
 }
 
 // Stores a snapshot now, on its own (the operator's `snapshot`), and appends SnapshotTaken;

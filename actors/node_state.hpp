@@ -57,7 +57,7 @@ struct Metrics {
   // A snapshot: the journal's time on it (encode under the shared lock, write under none,
   // apply), the part with the exclusive locks held, its size, and the longest yet (in us).
   Histogram snapshot_duration_ms, snapshot_lock_duration_ms;
-  Counter snapshot_bytes{0}, snapshot_longest_us{0};
+  Counter snapshot_bytes{0}, snapshot_longest_us{0}, snapshot_encode_longest_us{0};
 };
 
 // The ECVRF proof and output of the bets resolved most recently (put by the committer once

@@ -272,7 +272,11 @@ void report_snapshots(Reporter& rep, std::uint16_t port) {
   const auto count = metric_value(text, "snapshot_duration_ms_count");
   if (!longest || !count) throw std::runtime_error("the node's /metrics has no snapshot figures");
   rep.figure("snapshots_taken", *count, "snapshots");
-  rep.figure("snapshot_longest_journal_ms", *longest / 1000, "ms", "(encode, write, apply: the journal appends nothing meanwhile)");
+  if (auto encode = metric_value(text, "snapshot_encode_longest_us"))
+    rep.figure("snapshot_longest_encode_ms", *encode / 1000, "ms",
+               "(the journal's stall for a snapshot: it does nothing else while it encodes one)");
+  rep.figure("snapshot_longest_journal_ms", *longest / 1000, "ms",
+             "(encode, then the durable group commit the snapshot rides with, that group's own work included)");
   if (auto lock_sum = metric_value(text, "snapshot_lock_duration_ms_sum"); lock_sum && *count > 0)
     rep.figure("snapshot_mean_reader_wait_ms", *lock_sum / *count, "ms", "(the exclusive locks held per snapshot)");
   if (auto bytes = metric_value(text, "snapshot_bytes")) rep.figure("snapshot_bytes", *bytes, "bytes");

@@ -19,6 +19,7 @@
 #include "actors/admin_door.hpp"
 #include "actors/gateway.hpp"
 #include "actors/node.hpp"
+#include "tools/admin_token.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -200,7 +201,10 @@ int run_node(const std::vector<std::string>& argv) {
     caf::actor door;
     std::uint16_t admin_port = 0;
     if (admin_on) {
-      door = actors::spawn_admin_door(system, node.actors().inspector, config.admin_token);
+      // The door is closed to anyone without the token: the config's, or else the one in the
+      // data directory, created at the first start (tools/admin_token.hpp).
+      const std::string token = config.admin_token.empty() ? load_or_create_admin_token(dir) : config.admin_token;
+      door = actors::spawn_admin_door(system, node.actors().inspector, token);
       auto published = system.middleman().publish(door, admin.port, admin.host.c_str(), true);  // reuse_addr: restarts
       if (!published) {
         caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
@@ -219,7 +223,12 @@ int run_node(const std::vector<std::string>& argv) {
     auto health = node.health();
     std::cout << "croupier node " << to_hex(node.log().node_id()) << "\n"
               << "  http:      http://" << http.host << ":" << gateway->port() << "\n"
-              << "  admin:     " << (admin_on ? admin_address + " (croupier shell --connect " + admin_address + ")" : "off")
+              << "  admin:     "
+              << (!admin_on ? std::string("off")
+                  : config.admin_token.empty()
+                      ? admin_address + " (croupier shell --connect " + admin_address + " --data " + dir.string() + ")"
+                      : admin_address + " (croupier shell --connect " + admin_address +
+                            ", with croupier.admin-token in $CROUPIER_ADMIN_TOKEN)")
               << "\n"
               << "  data:      " << std::filesystem::absolute(dir).string() << " (log head seq " << health.log_head
               << ", block height " << health.block_height << ")\n"

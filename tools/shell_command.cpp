@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <future>
 #include <optional>
@@ -26,6 +27,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/inspector.hpp"
+#include "tools/admin_token.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -36,7 +38,7 @@ namespace croupier::tools {
 namespace {
 
 const cli::CommandSpec kSpec{
-    "croupier shell [--connect HOST:PORT] [--token TOKEN] [-c COMMAND] [--json]",
+    "croupier shell [--connect HOST:PORT] [--data DIR | --token-file FILE | --token TOKEN] [-c COMMAND] [--json]",
     "A debug shell into a live node's actors: status, the actor list with mailboxes, one actor's\n"
     "state, a transaction's Snowball vote, the mempool, batches, accounts, the event log (tail and\n"
     "follow), metrics, the configuration, and operator actions (pause or resume the sequencer,\n"
@@ -44,12 +46,19 @@ const cli::CommandSpec kSpec{
     "(line editing, history in ~/.croupier_shell_history, TAB completes commands and actor\n"
     "names); with -c it runs one command and exits; otherwise it reads commands from stdin.\n"
     "A lost connection is reported and the next command reconnects.\n"
+    "The node's admin door answers only commands that carry its token: by default the one the\n"
+    "node wrote to DIR/keys/admin.token (mode 0600) at its first start, so a shell run by the\n"
+    "node's own user with --data DIR (default ./croupier-data, as `croupier node`) needs nothing\n"
+    "typed; a node whose config sets croupier.admin-token takes that one instead\n"
+    "($CROUPIER_ADMIN_TOKEN, --token-file or --token).\n"
     "Exit status: 0 success; 1 the node answered an error or could not be reached; 2 bad usage;\n"
     "130 interrupted by Ctrl-C (except `events follow`, which Ctrl-C ends normally).",
     {{"connect", "HOST:PORT", "the node's admin address (default 127.0.0.1:8081, as `croupier node --admin`)"},
+     {"data", "DIR", "the node's data directory: the token is read from DIR/keys/admin.token (default ./croupier-data)"},
+     {"token-file", "FILE", "read the token from FILE (mode 0600, its first line)"},
      {"token", "TOKEN",
-      "the node's croupier.admin-token, when it has one; other users see command lines (ps), so prefer "
-      "$CROUPIER_ADMIN_TOKEN, the default"},
+      "the token itself; other users see command lines (ps), so prefer $CROUPIER_ADMIN_TOKEN (used when "
+      "neither --data nor --token-file is given, before the default token file)"},
      {"command", "COMMAND", "run one command and exit (also -c); `events follow` runs until Ctrl-C (SIGINT)"},
      {"json", "", "print the node's JSON answers (one JSON line per event for `events follow`)"}}};
 
@@ -57,6 +66,31 @@ const cli::CommandSpec kSpec{
 // node always answers first. A node that died is noticed at once (the door's proxy goes
 // down); from a frozen one, Ctrl-C gets the prompt back.
 constexpr auto kAnswerTimeout = std::chrono::minutes(7);
+
+// The admin token: --token, --token-file or --data DIR (at most one of them); else
+// $CROUPIER_ADMIN_TOKEN; else ./croupier-data/keys/admin.token, the default node's.
+std::string shell_token(const cli::Args& args) {
+  const int given = args.value("token").has_value() + args.value("token-file").has_value() + args.value("data").has_value();
+  if (given > 1) throw cli::UsageError("give one of --token, --token-file and --data");
+  if (auto token = args.value("token")) {
+    if (token->empty()) throw cli::UsageError("--token: empty");
+    return *token;
+  }
+  if (const char* env = std::getenv("CROUPIER_ADMIN_TOKEN"); env && *env && !args.value("token-file") && !args.value("data"))
+    return env;
+  const std::filesystem::path file = args.value("token-file") ? std::filesystem::path(*args.value("token-file"))
+                                                               : admin_token_file(args.value("data").value_or("croupier-data"));
+  if (!args.value("token-file") && !std::filesystem::exists(file))
+    throw cli::UsageError("no admin token: " + file.string() +
+                          " does not exist. The node's door answers only commands carrying its token: give the "
+                          "node's data directory with --data DIR (its keys/admin.token), or --token-file FILE, or "
+                          "set $CROUPIER_ADMIN_TOKEN (a node whose config sets croupier.admin-token takes that)");
+  try {
+    return read_admin_token_file(file);
+  } catch (const std::runtime_error& e) {
+    throw cli::UsageError(e.what());
+  }
+}
 
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_interrupt(int) { g_interrupted = 1; }
@@ -285,9 +319,7 @@ int run_shell(const std::vector<std::string>& raw_args) {
     } catch (const std::invalid_argument& e) {
       throw cli::UsageError(std::string("--connect: ") + e.what());
     }
-    std::string token = args.value("token").value_or("");
-    if (token.empty())
-      if (const char* env = std::getenv("CROUPIER_ADMIN_TOKEN")) token = env;
+    const std::string token = shell_token(args);
     const bool json_out = args.flag("json");
 
     // Ctrl-C (SIGINT) ends `events follow` or the wait for an answer. It only sets a flag that

@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -90,7 +91,20 @@ class LiveNode {
   const std::string& node_id() const { return node_id_; }
   fs::path operator_seed() const { return data_ / "keys" / "operator.seed"; }
 
+  const fs::path& data() const { return data_; }
+  // The token the node wrote at its first start.
+  std::string token() const {
+    std::string t;
+    std::ifstream(data_ / "keys" / "admin.token") >> t;
+    return t;
+  }
+
+  // `croupier shell` as the node's own user runs it: with --data, unless `args` names the token.
   ProcessResult shell(std::vector<std::string> args) {
+    const bool names_token = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+      return a == "--token" || a == "--token-file" || a == "--data";
+    });
+    if (!names_token) args.insert(args.begin(), {"--data", data_.string()});
     args.insert(args.begin(), {"shell", "--connect", admin_});
     return run(args);
   }
@@ -295,7 +309,7 @@ TEST_CASE("EventsFollowPrintsNewEventsAsBetsArriveUntilInterrupted") {
   const fs::path seed = dir.path() / "player.seed";
   funded_player(node, seed);
 
-  Process follow({kBinary, "shell", "--connect", node.admin(), "-c", "events follow"});
+  Process follow({kBinary, "shell", "--connect", node.admin(), "--data", node.data().string(), "-c", "events follow"});
   // Its first line (stderr) says from which seq it follows: the bet comes after.
   REQUIRE(eventually([&] {
     follow.read_until("\x01never", std::chrono::milliseconds(50));
@@ -326,7 +340,7 @@ TEST_CASE("EventsFollowPrintsNewEventsAsBetsArriveUntilInterrupted") {
 TEST_CASE("InteractiveShellEditsCompletesAndSurvivesCtrlC") {
   TempDir dir("croupier-shell");
   LiveNode node(dir);
-  Terminal t({kBinary, "shell", "--connect", node.admin()});
+  Terminal t({kBinary, "shell", "--connect", node.admin(), "--data", node.data().string()});
   std::string screen = t.read_until("croupier> ");
   CAPTURE(screen);
   CHECK(contains(screen, "connected to node " + node.node_id()));
@@ -366,7 +380,7 @@ TEST_CASE("ALostConnectionIsReportedAndTheNextCommandReconnects") {
   TempDir dir("croupier-shell");
   const std::uint16_t port = free_port();
   LiveNode node(dir, "", port);
-  Terminal t({kBinary, "shell", "--connect", node.admin()});
+  Terminal t({kBinary, "shell", "--connect", node.admin(), "--data", node.data().string()});
   t.read_until("croupier> ");
   node.stop();
   t.type_at_prompt("status\r");
@@ -384,7 +398,7 @@ TEST_CASE("ALostConnectionIsReportedAndTheNextCommandReconnects") {
 TEST_CASE("ANodeThatIsNotRunningGivesAClearErrorNotAHang") {
   const std::string where = "127.0.0.1:" + std::to_string(free_port());
   auto t0 = Clock::now();
-  auto r = run({"shell", "--connect", where, "-c", "status"}, std::chrono::seconds(20));
+  auto r = run({"shell", "--connect", where, "--token", "0123456789abcdef", "-c", "status"}, std::chrono::seconds(20));
   CAPTURE(describe(r));
   CHECK_FALSE(r.timed_out);
   CHECK(Clock::now() - t0 < std::chrono::seconds(10));
@@ -403,9 +417,11 @@ TEST_CASE("TheAdminPortNeedsATokenOffLoopbackAndChecksIt") {
 
   const std::string token = "correct-horse-battery-staple";
   LiveNode node(dir, "admin-token = \"" + token + "\"\n");
+  // The config's token overrides the data directory's file, which the node does not write.
+  CHECK_FALSE(fs::exists(node.data() / "keys" / "admin.token"));
   auto none = node.shell({"-c", "status"});
-  CHECK(none.exit_code == 1);
-  CHECK(contains(none.err, "authentication failed"));
+  CHECK(none.exit_code == 2);
+  CHECK(contains(none.err, "no admin token"));
   auto wrong = node.shell({"--token", token + "x", "-c", "status"});
   CHECK(wrong.exit_code == 1);
   auto right = node.shell({"--token", token, "--json", "-c", "config"});
@@ -415,6 +431,49 @@ TEST_CASE("TheAdminPortNeedsATokenOffLoopbackAndChecksIt") {
   CHECK(config.at("admin-token") == "(set, not shown)");
   CHECK_FALSE(contains(right.out, token));
   CHECK(config.at("round-interval") == "100ms");
+}
+
+TEST_CASE("TheAdminDoorIsClosedByDefaultAndTheNodesOwnShellReadsItsTokenFile") {
+  TempDir dir("croupier-shell");
+  LiveNode node(dir);
+  // At its first start the node wrote a random token, readable by its user alone.
+  const fs::path file = node.data() / "keys" / "admin.token";
+  REQUIRE(fs::exists(file));
+  CHECK((fs::status(file).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+  const std::string token = node.token();
+  CHECK(std::regex_match(token, std::regex("[0-9a-f]{64}")));
+
+  // The node's own shell needs nothing typed but its data directory; --token-file and
+  // $CROUPIER_ADMIN_TOKEN work too.
+  CHECK(node.shell({"-c", "status"}).exit_code == 0);
+  CHECK(node.shell({"--token-file", file.string(), "-c", "status"}).exit_code == 0);
+  // Any other shell is refused, loopback or not: no token, a wrong one, another node's.
+  auto wrong = node.shell({"--token", token.substr(1) + "0", "-c", "status"});
+  CHECK(wrong.exit_code == 1);
+  CHECK(contains(wrong.err, "authentication failed"));
+  CHECK(contains(wrong.err, "admin.token"));
+  TempDir other("croupier-shell");
+  auto none = run({"shell", "--connect", node.admin(), "--data", (other.path() / "nothing").string(), "-c", "status"});
+  CAPTURE(describe(none));
+  CHECK(none.exit_code == 2);
+  CHECK(contains(none.err, "no admin token"));
+  CHECK(contains(none.err, "--data DIR"));
+  // A token file others can read is refused before anything is sent.
+  const fs::path loose = other.path() / "loose.token";
+  std::ofstream(loose) << token << "\n";
+  fs::permissions(loose, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  auto readable = node.shell({"--token-file", loose.string(), "-c", "status"});
+  CHECK(readable.exit_code == 2);
+  CHECK(contains(readable.err, "is readable by others"));
+  auto both = node.shell({"--token", token, "--data", node.data().string(), "-c", "status"});
+  CHECK(both.exit_code == 2);
+
+  // The token survives restarts: the file is written once.
+  node.stop();
+  node.start(0);
+  CHECK(node.token() == token);
+  CHECK(node.shell({"-c", "status"}).exit_code == 0);
+  node.stop();
 }
 
 TEST_CASE("OnlyTheAdminDoorIsReachableFromTheNetwork") {
@@ -454,9 +513,16 @@ TEST_CASE("OnlyTheAdminDoorIsReachableFromTheNetwork") {
                   caf::after(std::chrono::seconds(2)) >> [&] { quiet = true; });
   CAPTURE(answers.size());
   CHECK(answers.empty());
-  // The door itself still wants its three-part message.
+  // The door itself still wants its three-part message, with the token: none is refused.
   std::optional<std::string> through_door;
+  std::string refused;
   self->request(*door, std::chrono::seconds(10), croupier::actors::shell_atom::value, std::string(),
+                std::vector<std::string>{"status"})
+      .receive([&](const std::string& text) { through_door = text; },
+               [&](const caf::error& e) { refused = system.render(e); });
+  CHECK_FALSE(through_door);
+  CHECK(contains(refused, "authentication failed"));
+  self->request(*door, std::chrono::seconds(10), croupier::actors::shell_atom::value, node.token(),
                 std::vector<std::string>{"status"})
       .receive([&](const std::string& text) { through_door = text; }, [](const caf::error&) {});
   REQUIRE(through_door);
