@@ -56,11 +56,13 @@ std::string describe_error(caf::actor_system& system, const caf::error& e) {
 
 namespace {
 
+// Each requester of a group and how many of its events are theirs, in arrival order.
+using Requesters = std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>>;
+
 struct JournalState {
   JournalOptions options;
   std::vector<Event> pending;  // Events of the group being gathered, in arrival order.
-  // Each requester of the group and how many of `pending` are its events.
-  std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> requesters;
+  Requesters requesters;  // Of the group being gathered: how many of `pending` are each one's.
   bool flush_queued = false;
   std::optional<std::string> broken;  // Why the journal stopped (with a state only).
   std::uint64_t since_snapshot = 0;
@@ -71,7 +73,7 @@ struct JournalState {
 using journal_pointer = journal_actor::stateful_pointer<JournalState>;
 
 // Refuses every requester in `requesters` with `reason` and `message`.
-void fail_all(std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>>& requesters,
+void fail_all(Requesters& requesters,
               JournalRefusal reason, const std::string& message) {
   for (auto& [promise, count] : requesters) promise.deliver(make_journal_error(reason, message));
 }
@@ -147,9 +149,71 @@ std::uint64_t take_snapshot(journal_pointer self) {
   return seq;
 }
 
+// A group applied to the projections: the events accepted, and the requesters all of whose
+// events they are (a requester whose first event was refused has had its answer).
+struct AppliedGroup {
+  std::vector<Event> accepted;
+  Requesters kept;
+};
+
+// Applies each requester's events in order, the first at `first_seq`, under `lock` (the
+// exclusive one). A request whose first event breaks a rule is refused alone; one that breaks
+// a rule after its first was applied stops the journal (memory holds what the log does not):
+// then every requester is answered and nullopt returned.
+std::optional<AppliedGroup> apply_requests(journal_pointer self, const std::vector<Event>& events, Requesters& requesters,
+                                           eventlog::Seq first_seq, std::unique_lock<std::shared_mutex>& lock) {
+  auto& o = self->state.options;
+  auto& p = o.state->projections;
+  AppliedGroup g;
+  g.accepted.reserve(events.size());
+  std::size_t at = 0;
+  for (auto& [promise, count] : requesters) {
+    bool refused = false;
+    for (std::size_t i = 0; i < count && !refused; ++i) {
+      const Event& e = events[at + i];
+      try {
+        eventlog::refuse_key_held_in_log(*o.log, p, e, first_seq + g.accepted.size());
+        apply(p, first_seq + g.accepted.size(), e);
+        g.accepted.push_back(e);
+      } catch (const std::exception& err) {
+        if (i != 0) {
+          lock.unlock();
+          break_journal(self, std::string("event ") + std::to_string(i + 1) + " of a request was refused after " +
+                                  "its first was applied: " + err.what());
+          fail_all(requesters, JournalRefusal::stopped, *self->state.broken);
+          return std::nullopt;
+        }
+        promise.deliver(make_journal_error(JournalRefusal::rule, std::string("refused: ") + err.what()));
+        if (o.metrics) ++o.metrics->appends_refused;
+        refused = true;
+      }
+    }
+    if (!refused) g.kept.emplace_back(promise, count);
+    at += count;
+  }
+  return g;
+}
+
+// Answers each requester of a durable group with its events' seqs; records the commit.
+void acknowledge(const JournalOptions& o, AppliedGroup& g, const std::vector<eventlog::Seq>& seqs,
+                 std::chrono::steady_clock::time_point locked_at) {
+  if (o.metrics) {
+    o.metrics->journal_commit_duration_ms.observe(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - locked_at).count());
+    ++o.metrics->commits;
+    o.metrics->events_appended += g.accepted.size();
+    o.metrics->group_commit_size.observe(static_cast<double>(g.accepted.size()));
+  }
+  std::size_t at = 0;
+  for (auto& [promise, count] : g.kept) {
+    promise.deliver(Seqs(seqs.begin() + static_cast<std::ptrdiff_t>(at),
+                         seqs.begin() + static_cast<std::ptrdiff_t>(at + count)));
+    at += count;
+  }
+}
+
 // The flush of a journal that owns the node's state (see JournalOptions::state).
-void flush_applying(journal_pointer self, std::vector<Event> events,
-                    std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> requesters) {
+void flush_applying(journal_pointer self, std::vector<Event> events, Requesters requesters) {
   auto& st = self->state;
   auto& o = st.options;
   if (st.broken) return fail_all(requesters, JournalRefusal::stopped, *st.broken);
@@ -169,71 +233,30 @@ void flush_applying(journal_pointer self, std::vector<Event> events,
   const eventlog::Seq first_seq = o.log->head_seq() + 1 + (snapshot ? 1 : 0);  // Of the group's first event.
   assert(p.last_seq + 1 == first_seq - (snapshot ? 1 : 0) || p.last_seq == 0);
   if (snapshot) apply(p, first_seq - 1, snapshot->taken());  // Of the state at the head: cannot fail.
-  std::vector<Event> accepted;
-  accepted.reserve(events.size());
-  std::vector<std::pair<caf::typed_response_promise<Seqs>, std::size_t>> kept;
-  std::size_t at = 0;
-  for (auto& [promise, count] : requesters) {
-    bool refused = false;
-    for (std::size_t i = 0; i < count; ++i) {
-      const Event& e = events[at + i];
-      const auto seq = first_seq + accepted.size();
-      try {
-        eventlog::refuse_key_held_in_log(*o.log, p, e, seq);
-        apply(p, seq, e);
-      } catch (const std::exception& err) {
-        if (i == 0) {
-          promise.deliver(make_journal_error(JournalRefusal::rule, std::string("refused: ") + err.what()));
-          if (o.metrics) ++o.metrics->appends_refused;
-          refused = true;
-          break;
-        }
-        lock.unlock();
-        break_journal(self, std::string("event ") + std::to_string(i + 1) + " of a request was refused after " +
-                                "its first was applied: " + err.what());
-        fail_all(requesters, JournalRefusal::stopped, *st.broken);
-        return;
-      }
-      accepted.push_back(e);
-    }
-    if (!refused) kept.emplace_back(promise, count);
-    at += count;
-  }
-  if (accepted.empty() && !snapshot) return;
+  auto group = apply_requests(self, events, requesters, first_seq, lock);
+  if (!group || (group->accepted.empty() && !snapshot)) return;
   // The actors may read the group now; the outside world waits for `durable`.
   const std::uint64_t height = p.block_height;
   lock.unlock();
   const auto unlocked_at = std::chrono::steady_clock::now();
   std::vector<eventlog::Seq> seqs;
   try {
-    seqs = snapshot ? o.log->append_snapshot_then(snapshot->covered, snapshot->blob, accepted, o.clock_ms())
-                    : o.log->append(accepted, o.clock_ms());
+    seqs = snapshot ? o.log->append_snapshot_then(snapshot->covered, snapshot->blob, group->accepted, o.clock_ms())
+                    : o.log->append(group->accepted, o.clock_ms());
   } catch (const std::exception& err) {
     break_journal(self, err.what());  // Before `durable` is released.
     durable.unlock();
-    fail_all(kept, JournalRefusal::stopped, *st.broken);
+    fail_all(group->kept, JournalRefusal::stopped, *st.broken);
     return;
   }
   if (snapshot) seqs.erase(seqs.begin());  // SnapshotTaken's.
-  assert(seqs.size() == accepted.size() && (seqs.empty() || seqs.front() == first_seq));
-  o.state->log_head.store(accepted.empty() ? first_seq - 1 : seqs.back());
+  assert(seqs.size() == group->accepted.size() && (seqs.empty() || seqs.front() == first_seq));
+  o.state->log_head.store(seqs.empty() ? first_seq - 1 : seqs.back());
   o.state->durable_height.store(height);
   durable.unlock();
   if (snapshot) observe_snapshot(o, *snapshot, locked_at, unlocked_at);
-  if (o.metrics) {
-    o.metrics->journal_commit_duration_ms.observe(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - locked_at).count());
-    ++o.metrics->commits;
-    o.metrics->events_appended += accepted.size();
-    o.metrics->group_commit_size.observe(static_cast<double>(accepted.size()));
-  }
-  at = 0;
-  for (auto& [promise, count] : kept) {
-    promise.deliver(Seqs(seqs.begin() + static_cast<std::ptrdiff_t>(at),
-                         seqs.begin() + static_cast<std::ptrdiff_t>(at + count)));
-    at += count;
-  }
-  st.since_snapshot += accepted.size();
+  acknowledge(o, *group, seqs, locked_at);
+  st.since_snapshot += group->accepted.size();
 }
 
 void flush(journal_pointer self) {
