@@ -173,13 +173,11 @@ std::uint64_t parse_u64_param(std::string_view text, std::string_view field) {
   return n;
 }
 
-BetRequest parse_bet_request(std::string_view body, const WaitLimits& limits) {
-  static constexpr std::array<std::string_view, 9> kFields = {"bet_id", "account",     "nonce",     "game",   "wager",
-                                                              "choice", "client_seed", "signature", "wait_ms"};
-  InJson j = parse_object(body);
-  check_fields(j, kFields);
-  BetRequest r;
-  Bet& b = r.bet;
+namespace {
+
+// A bet's fields from `j`, whose field names were checked.
+Bet bet_from_object(const InJson& j) {
+  Bet b;
   b.bet_id = hex_field<16>(j, "bet_id");
   b.account = hex_field<32>(j, "account");
   b.nonce = u64_field(j, "nonce");
@@ -194,7 +192,47 @@ BetRequest parse_bet_request(std::string_view body, const WaitLimits& limits) {
   b.choice = static_cast<std::uint8_t>(integer_value(required(j, "choice"), "choice", 255));
   b.client_seed = hex_field<32>(j, "client_seed");
   b.signature = hex_field<64>(j, "signature");
+  return b;
+}
+
+constexpr std::array<std::string_view, 8> kBetFields = {"bet_id", "account", "nonce",       "game",
+                                                        "wager",  "choice",  "client_seed", "signature"};
+
+}  // namespace
+
+BetRequest parse_bet_request(std::string_view body, const WaitLimits& limits) {
+  static constexpr std::array<std::string_view, 9> kFields = {"bet_id", "account",     "nonce",     "game",   "wager",
+                                                              "choice", "client_seed", "signature", "wait_ms"};
+  InJson j = parse_object(body);
+  check_fields(j, kFields);
+  BetRequest r;
+  r.bet = bet_from_object(j);
   r.wait = wait_field(j, limits);
+  return r;
+}
+
+BetBatchRequest parse_bet_batch_request(std::string_view body, std::size_t max_bets, const WaitLimits& limits) {
+  static constexpr std::array<std::string_view, 2> kFields = {"bets", "wait_ms"};
+  InJson j = parse_object(body);
+  check_fields(j, kFields);
+  const InJson& bets = required(j, "bets");
+  if (!bets.is_array()) throw bad_request("bets: expected an array of bets");
+  if (bets.empty()) throw bad_request("bets: the array is empty");
+  if (bets.size() > max_bets)
+    throw ApiError(413, "too_large", "bets: " + std::to_string(bets.size()) + " bets, more than the " +
+                                         std::to_string(max_bets) + " a batch may hold (croupier.batch-max-bets)");
+  BetBatchRequest r;
+  r.wait = wait_field(j, limits);
+  r.bets.reserve(bets.size());
+  for (const InJson& element : bets) {
+    try {
+      if (!element.is_object()) throw bad_request("a bet must be a JSON object");
+      check_fields(element, kBetFields);
+      r.bets.emplace_back(bet_from_object(element));
+    } catch (const ApiError& e) {
+      r.bets.emplace_back(e);
+    }
+  }
   return r;
 }
 

@@ -26,6 +26,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -67,6 +69,14 @@ struct BetRequest {
   friend bool operator==(const BetRequest&, const BetRequest&) = default;
 };
 
+// The body of POST /v1/bets/batch: {"bets": [bet, ...], "wait_ms": N}, each bet a POST /v1/bets
+// body without wait_ms (the batch has one wait). Each element is its bet, or the ApiError that
+// POST /v1/bets would answer for that body: one malformed element refuses only itself.
+struct BetBatchRequest {
+  std::vector<std::variant<Bet, ApiError>> bets;
+  std::chrono::milliseconds wait{0};
+};
+
 struct DepositRequest {
   Deposit deposit;
   std::chrono::milliseconds wait{0};
@@ -79,6 +89,10 @@ struct DepositRequest {
 // of range), 400 bad_terms (unknown game name). Other terms (choice, wager limits), the
 // signature and the nonce are the node's to check.
 BetRequest parse_bet_request(std::string_view body, const WaitLimits& limits = {});
+
+// Throws ApiError 400 for a body that is not {"bets": [...], "wait_ms"?} with 1..max_bets
+// elements (413 too_large beyond max_bets); elements are parsed one by one, as above.
+BetBatchRequest parse_bet_batch_request(std::string_view body, std::size_t max_bets, const WaitLimits& limits = {});
 
 // The body of POST /v1/deposits. Throws ApiError as parse_bet_request.
 DepositRequest parse_deposit_request(std::string_view body, const WaitLimits& limits = {});

@@ -158,10 +158,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- reading ----------------------------------------------------------------------------
 
+  static constexpr std::string_view kBatchPath = "/v1/bets/batch";
+  static bool is_batch_target(std::string_view target) { return target.substr(0, target.find('?')) == kBatchPath; }
+  // A batch's body may hold batch_max_bets bets of up to 1 KiB each (a bet's JSON is ~450 bytes).
+  std::size_t body_limit() const {
+    return batch_body_ ? std::max(gw_.options.max_body_bytes, gw_.options.batch_max_bets * 1024) : gw_.options.max_body_bytes;
+  }
+
   void read_request() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(gw_.options.max_body_bytes);
+    // The larger limit, a batch's, until the header names the route (the parser checks a
+    // Content-Length against it as soon as it reads that header); on_header narrows it.
+    batch_body_ = true;
+    parser_->body_limit(body_limit());
     if (gw_.stopping) return close_socket();
     if (buffer_.size() > 0) return read_header();  // A pipelined request has begun.
     begin_read(Phase::idle, gw_.options.idle_timeout);
@@ -186,6 +196,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || cut_ != Cut::none) return on_read_error(ec);
     phase_ = Phase::busy;
     const Request& req = parser_->get();
+    batch_body_ = is_batch_target(std::string_view(req.target().data(), req.target().size()));
+    if (const auto length = parser_->content_length(); length && *length > body_limit())
+      return on_read_error(http::error::body_limit);
+    parser_->body_limit(body_limit());
     if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
       stream_.expires_after(gw_.options.write_timeout);
@@ -253,8 +267,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (cut_ == Cut::stopping) return answer_stopping();
     if (ec == net::error::operation_aborted) return;  // stop() closed the socket.
     if (ec == http::error::body_limit)
-      return send_error(api::ApiError(413, "too_large", "request body over " +
-                                                            std::to_string(gw_.options.max_body_bytes) + " bytes"));
+      return send_error(api::ApiError(413, "too_large", "request body over " + std::to_string(body_limit()) + " bytes"));
     if (ec == http::error::header_limit)
       return send_error(api::ApiError(413, "too_large", "request header over " + std::to_string(kHeaderLimit) + " bytes"));
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) return graceful_close();
@@ -319,6 +332,8 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     if (path == "/v1/bets") {
       if (method_is(req, http::verb::post)) post_bet(req.body());
+    } else if (path == kBatchPath) {
+      if (method_is(req, http::verb::post)) post_bet_batch(req.body());
     } else if (path == "/v1/deposits") {
       if (method_is(req, http::verb::post)) post_deposit(req.body());
     } else if (auto id = member("/v1/bets/")) {
@@ -365,19 +380,99 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_submitted(SubmitOutcome o) {
     waiting_self_.reset();
     try {
-      if (o.kind != SubmitOutcome::Kind::admitted && o.kind != SubmitOutcome::Kind::duplicate)
-        return send_reply(api::submit_error_reply(o));
-      std::optional<api::TxView> view;
-      gw_.node.read([&](const Projections& p) { view = api::tx_view(p, o.tx_id); });
-      if (!view) view = cold_view(submitted_key_.kind, submitted_key_.id);  // A resend of an old one.
-      if (!view || view->tx_id != o.tx_id)
-        throw std::runtime_error("the node answered with tx " + to_hex(o.tx_id) + ", which neither its memory nor its log holds");
-      send_tx(*view, true);
+      send_reply(submitted_reply(o, submitted_key_));
     } catch (const NodeUnavailable& e) {
       send_error(api::ApiError(503, "unavailable", e.what()));
     } catch (const std::exception& e) {
       send_internal_error("answering a submission", e.what());
     }
+  }
+
+  // The answer to a submission of the tx with `key`, as POST /v1/bets or /v1/deposits gives it.
+  api::Reply submitted_reply(const SubmitOutcome& o, const TxKey& key) {
+    if (o.kind != SubmitOutcome::Kind::admitted && o.kind != SubmitOutcome::Kind::duplicate)
+      return api::submit_error_reply(o);
+    std::optional<api::TxView> view;
+    gw_.node.read([&](const Projections& p) { view = api::tx_view(p, o.tx_id); });
+    if (!view) view = cold_view(key.kind, key.id);  // A resend of an old one.
+    if (!view || view->tx_id != o.tx_id)
+      throw std::runtime_error("the node answered with tx " + to_hex(o.tx_id) + ", which neither its memory nor its log holds");
+    return tx_reply(std::move(*view), true);
+  }
+
+  // --- POST /v1/bets/batch: many bets, one wait --------------------------------------------
+
+  // What the node answered for each bet of a batch, gathered from its threads.
+  struct BatchAnswers {
+    std::mutex mutex;
+    std::vector<std::optional<SubmitOutcome>> outcomes;  // By element; nullopt: not submitted.
+    std::size_t left = 0;                                // Submissions not answered yet.
+  };
+
+  void post_bet_batch(const std::string& body) {
+    batch_ = api::parse_bet_batch_request(body, gw_.options.batch_max_bets, gw_.limits);
+    auto answers = std::make_shared<BatchAnswers>();
+    answers->outcomes.resize(batch_.bets.size());
+    for (const auto& b : batch_.bets) answers->left += std::holds_alternative<Bet>(b);
+    batch_answers_ = answers;
+    if (answers->left == 0) return on_batch_answered(0);
+    // Every bet is submitted at once with the batch's wait, so the batch waits about as long
+    // as its slowest bet; the last answer brings the session back.
+    auto all_answered = resume<int>(&Session::on_batch_answered);
+    auto answer = [answers, all_answered](std::size_t i, SubmitOutcome o) {
+      bool last = false;
+      {
+        std::lock_guard lock(answers->mutex);
+        answers->outcomes[i] = std::move(o);
+        last = --answers->left == 0;
+      }
+      if (last) all_answered(0);
+    };
+    for (std::size_t i = 0; i < batch_.bets.size(); ++i) {
+      const auto* bet = std::get_if<Bet>(&batch_.bets[i]);
+      if (!bet) continue;
+      try {
+        gw_.node.submit(*bet, batch_.wait, [answer, i](SubmitOutcome o) { answer(i, std::move(o)); });
+      } catch (const std::exception& e) {  // This one will not be called back: answered here.
+        SubmitOutcome o;
+        o.kind = SubmitOutcome::Kind::unavailable;
+        o.code = "unavailable";
+        o.message = e.what();
+        answer(i, std::move(o));
+      }
+    }
+  }
+
+  void on_batch_answered(int) {
+    waiting_self_.reset();
+    api::Json results = api::Json::array();
+    std::vector<std::optional<SubmitOutcome>> outcomes;
+    {
+      std::lock_guard lock(batch_answers_->mutex);
+      outcomes = std::move(batch_answers_->outcomes);
+    }
+    for (std::size_t i = 0; i < batch_.bets.size(); ++i) {
+      api::Reply r;
+      if (const auto* refused = std::get_if<api::ApiError>(&batch_.bets[i])) {
+        r = api::error_reply(*refused);
+      } else {
+        try {
+          r = submitted_reply(*outcomes[i], tx_key(Tx{std::get<Bet>(batch_.bets[i])}));
+        } catch (const NodeUnavailable& e) {
+          r = api::error_reply(api::ApiError(503, "unavailable", e.what()));
+        } catch (const std::exception& e) {
+          const std::string id = new_error_id();
+          gw_.log("gateway: internal error " + id + " answering bet " + std::to_string(i) + " of a batch: " + e.what());
+          r = api::internal_error_reply(id);
+        }
+      }
+      api::Json element{{"status", r.status}, {"body", std::move(r.body)}};
+      if (r.retry_after_s) element["retry_after_s"] = r.retry_after_s;
+      results.push_back(std::move(element));
+    }
+    batch_ = {};
+    batch_answers_.reset();
+    send_reply(api::Reply{200, api::Json{{"results", std::move(results)}}, 0});
   }
 
   void get_bet(const Id128& bet_id) {
@@ -405,13 +500,15 @@ class Session : public std::enable_shared_from_this<Session> {
     return api::TxView{cold->tx_id, std::move(cold->record), house, cold->batch_status};
   }
 
-  void send_tx(api::TxView view, bool answering_post) {
+  void send_tx(api::TxView view, bool answering_post) { send_reply(tx_reply(std::move(view), answering_post)); }
+
+  api::Reply tx_reply(api::TxView view, bool answering_post) {
     // Its batch ended and was forgotten before it was: the batch's status from the log.
     if (view.record.batch_id && !view.batch_status) view.batch_status = gw_.node.cold_batch_status(*view.record.batch_id);
     std::optional<BetProof> proof;
     if (api::needs_bet_proof(view))  // Outside the read lock.
       proof = gw_.node.bet_proof(view.tx_id, std::get<Bet>(view.record.tx).bet_id);
-    send_reply(api::tx_reply(view, proof, answering_post));
+    return api::tx_reply(view, proof, answering_post);
   }
 
   void get_account(const PublicKey& account) {
@@ -555,6 +652,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string allow_;
   std::shared_ptr<Session> waiting_self_;  // Set while the node holds our callback.
   TxKey submitted_key_;                     // Of the tx being submitted (a cold answer's key).
+  bool batch_body_ = false;                 // The request is POST /v1/bets/batch: its body limit.
+  api::BetBatchRequest batch_;              // The batch being submitted, and its answers.
+  std::shared_ptr<BatchAnswers> batch_answers_;
   std::size_t drain_left_ = 0;
   std::array<char, 4096> drain_buffer_{};
 };

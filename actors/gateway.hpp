@@ -53,6 +53,7 @@ struct GatewayOptions {
   std::uint16_t port = 8080;       // 0 = any free port (see Gateway::port()).
   unsigned threads = 2;            // io threads (0 counts as 1).
   std::size_t max_body_bytes = 65536;
+  std::size_t batch_max_bets = 1000;  // Bets in one POST /v1/bets/batch (croupier.batch-max-bets).
   std::chrono::milliseconds default_wait{2000};  // wait_ms when a POST gives none.
   std::chrono::milliseconds max_wait{30000};     // wait_ms above this is a 400 bad_request.
   std::size_t max_connections = 10000;              // Open at once (0 counts as 1).

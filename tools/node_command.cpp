@@ -185,6 +185,7 @@ int run_node(const std::vector<std::string>& argv) {
     g.port = http.port;
     g.threads = static_cast<unsigned>(config.http_threads);
     g.max_body_bytes = config.max_body_bytes;
+    g.batch_max_bets = static_cast<std::size_t>(config.batch_max_bets);
     g.max_connections = connections_within_fd_limit(config.http_max_connections);
     g.idle_timeout = config.http_idle_timeout;
     g.header_timeout = config.http_header_timeout;

@@ -58,6 +58,7 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.http-threads", number(&NodeConfig::http_threads)},
       {"croupier.workers", number(&NodeConfig::workers)},
       {"croupier.max-body-bytes", number(&NodeConfig::max_body_bytes)},
+      {"croupier.batch-max-bets", number(&NodeConfig::batch_max_bets)},
       {"croupier.http-max-connections", number(&NodeConfig::http_max_connections)},
       {"croupier.http-idle-timeout", duration(&NodeConfig::http_idle_timeout)},
       {"croupier.http-header-timeout", duration(&NodeConfig::http_header_timeout)},
@@ -107,6 +108,7 @@ void validate_node_config(const NodeConfig& c) {
   require(c.http_threads >= 1 && c.http_threads <= 64, "http-threads", "must be 1..64");
   require(c.workers >= 1 && c.workers <= 64, "workers", "must be 1..64");
   require(c.max_body_bytes >= 1024, "max-body-bytes", "must be at least 1024");
+  require(c.batch_max_bets >= 1 && c.batch_max_bets <= 10000, "batch-max-bets", "must be 1..10000");
   require(c.http_max_connections >= 1 && c.http_max_connections <= 1'000'000, "http-max-connections",
           "must be 1..1000000");
   const auto hour = std::chrono::hours(1);
@@ -145,6 +147,7 @@ std::string node_config_json(const NodeConfig& c) {
                            {"http", c.http},
                            {"http-threads", c.http_threads},
                            {"max-body-bytes", c.max_body_bytes},
+                           {"batch-max-bets", c.batch_max_bets},
                            {"http-max-connections", c.http_max_connections},
                            {"http-idle-timeout", ms(c.http_idle_timeout)},
                            {"http-header-timeout", ms(c.http_header_timeout)},

@@ -527,6 +527,90 @@ TEST_CASE("a 500 carries an error id and no detail, and the log has both") {
   CHECK(f.get("/v1/accounts/" + to_hex(f.world.player.public_key)).status == 200);
 }
 
+TEST_CASE("POST /v1/bets/batch answers each bet as POST /v1/bets would, in order, after one wait") {
+  GatewayFixture f;
+  // What single requests answer, for comparison (the fake answers the same again).
+  const json final_alone = f.post("/v1/bets", test::bet_json(f.world.bet_final)).body_json();
+  SubmitOutcome pending = outcome(SubmitOutcome::Kind::admitted);
+  pending.tx_id = tx_id(f.world.bet_pending);
+  pending.final = false;
+  f.node.script(pending);
+  const json pending_alone = f.post("/v1/bets", test::bet_json(f.world.bet_pending)).body_json();
+  const auto before = f.node.submitted().size();
+
+  json missing = test::bet_json(f.world.bet_final);
+  missing.erase("signature");
+  json with_wait = test::bet_json(f.world.bet_final);
+  with_wait["wait_ms"] = 5;
+  SubmitOutcome conflict = outcome(SubmitOutcome::Kind::conflict);
+  conflict.tx_id = tx_id(f.world.bet_pending);
+  SubmitOutcome busy = outcome(SubmitOutcome::Kind::busy);
+  busy.retry_after_ms = 2000;
+  // Scripted answers go to the bets in the order they are submitted: element 0, 1, 4, 6.
+  SubmitOutcome final_again = outcome(SubmitOutcome::Kind::duplicate);
+  final_again.tx_id = tx_id(f.world.bet_final);
+  final_again.final = true;
+  f.node.script(final_again);
+  f.node.script(pending);
+  f.node.script(conflict);
+  f.node.script(busy);
+  f.node.set_delay(100ms);  // The answers come later and in any order; the reply keeps the batch's.
+  const json batch{{"bets",
+                    {test::bet_json(f.world.bet_final), test::bet_json(f.world.bet_pending), missing, "not a bet",
+                     test::bet_json(f.world.bet_final), with_wait, test::bet_json(f.world.bet_pending)}},
+                   {"wait_ms", 1500}};
+  Response r = f.post("/v1/bets/batch", batch);
+  CAPTURE(r.body);
+  REQUIRE(r.status == 200);
+  const json results = r.body_json().at("results");
+  REQUIRE(results.size() == 7);
+  CHECK(results[0] == json{{"status", 200}, {"body", final_alone}});
+  CHECK(results[1] == json{{"status", 202}, {"body", pending_alone}});
+  CHECK(results[2]["status"] == 400);
+  CHECK(results[2]["body"]["error"] == "bad_request");
+  CHECK(results[2]["body"]["message"] == "missing field \"signature\"");
+  CHECK(results[3]["status"] == 400);
+  CHECK(results[3]["body"]["message"] == "a bet must be a JSON object");
+  CHECK(results[4]["status"] == 409);
+  CHECK(results[4]["body"]["existing_tx_id"] == to_hex(conflict.tx_id));
+  CHECK(results[5]["status"] == 400);  // The wait is the batch's.
+  CHECK(results[5]["body"]["message"] == "unknown field \"wait_ms\"");
+  CHECK(results[6]["status"] == 503);
+  CHECK(results[6]["body"]["error"] == "busy");
+  CHECK(results[6]["retry_after_s"] == 2);
+  // Only the four well-formed bets reached the node, each with the batch's wait.
+  const auto sent = f.node.submitted();
+  REQUIRE(sent.size() == before + 4);
+  for (std::size_t i = before; i < sent.size(); ++i) CHECK(f.node.waits().at(i) == 1500ms);
+  CHECK(std::get<Bet>(sent[before + 2]) == f.world.bet_final);
+}
+
+TEST_CASE("POST /v1/bets/batch refuses a body that is not a batch, and its size is its own") {
+  GatewayOptions o;
+  o.batch_max_bets = 300;
+  GatewayFixture f(o);
+  check_error(f.post_raw("/v1/bets/batch", "[1, 2]"), 400, "bad_json", "must be a JSON object");
+  check_error(f.post("/v1/bets/batch", json{{"wait_ms", 5}}), 400, "bad_request", "missing field \"bets\"");
+  check_error(f.post("/v1/bets/batch", json{{"bets", json::array()}}), 400, "bad_request", "empty");
+  check_error(f.post("/v1/bets/batch", json{{"bets", json::object()}}), 400, "bad_request", "expected an array");
+  check_error(f.post("/v1/bets/batch", json{{"bets", {test::bet_json(f.world.bet_final)}}, {"extra", 1}}), 400,
+              "bad_request", "unknown field \"extra\"");
+  check_error(f.get("/v1/bets/batch"), 405, "method_not_allowed");
+  CHECK(f.node.submitted().empty());
+  // 300 bets (about 140 KB, more than max_body_bytes) are one batch; 301 are too many.
+  json bets = json::array();
+  for (int i = 0; i < 300; ++i) bets.push_back(test::bet_json(f.world.bet_final));
+  const json full{{"bets", bets}, {"wait_ms", 0}};
+  REQUIRE(full.dump().size() > o.max_body_bytes);
+  Response r = f.post("/v1/bets/batch", full);
+  CHECK(r.status == 200);
+  CHECK(r.body_json()["results"].size() == 300);
+  bets.push_back(test::bet_json(f.world.bet_final));
+  check_error(f.post("/v1/bets/batch", json{{"bets", bets}}), 413, "too_large", "more than the 300");
+  // The larger limit is the batch route's alone.
+  check_error(f.post_raw("/v1/bets", full.dump()), 413, "too_large", "over 65536 bytes");
+}
+
 TEST_CASE("deposits: POST and GET") {
   GatewayFixture f;
   const Deposit& d = f.world.deposit_final;
