@@ -38,7 +38,7 @@ namespace croupier::tools {
 namespace {
 
 const cli::CommandSpec kSpec{
-    "croupier bench node [--json] [--dir DIR] [--clients N] [--latency-clients N] [--seconds S]",
+    "croupier bench node [--json] [--dir DIR] [--clients N] [--latency-clients N] [--seconds S] [--batch N]",
     "Starts a node on a fresh durable log and drives it over HTTP with concurrent clients sending\n"
     "pre-signed bets. Prints the crypto ceiling (cores x one core's rate of a bet's signature\n"
     "check + VRF proof), bets/s finalized, finalization latency p50/p99/p999 at half of that\n"
@@ -48,7 +48,9 @@ const cli::CommandSpec kSpec{
      {"clients", "N", "closed-loop HTTP clients of the throughput phase (default 128)"},
      {"latency-clients", "N", "HTTP clients sharing the open-loop schedule of the latency phase (default 32;\n"
                               "enough to keep the schedule, fewer threads competing with the node)"},
-     {"seconds", "S", "duration of each measured phase (default 5)"}}};
+     {"seconds", "S", "duration of each measured phase (default 5)"},
+     {"batch", "N", "in the throughput phase each client sends its bets N at a time with POST /v1/bets/batch\n"
+                    "(1..1000; default: one bet a request with POST /v1/bets)"}}};
 
 void progress(const std::string& what) { std::fprintf(stderr, "bench node: %s\n", what.c_str()); }
 
@@ -82,8 +84,9 @@ double percentile(std::vector<double> v, double q) {
 // is measured on). In nonce order; a client that runs out signs on the spot (counted).
 struct Player {
   struct Ready {
-    std::string bet_id;  // Hex.
-    std::string body;    // The POST /v1/bets body.
+    std::string bet_id;   // Hex.
+    std::string body;     // The POST /v1/bets body.
+    std::string element;  // The same bet as an element of a POST /v1/bets/batch body (no wait_ms).
   };
   KeyPair key;
   std::uint64_t nonce = 0;
@@ -98,7 +101,7 @@ struct Player {
   void prepare(std::size_t count, std::atomic<std::uint64_t>& counter) {
     for (std::size_t i = 0; i < count; ++i) {
       Bet b = make(counter++);
-      ready.push_back({to_hex(b.bet_id), bet_request_body(b, 30000).dump()});
+      ready.push_back({to_hex(b.bet_id), bet_request_body(b, 30000).dump(), bet_request_body(b).dump()});
     }
   }
   Ready next(std::atomic<std::uint64_t>& counter, std::atomic<std::uint64_t>& signed_late) {
@@ -139,6 +142,8 @@ int run_bench_node(const std::vector<std::string>& argv) {
     const auto clients = static_cast<std::size_t>(args.unsigned_value("clients").value_or(128));
     const auto latency_clients = static_cast<std::size_t>(args.unsigned_value("latency-clients").value_or(32));
     const double seconds = static_cast<double>(args.unsigned_value("seconds").value_or(5));
+    const auto batch = static_cast<std::size_t>(args.unsigned_value("batch").value_or(0));
+    if (args.value("batch") && (batch == 0 || batch > 1000)) throw cli::UsageError("--batch must be 1..1000");
     if (clients == 0 || clients > 1000) throw cli::UsageError("--clients must be 1..1000");
     if (latency_clients == 0 || latency_clients > clients)
       throw cli::UsageError("--latency-clients must be 1..--clients (" + std::to_string(clients) + ")");
@@ -174,11 +179,15 @@ int run_bench_node(const std::vector<std::string>& argv) {
     gateway.start();
     const std::uint16_t port = gateway.port();
 
-    progress("funding " + std::to_string(clients) + " players");
-    std::vector<Player> players(clients);
+    // Client c's player is players[c]; with --batch N, its batches take one bet from each of
+    // players[clients + c * N ...]: a batch's bets are admitted side by side, so two bets of one
+    // account in one batch would be one too many in flight (wrong_nonce, as two POSTs at once).
+    const std::size_t batch_players = batch ? clients * batch : 0;
+    std::vector<Player> players(clients + batch_players);
+    progress("funding " + std::to_string(players.size()) + " players");
     {
       HttpClient http("127.0.0.1", port);
-      for (std::size_t i = 0; i < clients; ++i) {
+      for (std::size_t i = 0; i < players.size(); ++i) {
         players[i].key = random_keypair();
         Deposit d{fresh_id(1'000'000 + i), players[i].key.public_key, 1'000'000'000, o.keys.operator_key.public_key, {}};
         sign_tx(d, o.keys.operator_key);
@@ -212,29 +221,55 @@ int run_bench_node(const std::vector<std::string>& argv) {
       if (r.status != 200) throw std::runtime_error("bet not final: HTTP " + std::to_string(r.status) + " " + r.body);
       return bet.bet_id;
     };
+    // `batch` of a client's bets in one POST /v1/bets/batch, each of which must be final.
+    auto post_batch = [&](std::size_t c, HttpClient& http) {
+      std::string body = "{\"bets\":[";
+      for (std::size_t i = 0; i < batch; ++i) {
+        if (i) body += ',';
+        body += players[clients + c * batch + i].next(counter, signed_late).element;
+      }
+      body += "],\"wait_ms\":30000}";
+      auto r = http.request("POST", "/v1/bets/batch", body);
+      if (r.status != 200) throw std::runtime_error("batch refused: HTTP " + std::to_string(r.status) + " " + r.body);
+      const auto results = nlohmann::json::parse(r.body).at("results");
+      for (const auto& one : results)
+        if (one.at("status") != 200) throw std::runtime_error("a bet of a batch is not final: " + one.dump());
+    };
     // Enough for every client to send at the ceiling's rate for the whole phase, twice over.
     auto prepare_phase = [&](double rate, std::size_t count) {
       const auto per_player = static_cast<std::size_t>(2 * rate * seconds / static_cast<double>(count)) + 16;
       progress("signing bets ahead: " + std::to_string(per_player) + " ready per client");
       std::vector<Player*> senders;
+      if (batch && count == clients) {  // The throughput phase sends the batches' players' bets.
+        for (std::size_t i = clients; i < players.size(); ++i) senders.push_back(&players[i]);
+        return prepare_bets(senders, per_player / batch + 16, counter);
+      }
       for (std::size_t c = 0; c < count; ++c) senders.push_back(&players[c]);
       prepare_bets(senders, per_player, counter);
     };
 
     // Phase 1: the most bets/s the node finalizes.
     prepare_phase(ceiling, clients);
-    progress("phase 1: closed loop, " + std::to_string(clients) + " clients, " + std::to_string(seconds) + " s");
+    progress("phase 1: closed loop, " + std::to_string(clients) + " clients" +
+             (batch ? ", " + std::to_string(batch) + " bets a request" : "") + ", " + std::to_string(seconds) + " s");
     std::atomic<std::uint64_t> finals{0};
     auto t0 = BenchClock::now();
     auto end = t0 + std::chrono::duration_cast<BenchClock::duration>(std::chrono::duration<double>(seconds));
     run_clients(clients, [&](std::size_t c, HttpClient& http) {
       if (BenchClock::now() >= end) return false;
-      post_bet(c, http);
-      ++finals;
+      if (batch) {
+        post_batch(c, http);
+        finals += batch;
+      } else {
+        post_bet(c, http);
+        ++finals;
+      }
       return true;
     });
     const double max_rate = static_cast<double>(finals.load()) / seconds_since(t0);
-    rep.figure("bets_finalized_per_s", max_rate, "bets/s", "(" + std::to_string(clients) + " closed-loop clients)");
+    rep.figure("bets_finalized_per_s", max_rate, "bets/s",
+               "(" + std::to_string(clients) + " closed-loop clients" +
+                   (batch ? ", " + std::to_string(batch) + " bets a POST /v1/bets/batch" : "") + ")");
     rep.figure("throughput_fraction_of_ceiling_pct", 100.0 * max_rate / ceiling, "%");
 
     // Phase 2: latency at half that rate, open loop. Every 10th bet's settlement is

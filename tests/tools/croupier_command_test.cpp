@@ -697,7 +697,7 @@ TEST_CASE("BenchSoakPrintsEveryFigureAndCleansUp") {
     CHECK(figures["rss_anon_at_" + std::to_string(pct) + "pct_bytes"] > 0);
   }
   for (const char* metric : {"rss_slope_bytes_per_bet", "rss_anon_slope_bytes_per_bet", "snapshots_taken",
-                             "snapshot_longest_journal_ms", "snapshot_bytes"}) {
+                             "snapshot_longest_encode_ms", "snapshot_longest_journal_ms", "snapshot_bytes"}) {
     CAPTURE(metric);
     CHECK(figures.contains(metric));
   }
@@ -709,6 +709,26 @@ TEST_CASE("BenchSoakPrintsEveryFigureAndCleansUp") {
   auto bad = croupier_run({"bench", "soak", "--bets", "5"});
   CHECK(bad.exit_code == 2);
   CHECK(contains(bad.err, "--bets must be at least 100"));
+}
+
+// Not a measurement: bench node with --batch sends its throughput phase's bets through POST
+// /v1/bets/batch (one bet of each of its players per batch), and every one must be final.
+TEST_CASE("BenchNodeWithBatchesFinalizesEveryBetOfEveryBatch") {
+  TempDir dir("croupier-bench-node");
+  auto where = dir.path() / "node";
+  auto r = croupier_run({"bench", "node", "--json", "--dir", where.string(), "--batch", "5", "--clients", "4",
+                         "--latency-clients", "2", "--seconds", "1"});
+  CAPTURE(describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto figures = figures_of(r.out);
+  CHECK(figures["bets_finalized_per_s"] > 0);
+  CHECK(figures["crypto_ceiling_bets_per_s"] > 0);
+  CHECK(contains(r.err, "funding 24 players"));
+  CHECK(contains(r.err, "5 bets a request"));
+  CHECK_FALSE(fs::exists(where));
+  auto bad = croupier_run({"bench", "node", "--batch", "0"});
+  CHECK(bad.exit_code == 2);
+  CHECK(contains(bad.err, "--batch must be 1..1000"));
 }
 
 TEST_CASE("OtherSubcommandsHelpAndUnknownCommand") {
