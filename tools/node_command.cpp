@@ -227,7 +227,8 @@ int run_node(const std::vector<std::string>& argv) {
               << "  admin:     "
               << (!admin_on ? std::string("off")
                   : config.admin_token.empty()
-                      ? admin_address + " (croupier shell --connect " + admin_address + " --data " + dir.string() + ")"
+                      ? admin_address + " (croupier shell --connect " + admin_address + " --data " +
+                            std::filesystem::absolute(dir).string() + ")"
                       : admin_address + " (croupier shell --connect " + admin_address +
                             ", with croupier.admin-token in $CROUPIER_ADMIN_TOKEN)")
               << "\n"
