@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <limits>
 #include <set>
 #include <vector>
@@ -253,6 +254,28 @@ DepositRequest parse_deposit_request(std::string_view body, const WaitLimits& li
 }
 
 // --- transactions -----------------------------------------------------------------------
+
+bool numbers_as_strings(std::string_view header) {
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string value = lower(header);
+  if (value.empty() || value == "number") return false;
+  if (value == "string") return true;
+  throw bad_request("Croupier-Numbers: " + quote_name(header) + " is neither \"string\" nor \"number\"");
+}
+
+void integers_to_strings(Json& j) {
+  if (j.is_number_unsigned()) {
+    j = std::to_string(j.get<std::uint64_t>());
+  } else if (j.is_number_integer()) {
+    j = std::to_string(j.get<std::int64_t>());
+  } else if (j.is_structured()) {
+    for (auto& child : j) integers_to_strings(child);
+  }
+}
 
 std::string_view tx_phase_name(TxPhase p) {
   switch (p) {

@@ -183,6 +183,13 @@ Reply tx_reply(const TxView& v, const std::optional<BetProof>& proof, bool answe
 // code, busy 503 with Retry-After, unavailable 503. Precondition: o.kind is one of those.
 Reply submit_error_reply(const SubmitOutcome& o);
 
+// The request header Croupier-Numbers: "string" (every integer of the answer as a decimal
+// string, for clients whose numbers are doubles: JavaScript reads 2^53 + 1 as 2^53), "number"
+// or absent (JSON integers). Case-insensitive; anything else throws ApiError 400 bad_request.
+bool numbers_as_strings(std::string_view header);
+// Replaces every integer in `j`, at any depth, by its decimal string.
+void integers_to_strings(Json& j);
+
 // Compact JSON text; invalid UTF-8 (which a parsed request never has) is replaced, never thrown.
 std::string dump(const Json& j);
 

@@ -297,8 +297,10 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::busy;
     version_ = req.version();
     keep_alive_ = req.keep_alive();
+    numbers_as_strings_ = false;
     if (gw_.stopping) return answer_stopping();
     try {
+      numbers_as_strings_ = api::numbers_as_strings(std::string_view(req["Croupier-Numbers"].data(), req["Croupier-Numbers"].size()));
       route(req);
     } catch (const api::ApiError& e) {
       send_error(e);
@@ -584,7 +586,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send_reply(const api::Reply& r, std::string_view allow = {}) {
     allow_ = std::string(allow);
-    send(r.status, kJson, api::dump(r.body), r.retry_after_s);
+    if (!numbers_as_strings_) return send(r.status, kJson, api::dump(r.body), r.retry_after_s);
+    api::Json body = r.body;
+    api::integers_to_strings(body);
+    send(r.status, kJson, api::dump(body), r.retry_after_s);
   }
 
   void send(unsigned status, std::string_view content_type, std::string body, std::uint64_t retry_after_s) {
@@ -649,6 +654,7 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> res_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  bool numbers_as_strings_ = false;  // The request asked for Croupier-Numbers: string.
   std::string allow_;
   std::shared_ptr<Session> waiting_self_;  // Set while the node holds our callback.
   TxKey submitted_key_;                     // Of the tx being submitted (a cold answer's key).

@@ -266,9 +266,10 @@ class Client {
   }
 
   Response send(http::verb verb, const std::string& target, const std::string& body = {}, unsigned version = 11,
-                bool keep_alive = true) {
+                bool keep_alive = true, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::request<http::string_body> req{verb, target, version};
     req.set(http::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) req.set(name, value);
     req.keep_alive(keep_alive);
     if (verb == http::verb::post) req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -609,6 +610,37 @@ TEST_CASE("POST /v1/bets/batch refuses a body that is not a batch, and its size 
   check_error(f.post("/v1/bets/batch", json{{"bets", bets}}), 413, "too_large", "more than the 300");
   // The larger limit is the batch route's alone.
   check_error(f.post_raw("/v1/bets", full.dump()), 413, "too_large", "over 65536 bytes");
+}
+
+TEST_CASE("Croupier-Numbers: string gives every integer of an answer as a decimal string") {
+  GatewayFixture f;
+  const std::vector<std::pair<std::string, std::string>> strings{{"Croupier-Numbers", "String"}};
+  const json bet = test::bet_json(f.world.bet_final);
+  const json as_numbers = f.post("/v1/bets", bet).body_json();
+  REQUIRE(as_numbers["payout"].is_number_unsigned());
+  Response r = Client(f.port()).send(http::verb::post, "/v1/bets", bet.dump(), 11, true, strings);
+  CHECK(r.status == 200);
+  const json as_strings = r.body_json();
+  CHECK(as_strings["payout"] == std::to_string(as_numbers["payout"].get<std::uint64_t>()));
+  CHECK(as_strings["nonce"] == std::to_string(as_numbers["nonce"].get<std::uint64_t>()));
+  CHECK(as_strings["outcome"]["roll"] == std::to_string(as_numbers["outcome"]["roll"].get<std::uint64_t>()));
+  CHECK(as_strings["outcome"]["win"] == as_numbers["outcome"]["win"]);  // Not a number: unchanged.
+  CHECK(as_strings["tx_id"] == as_numbers["tx_id"]);
+  // An account's balance, and a batch's elements, alike.
+  const std::string account = "/v1/accounts/" + to_hex(f.world.bet_final.account);
+  const json balance = Client(f.port()).send(http::verb::get, account, {}, 11, true, strings).body_json();
+  CHECK(balance["balance"] == std::to_string(f.get(account).body_json()["balance"].get<std::uint64_t>()));
+  const json batch{{"bets", {bet}}};
+  const json results = Client(f.port()).send(http::verb::post, "/v1/bets/batch", batch.dump(), 11, true, strings)
+                           .body_json()["results"];
+  CHECK(results[0]["status"] == "200");
+  CHECK(results[0]["body"]["payout"] == as_strings["payout"]);
+  // "number" (or no header) is the default; anything else is refused, naming the header.
+  CHECK(Client(f.port()).send(http::verb::get, account, {}, 11, true, {{"Croupier-Numbers", "number"}})
+            .body_json()["balance"]
+            .is_number_unsigned());
+  check_error(Client(f.port()).send(http::verb::get, account, {}, 11, true, {{"Croupier-Numbers", "bigint"}}), 400,
+              "bad_request", "Croupier-Numbers: \"bigint\"");
 }
 
 TEST_CASE("deposits: POST and GET") {
