@@ -23,8 +23,9 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <optional>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -530,6 +531,26 @@ TEST_CASE("NodeStartsServesHttpRecordsNodeStartedAndStopsOnSigterm") {
 
   std::string first = start_stop(SIGTERM);
   CHECK(node_started_count() == 1);
+  // The start-up lines, in the format the README documents for tooling.
+  {
+    std::istringstream lines(first);
+    const std::vector<std::string> formats{
+        "croupier node [0-9a-f]{32}",
+        "  http:      http://127\\.0\\.0\\.1:[0-9]+",
+        "  admin:     127\\.0\\.0\\.1:[0-9]+ \\(croupier shell --connect 127\\.0\\.0\\.1:[0-9]+ --data /.*node-data\\)",
+        "  data:      /.*node-data \\(log head seq [0-9]+, block height [0-9]+\\)",
+        "  operator:  [0-9a-f]{64}",
+        "  house:     [0-9a-f]{64}",
+        "  sequencer: [0-9a-f]{64}",
+        "  validators: [0-9]+, undecided txs resumed: [0-9]+",
+        "ready; SIGINT/SIGTERM stops"};
+    for (const auto& format : formats) {
+      std::string line;
+      std::getline(lines, line);
+      CAPTURE(line);
+      CHECK(std::regex_match(line, std::regex(format)));
+    }
+  }
   auto plain = croupier_run({"replay", "--data", data.string()});
   CHECK(plain.exit_code == 0);
   CHECK(contains(plain.out, "result: CLEAN"));
