@@ -300,7 +300,8 @@ class Session : public std::enable_shared_from_this<Session> {
     numbers_as_strings_ = false;
     if (gw_.stopping) return answer_stopping();
     try {
-      numbers_as_strings_ = api::numbers_as_strings(std::string_view(req["Croupier-Numbers"].data(), req["Croupier-Numbers"].size()));
+      const auto numbers = req["Croupier-Numbers"];
+      numbers_as_strings_ = api::numbers_as_strings(std::string_view(numbers.data(), numbers.size()));
       route(req);
     } catch (const api::ApiError& e) {
       send_error(e);

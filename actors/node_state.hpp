@@ -54,8 +54,9 @@ struct Metrics {
   Histogram group_commit_size;            // Events per commit.
   Histogram journal_commit_duration_ms;   // Apply + append + durable commit: the write lock held.
   Histogram finalization_wait_duration_ms;  // Submit -> final answer (final answers only).
-  // A snapshot: the journal's time on it (encode under the shared lock, write under none,
-  // apply), the part with the exclusive locks held, its size, and the longest yet (in us).
+  // A snapshot: its time from its encoding (under the shared lock) until it is durable (with
+  // the group commit it rides with, or its own for `snapshot now`) and applied, the part with
+  // the exclusive locks held, its size, the longest yet and the longest encoding (in us).
   Histogram snapshot_duration_ms, snapshot_lock_duration_ms;
   Counter snapshot_bytes{0}, snapshot_longest_us{0}, snapshot_encode_longest_us{0};
 };

@@ -41,13 +41,13 @@ struct NodeStarted {
   // that a replay forgets exactly as the node did.
   bool settles = true;
   // Format 3 records `settles`; format 2 recorded `version`; format 1 serialized its format
-  // byte where the version string belongs. Logs of both are refused at open, so only format 3
-  // is read here.
-  static constexpr std::uint8_t kFormat = 3;
+  // byte where the version string belongs. Logs of both are refused at open, so NodeStarted is
+  // read in the events' own format, like every other event. By hand, not with
+  // CROUPIER_EVENT_VERSION: its local `version` would shadow the member (format 1's bug).
   template <class A> void serialize(A& ar) {
-    std::uint8_t format = kFormat;
+    std::uint8_t format = kEventFormatVersion;
     ar(format);
-    expect_version(format, kFormat, "NodeStarted");
+    expect_version(format, kEventFormatVersion, "NodeStarted");
     ar(node_id, version, operator_key, house_key, sequencer_key, settles);
   }
 };

@@ -1,19 +1,18 @@
 #include "eventlog/event_log.hpp"
 
-#include <sys/mman.h>
-
 #include <lmdb.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 
 #include <array>
-#include <filesystem>
-#include <cstdio>
-#include <cinttypes>
-#include <fstream>
 #include <cassert>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <mutex>
 #include <shared_mutex>

@@ -31,7 +31,6 @@ auto stored_or_malformed(F&& find, bool& malformed) -> decltype(find()) {
   }
 }
 
-
 // Whether the event at `seq` creates the index entry `key` (raw key bytes) of `index`.
 bool created_by_event(const EventLog& log, EventLog::Index index, ByteView key, Seq seq) {
   auto record = seq ? log.read(seq) : std::nullopt;

@@ -216,8 +216,6 @@ class DecodeStage {
   std::thread thread_;
 };
 
-}  // namespace
-
 constexpr std::uint64_t kReleasePagesEvery = 262'144;  // Records.
 
 // Whether `e` admits a bet or deposit id the projections hold: apply() refuses it, and the
@@ -228,6 +226,8 @@ bool key_held_in_memory(const Projections& p, const Event& e) {
   const TxKey key = tx_key(a->tx);
   return (key.kind == TxKind::bet ? p.bets : p.deposits).contains(key.id);
 }
+
+}  // namespace
 
 ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
   ReplayResult result;

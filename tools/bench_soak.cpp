@@ -6,8 +6,8 @@
 //   rss at every 10 % of the bets, and the slope of RSS per finalized bet after the first
 //   10 % (a least-squares fit over the 10 %..100 % points);
 //   log bytes per bet (the log file's allocated size);
-//   the journal's longest snapshot (its time on one: encode, write, apply) and the mean time
-//   the API's readers waited for one, from the node's /metrics;
+//   the journal's longest snapshot encoding (its own stall), the longest from an encoding to
+//   its durable commit, and the mean time the API's readers waited for one, from /metrics;
 //   restart time (SIGTERM, start again, until it says ready) and RSS after the restart.
 #include <fcntl.h>
 #include <signal.h>

@@ -14,13 +14,27 @@
 
 namespace croupier::tools {
 
-KeyPair read_seed_file(const std::filesystem::path& file) {
+void refuse_readable_by_others(const std::filesystem::path& file, const std::string& what) {
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
-    throw std::runtime_error("key file " + file.string() + " is readable by others (mode " + mode + "); chmod 600 it");
+    throw std::runtime_error(what + " " + file.string() + " is readable by others (mode " + mode + "); chmod 600 it");
   }
+}
+
+bool create_secret_file(const std::filesystem::path& file, const std::string& text, const std::string& what) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 && errno == EEXIST) return false;
+  if (fd < 0) throw std::runtime_error("cannot create " + what + " " + file.string() + ": " + std::strerror(errno));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + what + " " + file.string());
+  return true;
+}
+
+KeyPair read_seed_file(const std::filesystem::path& file) {
+  refuse_readable_by_others(file, "key file");
   std::ifstream in(file);
   std::string hex;
   in >> hex;
@@ -48,14 +62,9 @@ KeyPair load_or_create(const std::filesystem::path& file, bool may_create) {
 }  // namespace
 
 void write_seed_file(const std::filesystem::path& file, const KeyPair& key) {
-  std::string hex = to_hex(key.seed()) + "\n";
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0)
-    throw std::runtime_error("cannot create key file " + file.string() + ": " + std::strerror(errno) +
-                             (errno == EEXIST ? " (refusing to overwrite a key file)" : ""));
-  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write key file " + file.string());
+  if (!create_secret_file(file, to_hex(key.seed()) + "\n", "key file"))
+    throw std::runtime_error("cannot create key file " + file.string() + ": " + std::strerror(EEXIST) +
+                             " (refusing to overwrite a key file)");
 }
 
 NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool may_create) {

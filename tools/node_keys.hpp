@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "domain/crypto.hpp"
 #include "domain/ids.hpp"
@@ -33,6 +34,14 @@ KeyPair read_seed_file(const std::filesystem::path& file);
 // Writes `key`'s seed as hex to `file`, created with mode 0600 and fsynced; an existing
 // file is never overwritten. Throws std::runtime_error naming the file.
 void write_seed_file(const std::filesystem::path& file, const KeyPair& key);
+
+// Throws std::runtime_error "<what> <file> is readable by others (mode NNN); chmod 600 it" when
+// `file` has group or other mode bits set. A missing file passes (its reader says so).
+void refuse_readable_by_others(const std::filesystem::path& file, const std::string& what);
+
+// Creates `file` with mode 0600 holding `text`, fsynced, and never overwrites one: false when
+// it exists already. Throws std::runtime_error "cannot create|write <what> <file>" otherwise.
+bool create_secret_file(const std::filesystem::path& file, const std::string& text, const std::string& what);
 
 // A fresh random node id (for a new log).
 Id128 random_node_id();
