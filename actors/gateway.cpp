@@ -22,10 +22,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "actors/api_json.hpp"
+#include "actors/event_json.hpp"
 
 namespace croupier::actors {
 
@@ -44,6 +46,12 @@ constexpr std::size_t kFirstRead = 4096;                    // The read that end
 constexpr std::size_t kDrainLimit = 1024 * 1024;            // Read and dropped before a close.
 constexpr std::chrono::seconds kDrainTime{2};               // ... for at most this long.
 constexpr std::chrono::milliseconds kAcceptRetry{100};      // After a failed accept (EMFILE, ...).
+constexpr std::chrono::milliseconds kFeedPoll{25};         // A caught-up feed looks for new events.
+constexpr std::size_t kFeedPageEvents = 256;                // Events per read of the log ...
+constexpr std::size_t kFeedPageRecords = 4096;              // ... and records (a filtered feed).
+// A feed socket's kernel send buffer: fixed, so that what a slow consumer holds in the kernel is
+// bounded too (autotuning would let it grow to tcp_wmem's maximum, 4 MiB here).
+constexpr int kFeedSendBuffer = 256 * 1024;
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kPrometheus = "text/plain; version=0.0.4";
 
@@ -125,7 +133,7 @@ struct GatewayImpl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(GatewayImpl& gw, tcp::socket socket)
-      : gw_(gw), stream_(std::move(socket)), deadline_(stream_.get_executor()) {}
+      : gw_(gw), stream_(std::move(socket)), deadline_(stream_.get_executor()), feed_timer_(stream_.get_executor()) {}
 
   ~Session() {
     std::lock_guard lock(gw_.sessions_mutex);
@@ -140,7 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // and the connection closes after that answer.
   static void stop_reading(const std::shared_ptr<Session>& s) {
     net::post(s->stream_.get_executor(), [s] {
-      if (s->phase_ == Phase::idle) return s->close_socket();
+      if (s->phase_ == Phase::idle || s->phase_ == Phase::streaming) return s->close_socket();
       if (s->phase_ == Phase::header || s->phase_ == Phase::body) s->cut(Cut::stopping);
     });
   }
@@ -153,7 +161,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   using Request = http::request<http::string_body>;
-  enum class Phase { idle, header, body, busy };  // busy: handling, waiting, writing or closing.
+  // busy: handling, waiting, writing or closing; streaming: serving the event feed.
+  enum class Phase { idle, header, body, busy, streaming };
   enum class Cut { none, timeout, stopping };     // Why our side ended a read.
 
   // --- reading ----------------------------------------------------------------------------
@@ -349,6 +358,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method_is(req, http::verb::get)) get_batch(api::parse_hex_param<16>(*id, "batch_id"));
     } else if (auto id = member("/v1/blocks/")) {
       if (method_is(req, http::verb::get)) get_block(api::parse_u64_param(*id, "height"));
+    } else if (path == "/v1/events") {
+      if (method_is(req, http::verb::get)) get_events(req, target.size() > path.size() ? target.substr(path.size() + 1) : "");
     } else if (path == "/v1/health") {
       if (method_is(req, http::verb::get)) get_health();
     } else if (path == "/metrics") {
@@ -560,6 +571,62 @@ class Session : public std::enable_shared_from_this<Session> {
     send(200, kPrometheus, std::move(text), 0);
   }
 
+  // --- GET /v1/events: the event feed (see the header comment) -------------------------------
+
+  void get_events(const Request& req, std::string_view query) {
+    const auto last_id = req["Last-Event-ID"];
+    feed_ = api::parse_feed_request(query, std::string_view(last_id.data(), last_id.size()));
+    phase_ = Phase::streaming;
+    keep_alive_ = false;
+    ErrorCode ignored;  // Without it the kernel's own (larger) limit applies: no reason to refuse.
+    stream_.socket().set_option(net::socket_base::send_buffer_size(kFeedSendBuffer), ignored);
+    feed_out_ = "HTTP/1.1 200 OK\r\nServer: croupier\r\nContent-Type: text/event-stream\r\n"
+                "Cache-Control: no-cache\r\nConnection: close\r\n\r\n: croupier event feed after seq " +
+                std::to_string(feed_.after) + "\n\n";
+    feed_write();
+  }
+
+  void feed_write() {
+    feed_last_write_ = std::chrono::steady_clock::now();
+    stream_.expires_after(gw_.options.feed_stall_timeout);
+    net::async_write(stream_, net::buffer(feed_out_), beast::bind_front_handler(&Session::on_feed_written, shared_from_this()));
+  }
+
+  void on_feed_written(ErrorCode ec, std::size_t) {
+    if (ec == beast::error::timeout)
+      gw_.log("gateway: event feed consumer disconnected after seq " + std::to_string(feed_.after) + ": it took no " +
+              std::to_string(feed_out_.size()) + "-byte chunk within " +
+              std::to_string(gw_.options.feed_stall_timeout.count()) + " ms (croupier.feed-stall-timeout)");
+    if (ec || gw_.stopping) return close_socket();
+    feed_out_.clear();
+    feed_pump();
+  }
+
+  // Reads what follows feed_.after into one chunk and writes it; caught up, waits kFeedPoll
+  // (or writes a heartbeat) and looks again.
+  void feed_pump() {
+    try {
+      while (feed_out_.size() < gw_.options.feed_chunk_bytes) {
+        EventPage page = gw_.node.events_after(feed_.after, feed_.types, kFeedPageEvents, kFeedPageRecords);
+        if (page.read_to == feed_.after) break;
+        feed_.after = page.read_to;
+        for (const auto& e : page.events) api::append_sse_event(feed_out_, e, numbers_as_strings_);
+      }
+    } catch (const std::exception& e) {  // The log cannot be read: the feed ends; the consumer retries.
+      gw_.log("gateway: event feed stopped after seq " + std::to_string(feed_.after) + ": " + e.what());
+      return close_socket();
+    }
+    if (!feed_out_.empty()) return feed_write();
+    if (std::chrono::steady_clock::now() - feed_last_write_ >= gw_.options.feed_heartbeat) {
+      feed_out_ = ": heartbeat\n\n";
+      return feed_write();
+    }
+    feed_timer_.expires_after(kFeedPoll);
+    feed_timer_.async_wait([self = shared_from_this()](ErrorCode ec) {
+      if (!ec && !self->gw_.stopping) self->feed_pump();
+    });
+  }
+
   // A callback for the node that brings its argument back to this session's strand, into
   // `member`. Until then the session keeps itself alive (no pending I/O holds it). The
   // callback holds only a weak reference and the liveness token: after stop() it does nothing.
@@ -641,6 +708,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ErrorCode ec;
     stream_.socket().close(ec);
     deadline_.cancel();
+    feed_timer_.cancel();
   }
 
   GatewayImpl& gw_;
@@ -664,6 +732,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<BatchAnswers> batch_answers_;
   std::size_t drain_left_ = 0;
   std::array<char, 4096> drain_buffer_{};
+  api::FeedRequest feed_;  // Streaming: the feed's types, and the last seq read (sent or skipped).
+  std::string feed_out_;   // The chunk being written.
+  net::steady_timer feed_timer_;
+  std::chrono::steady_clock::time_point feed_last_write_{};
 };
 
 GatewayImpl::GatewayImpl(NodeApi& n, GatewayOptions o)

@@ -23,6 +23,16 @@
 // than the API's refusals) is answered 500 internal with an `error_id` and no detail; the
 // detail goes to `log` under that id.
 //
+// The event feed, GET /v1/events (actors/event_json.hpp), is the one answer that does not
+// end: after its headers (no Content-Length; the body ends when the connection does) the
+// session reads the log page by page through NodeApi::events_after and writes each page as
+// Server-Sent Events, one chunk at a time, at the consumer's pace. So a consumer holds one
+// chunk of memory however slow it is, and the node never waits for it: the log is read in
+// read transactions of its own. Caught up, the session looks for new events every
+// kFeedPoll and writes a heartbeat comment after `feed_heartbeat` of silence. A consumer that
+// does not take a chunk within `feed_stall_timeout` is disconnected (the node's log says
+// why and where); it resumes with Last-Event-ID. stop_accepting() closes every feed.
+//
 // Lifetime: the constructor binds and listens (so port() is known before start()); start()
 // runs the threads. Stopping has two phases, so that no request handed to the node loses its
 // answer. stop_accepting() (phase one, returns at once) closes the listening socket and every
@@ -62,6 +72,12 @@ struct GatewayOptions {
   std::chrono::milliseconds body_timeout{10000};    // From a request's headers to the end of its body.
   std::chrono::milliseconds write_timeout{30000};   // To send a whole response.
   std::chrono::milliseconds drain_timeout{5000};    // stop()'s wait for the last answers to be written.
+  // The event feed (GET /v1/events): a comment line after this long without an event, and
+  // the time a consumer has to take one chunk (at most feed_chunk_bytes, its whole buffer)
+  // before it is disconnected.
+  std::chrono::milliseconds feed_heartbeat{15000};    // croupier.feed-heartbeat
+  std::chrono::milliseconds feed_stall_timeout{10000};  // croupier.feed-stall-timeout
+  std::size_t feed_chunk_bytes = 256 * 1024;
   // Problems worth a line in the node's log (accept failures, internal errors). May be
   // empty; called from gateway threads, so it must be thread-safe.
   std::function<void(const std::string&)> log;

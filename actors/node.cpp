@@ -355,4 +355,21 @@ std::optional<BatchStatus> Node::cold_batch_status(const Id128& batch_id) const 
   return eventlog::read_batch_status(*log_, batch_id);
 }
 
+// The log itself, not the projections: what it holds is durable, and reading it takes none of
+// the node's locks (a read transaction of its own), so a feed never delays the journal.
+EventPage Node::events_after(std::uint64_t after, EventTypeMask types, std::size_t max_events,
+                             std::size_t max_records) const {
+  EventPage page;
+  page.read_to = after;
+  if (max_events == 0 || max_records == 0 || after >= log_->head_seq()) return page;
+  std::size_t read = 0;
+  log_->scan(after + 1, [&](const eventlog::RecordView& r) {
+    page.read_to = r.seq;
+    if (r.type >= 1 && r.type <= 32 && (types >> (r.type - 1) & 1u))
+      page.events.push_back(LoggedEvent{r.seq, r.time_ms, decode_event(r.type, r.payload)});
+    return ++read < max_records && page.events.size() < max_events;
+  });
+  return page;
+}
+
 }  // namespace croupier::actors

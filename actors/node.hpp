@@ -109,6 +109,8 @@ class Node final : public NodeApi {
   std::optional<ColdTx> cold_tx(TxKind kind, const Id128& id) const override;
   std::optional<BatchRecord> cold_batch(const Id128& batch_id) const override;
   std::optional<BatchStatus> cold_batch_status(const Id128& batch_id) const override;
+  EventPage events_after(std::uint64_t after, EventTypeMask types, std::size_t max_events,
+                         std::size_t max_records) const override;
 
   struct Actors {
     journal_actor journal;

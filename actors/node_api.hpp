@@ -12,7 +12,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "domain/events.hpp"
 #include "domain/projections.hpp"
 #include "domain/vrf.hpp"
 
@@ -56,6 +58,25 @@ struct ColdTx {
   std::optional<BatchStatus> batch_status;
 };
 
+// One durable event of the log, decoded: what the event feed (GET /v1/events) sends.
+struct LoggedEvent {
+  std::uint64_t seq = 0;
+  std::uint64_t time_ms = 0;  // When the journal appended it (the record's time).
+  Event event;
+};
+
+// A page of the log for the event feed: the events of the wanted types among the records
+// after `after`, and how far the read went (the next page starts after `read_to`, which may
+// pass the last event when records of other types were skipped).
+struct EventPage {
+  std::vector<LoggedEvent> events;
+  std::uint64_t read_to = 0;
+};
+
+// Which event types a feed wants: bit (type number - 1); all ones is every type.
+using EventTypeMask = std::uint32_t;
+inline constexpr EventTypeMask kEveryEventType = ~EventTypeMask{0};
+
 struct NodeHealth {
   bool ready = false;        // Accepting transactions.
   std::string status;        // "ok", "starting", "stopping", "journal_failed: ...".
@@ -98,6 +119,14 @@ class NodeApi {
   // resolved bet. The gateway shows them as `vrf_proof` and
   // `vrf_output` so that players can check their outcome.
   virtual std::optional<BetProof> bet_proof(const Hash32& tx_id, const Id128& bet_id) const = 0;
+
+  // Durable events after seq `after`, in log order, of the types in `types`: at most
+  // `max_events` of them, reading at most `max_records` records (so that a feed of a rare type
+  // makes progress in bounded steps). Read from the log in one read transaction of its own,
+  // holding none of the node's locks; every record the log holds is durable. The page is
+  // empty (read_to == after) when nothing follows `after`.
+  virtual EventPage events_after(std::uint64_t after, EventTypeMask types, std::size_t max_events,
+                                 std::size_t max_records) const = 0;
 };
 
 }  // namespace croupier::actors

@@ -148,6 +148,15 @@ class Process {
     return true;
   }
 
+  // The same for stderr (where `croupier node` writes its log lines).
+  bool read_err_until(std::string_view needle, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (err_.find(needle) == std::string::npos) {
+      if (!pump(deadline)) return err_.find(needle) != std::string::npos;
+    }
+    return true;
+  }
+
   void send(int sig) {
     if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
   }

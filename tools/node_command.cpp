@@ -190,6 +190,8 @@ int run_node(const std::vector<std::string>& argv) {
     g.idle_timeout = config.http_idle_timeout;
     g.header_timeout = config.http_header_timeout;
     g.body_timeout = config.http_body_timeout;
+    g.feed_heartbeat = config.feed_heartbeat;
+    g.feed_stall_timeout = config.feed_stall;
     g.log = say;
     std::unique_ptr<actors::Gateway> gateway;
     try {

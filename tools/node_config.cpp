@@ -60,6 +60,8 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.max-body-bytes", number(&NodeConfig::max_body_bytes)},
       {"croupier.batch-max-bets", number(&NodeConfig::batch_max_bets)},
       {"croupier.http-max-connections", number(&NodeConfig::http_max_connections)},
+      {"croupier.feed-heartbeat", duration(&NodeConfig::feed_heartbeat)},
+      {"croupier.feed-stall-timeout", duration(&NodeConfig::feed_stall)},
       {"croupier.http-idle-timeout", duration(&NodeConfig::http_idle_timeout)},
       {"croupier.http-header-timeout", duration(&NodeConfig::http_header_timeout)},
       {"croupier.http-body-timeout", duration(&NodeConfig::http_body_timeout)},
@@ -112,6 +114,8 @@ void validate_node_config(const NodeConfig& c) {
   require(c.http_max_connections >= 1 && c.http_max_connections <= 1'000'000, "http-max-connections",
           "must be 1..1000000");
   const auto hour = std::chrono::hours(1);
+  require(c.feed_heartbeat.count() >= 1 && c.feed_heartbeat <= hour, "feed-heartbeat", "must be 1ms..1h");
+  require(c.feed_stall.count() >= 1 && c.feed_stall <= hour, "feed-stall-timeout", "must be 1ms..1h");
   require(c.http_idle_timeout.count() >= 1 && c.http_idle_timeout <= hour, "http-idle-timeout", "must be 1ms..1h");
   require(c.http_header_timeout.count() >= 1 && c.http_header_timeout <= hour, "http-header-timeout",
           "must be 1ms..1h");
@@ -149,6 +153,8 @@ std::string node_config_json(const NodeConfig& c) {
                            {"max-body-bytes", c.max_body_bytes},
                            {"batch-max-bets", c.batch_max_bets},
                            {"http-max-connections", c.http_max_connections},
+                           {"feed-heartbeat", ms(c.feed_heartbeat)},
+                           {"feed-stall-timeout", ms(c.feed_stall)},
                            {"http-idle-timeout", ms(c.http_idle_timeout)},
                            {"http-header-timeout", ms(c.http_header_timeout)},
                            {"http-body-timeout", ms(c.http_body_timeout)},

@@ -17,6 +17,8 @@ struct NodeConfig {
   std::uint64_t workers = 2;                     // croupier.workers: CAF scheduler threads.
   std::uint64_t max_body_bytes = 65536;          // croupier.max-body-bytes
   std::uint64_t batch_max_bets = 1000;           // croupier.batch-max-bets
+  std::chrono::milliseconds feed_heartbeat{15000};   // croupier.feed-heartbeat
+  std::chrono::milliseconds feed_stall{10000};       // croupier.feed-stall-timeout
   std::uint64_t http_max_connections = 10000;    // croupier.http-max-connections
   std::chrono::milliseconds http_idle_timeout{60000};    // croupier.http-idle-timeout
   std::chrono::milliseconds http_header_timeout{10000};  // croupier.http-header-timeout

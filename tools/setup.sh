@@ -8,6 +8,7 @@ packages=(
   cmake g++ make ccache
   libcaf-dev liblmdb-dev lmdb-utils libcereal-dev libsodium-dev doctest-dev
   libspdlog-dev libboost1.74-dev nlohmann-json3-dev libedit-dev
+  python3
 )
 
 missing=()

@@ -190,6 +190,10 @@ class FakeNode : public NodeApi {
   std::optional<ColdTx> cold_tx(TxKind, const Id128&) const override { return std::nullopt; }
   std::optional<BatchRecord> cold_batch(const Id128&) const override { return std::nullopt; }
   std::optional<BatchStatus> cold_batch_status(const Id128&) const override { return std::nullopt; }
+  // Nor a log: the event feed is tested against a real node (tools/event_feed_test.cpp).
+  EventPage events_after(std::uint64_t after, EventTypeMask, std::size_t, std::size_t) const override {
+    return EventPage{{}, after};
+  }
 
  private:
   using Job = std::function<void()>;

@@ -18,6 +18,7 @@
 #include "domain/crypto.hpp"
 #include "domain/games.hpp"
 #include "domain/transactions.hpp"
+#include "player_support.hpp"
 #include "test_support.hpp"
 #include "tools/http_client.hpp"
 #include "tools/node_keys.hpp"
@@ -30,36 +31,9 @@ namespace fs = std::filesystem;
 
 const std::string kBinary = CROUPIER_BINARY;
 
-KeyPair random_key(std::mt19937_64& rng) {
-  Seed s{};
-  for (auto& b : s) b = static_cast<std::uint8_t>(rng());
-  return keypair_from_seed(s);
-}
-
-Id128 random_id(std::mt19937_64& rng) {
-  Id128 id{};
-  for (auto& b : id) b = static_cast<std::uint8_t>(rng());
-  return id;
-}
-
-json bet_json(const Bet& b) {
-  return json{{"bet_id", to_hex(b.bet_id)},       {"account", to_hex(b.account)}, {"nonce", b.nonce},
-              {"game", "dice"},                   {"wager", b.wager},             {"choice", b.choice},
-              {"client_seed", to_hex(b.client_seed)}, {"signature", to_hex(b.signature)}};
-}
-
-Bet signed_bet(const KeyPair& player, std::uint64_t nonce, std::mt19937_64& rng) {
-  Bet b;
-  b.bet_id = random_id(rng);
-  b.account = player.public_key;
-  b.nonce = nonce;
-  b.game = static_cast<std::uint8_t>(Game::dice);
-  b.wager = 10;
-  b.choice = 50;
-  for (auto& x : b.client_seed) x = static_cast<std::uint8_t>(rng());
-  sign_tx(b, player);
-  return b;
-}
+using test::bet_json;
+using test::random_key;
+using test::signed_bet;
 
 // A bet's answer without its settlement batch's fields, which change as the batch is cut.
 json without_batch(json body) {
@@ -84,15 +58,7 @@ TEST_CASE("ABatchOfFortyBetsBecomesFinalTogetherAndEachAnswerIsASinglePostsAnswe
   std::vector<KeyPair> players;
   for (int i = 0; i < 40; ++i) {
     players.push_back(random_key(rng));
-    Deposit d;
-    d.deposit_id = random_id(rng);
-    d.account = players.back().public_key;
-    d.amount = 1000;
-    d.operator_key = op.public_key;
-    sign_tx(d, op);
-    const json body{{"deposit_id", to_hex(d.deposit_id)}, {"account", to_hex(d.account)}, {"amount", d.amount},
-                    {"operator_key", to_hex(d.operator_key)}, {"signature", to_hex(d.signature)}, {"wait_ms", 10000}};
-    REQUIRE(http.request("POST", "/v1/deposits", body.dump(), std::chrono::seconds(15)).status == 200);
+    REQUIRE(test::fund(http, op, players.back().public_key, 1000, rng) == 200);
   }
 
   json bets = json::array();
