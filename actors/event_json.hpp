@@ -18,7 +18,10 @@
 
 namespace croupier::actors::api {
 
-Json render_event(const LoggedEvent& e);
+// The data object of one event, as text on one line; `numbers_as_strings` writes every integer
+// as a decimal string (Croupier-Numbers: string), as integers_to_strings does to an answer.
+std::string event_json(const LoggedEvent& e, bool numbers_as_strings = false);
+void append_event_json(std::string& out, const LoggedEvent& e, bool numbers_as_strings);
 
 // The type names of a feed's `types` parameter ("TxFinalized,BetResolved"): their mask.
 // Throws ApiError 400 bad_request naming an unknown or empty name.

@@ -1,5 +1,8 @@
 #include "actors/gateway.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -22,6 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -108,6 +112,10 @@ struct GatewayImpl {
   std::condition_variable sessions_gone;  // Notified when `sessions` becomes empty.
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   net::io_context ioc;
+  // Where feeds read the log and write their chunks' JSON: one thread at the lowest priority,
+  // so that a consumer reading the whole log takes the CPU that bets leave idle, not theirs.
+  // After ioc: the sessions its queued work holds go before the io_context does.
+  net::thread_pool feed_thread{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   // The acceptor, its retry timer and stop_accepting() share a strand: on_accept never runs
   // while the acceptor closes.
@@ -602,11 +610,16 @@ class Session : public std::enable_shared_from_this<Session> {
     feed_pump();
   }
 
-  // Reads what follows feed_.after into one chunk and writes it; caught up, waits kFeedPoll
-  // (or writes a heartbeat) and looks again.
-  void feed_pump() {
+  // Reads what follows feed_.after into one chunk, on the feed thread, and writes it; caught up,
+  // waits kFeedPoll (or writes a heartbeat) and looks again.
+  void feed_pump() { net::post(gw_.feed_thread, [self = shared_from_this()] { self->feed_fill(); }); }
+
+  // On the feed thread, while the session's strand waits for it (so feed_ and feed_out_ are
+  // this thread's until it posts back).
+  void feed_fill() {
+    bool readable = true;
     try {
-      while (feed_out_.size() < gw_.options.feed_chunk_bytes) {
+      while (feed_out_.size() < gw_.options.feed_chunk_bytes && !gw_.stopping) {
         EventPage page = gw_.node.events_after(feed_.after, feed_.types, kFeedPageEvents, kFeedPageRecords);
         if (page.read_to == feed_.after) break;
         feed_.after = page.read_to;
@@ -614,8 +627,13 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     } catch (const std::exception& e) {  // The log cannot be read: the feed ends; the consumer retries.
       gw_.log("gateway: event feed stopped after seq " + std::to_string(feed_.after) + ": " + e.what());
-      return close_socket();
+      readable = false;
     }
+    net::post(stream_.get_executor(), [self = shared_from_this(), readable] { self->feed_filled(readable); });
+  }
+
+  void feed_filled(bool readable) {
+    if (!readable || gw_.stopping) return close_socket();
     if (!feed_out_.empty()) return feed_write();
     if (std::chrono::steady_clock::now() - feed_last_write_ >= gw_.options.feed_heartbeat) {
       feed_out_ = ": heartbeat\n\n";
@@ -766,6 +784,9 @@ GatewayImpl::GatewayImpl(NodeApi& n, GatewayOptions o)
   if (!ec && !acceptor.is_open()) ec = net::error::host_not_found;
   if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
   port = acceptor.local_endpoint().port();
+  net::post(feed_thread, [] {  // Linux's nice is per thread. Best effort: at worst it runs as others do.
+    [[maybe_unused]] int rc = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
+  });
 }
 
 void GatewayImpl::log(const std::string& line) const {
@@ -865,6 +886,8 @@ void GatewayImpl::stop() {
   work.reset();
   ioc.stop();
   for (auto& t : running) t.join();
+  feed_thread.stop();
+  feed_thread.join();
   close_sessions();
 }
 

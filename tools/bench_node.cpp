@@ -7,9 +7,12 @@
 //   latency:     p50/p99/p999 of submission -> final answer at half that throughput (an
 //                open-loop schedule; latency counts from the scheduled send time, so a
 //                client that falls behind is charged for it);
-//   settlement:  p99 of final answer -> batch confirmed, for a sample of those bets.
+//   settlement:  p99 of final answer -> batch confirmed, for a sample of those bets;
+//   event feed:  events/s of one GET /v1/events consumer from seq 0 to the head, alone, and the
+//                throughput phase again beside one that streams the log from 0 over and over.
 // The node runs in this process (its own actor system, journal thread and HTTP threads) on
 // a fresh durable log, and is stopped and removed at the end.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +34,7 @@
 #include "tools/bench_support.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
+#include "tools/event_stream.hpp"
 #include "tools/http_client.hpp"
 
 namespace croupier::tools {
@@ -42,7 +46,9 @@ const cli::CommandSpec kSpec{
     "Starts a node on a fresh durable log and drives it over HTTP with concurrent clients sending\n"
     "pre-signed bets. Prints the crypto ceiling (cores x one core's rate of a bet's signature\n"
     "check + VRF proof), bets/s finalized, finalization latency p50/p99/p999 at half of that\n"
-    "throughput, and settlement lag p99 (final -> batch confirmed). Progress goes to stderr.",
+    "throughput, and settlement lag p99 (final -> batch confirmed). Then the event feed: events/s\n"
+    "of one GET /v1/events consumer from seq 0 to the head, and bets/s again while such a consumer\n"
+    "streams the log from seq 0 over and over, as a ratio to the first. Progress goes to stderr.",
     {{"json", "", "one JSON line per figure: {\"metric\":...,\"value\":...,\"unit\":...}"},
      {"dir", "DIR", "where to put the node's log (default ./.croupier-bench-node-PID; must not exist)"},
      {"clients", "N", "closed-loop HTTP clients of the throughput phase (default 128)"},
@@ -126,6 +132,20 @@ void prepare_bets(const std::vector<Player*>& players, std::size_t per_player, s
         if (players[i]->ready.size() < per_player) players[i]->prepare(per_player - players[i]->ready.size(), counter);
     });
   for (auto& t : threads) t.join();
+}
+
+// Events one consumer of the event feed reads from seq 0 until it has read seq `head` (or,
+// given `go`, until that turns false).
+std::uint64_t feed_from_start(std::uint16_t port, std::uint64_t head, const std::atomic<bool>* go) {
+  EventStream s(Endpoint{"127.0.0.1", port}, FeedQuery{});
+  std::uint64_t n = 0;
+  while (!go || go->load()) {
+    auto e = s.next(std::chrono::seconds(10));
+    if (!e) throw std::runtime_error("the event feed ended before seq " + std::to_string(head));
+    ++n;
+    if (e->id >= head) break;
+  }
+  return n;
 }
 
 struct Sample {
@@ -249,28 +269,66 @@ int run_bench_node(const std::vector<std::string>& argv) {
     };
 
     // Phase 1: the most bets/s the node finalizes.
-    prepare_phase(ceiling, clients);
-    progress("phase 1: closed loop, " + std::to_string(clients) + " clients" +
-             (batch ? ", " + std::to_string(batch) + " bets a request" : "") + ", " + std::to_string(seconds) + " s");
-    std::atomic<std::uint64_t> finals{0};
-    auto t0 = BenchClock::now();
-    auto end = t0 + std::chrono::duration_cast<BenchClock::duration>(std::chrono::duration<double>(seconds));
-    run_clients(clients, [&](std::size_t c, HttpClient& http) {
-      if (BenchClock::now() >= end) return false;
-      if (batch) {
-        post_batch(c, http);
-        finals += batch;
-      } else {
-        post_bet(c, http);
-        ++finals;
-      }
-      return true;
-    });
-    const double max_rate = static_cast<double>(finals.load()) / seconds_since(t0);
+    auto throughput_phase = [&](const std::string& what) {
+      prepare_phase(ceiling, clients);
+      progress(what + ": closed loop, " + std::to_string(clients) + " clients" +
+               (batch ? ", " + std::to_string(batch) + " bets a request" : "") + ", " + std::to_string(seconds) + " s");
+      std::atomic<std::uint64_t> finals{0};
+      auto t0 = BenchClock::now();
+      auto end = t0 + std::chrono::duration_cast<BenchClock::duration>(std::chrono::duration<double>(seconds));
+      run_clients(clients, [&](std::size_t c, HttpClient& http) {
+        if (BenchClock::now() >= end) return false;
+        if (batch) {
+          post_batch(c, http);
+          finals += batch;
+        } else {
+          post_bet(c, http);
+          ++finals;
+        }
+        return true;
+      });
+      return static_cast<double>(finals.load()) / seconds_since(t0);
+    };
+    const double max_rate = throughput_phase("phase 1");
     rep.figure("bets_finalized_per_s", max_rate, "bets/s",
                "(" + std::to_string(clients) + " closed-loop clients" +
                    (batch ? ", " + std::to_string(batch) + " bets a POST /v1/bets/batch" : "") + ")");
     rep.figure("throughput_fraction_of_ceiling_pct", 100.0 * max_rate / ceiling, "%");
+
+    // The event feed: a consumer from seq 0 to the head, alone; then phase 1 twice more, the
+    // second time while a consumer streams the log from seq 0 over and over (the ratio of the two).
+    const std::uint64_t head = node.health().log_head;
+    progress("event feed: seq 0 to " + std::to_string(head));
+    const auto feed_t0 = BenchClock::now();
+    const double feed_rate = static_cast<double>(feed_from_start(port, head, nullptr)) / seconds_since(feed_t0);
+    rep.figure("feed_events_per_s", feed_rate, "events/s", "(one consumer, GET /v1/events from seq 0 to " + std::to_string(head) + ")");
+    // The same phase without a consumer first: a later phase is slower on its own (~10 %: a
+    // larger log and state), so the ratio compares two runs of that later phase.
+    const double rate_later = throughput_phase("phase 1 again, no feed consumer");
+    std::atomic<bool> feeding{true};
+    double feed_rate_beside = 0;
+    std::thread feeder([&] {
+      // At the lowest priority, as the node's own feed thread: on a machine shared with the node,
+      // the bench's consumer would otherwise take the bets' CPU, which a consumer elsewhere does not.
+      [[maybe_unused]] int rc = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
+      auto t0 = BenchClock::now();
+      std::uint64_t fed = 0;
+      try {
+        while (feeding) fed += feed_from_start(port, head, &feeding);
+      } catch (const std::exception& e) {
+        ++failures;
+        progress(std::string("the feed consumer failed: ") + e.what());
+      }
+      feed_rate_beside = static_cast<double>(fed) / seconds_since(t0);
+    });
+    const double rate_beside = throughput_phase("phase 1 again, beside a feed consumer");
+    feeding = false;
+    feeder.join();
+    rep.figure("bets_finalized_per_s_again", rate_later, "bets/s", "(phase 1 again, no feed consumer)");
+    rep.figure("bets_finalized_per_s_beside_feed", rate_beside, "bets/s", "(phase 1 a third time, beside a feed consumer)");
+    rep.figure("throughput_beside_feed_ratio_pct", 100.0 * rate_beside / rate_later, "%",
+               "(bets/s while a consumer streams the log from seq 0 over and over, over bets/s without)");
+    rep.figure("feed_events_per_s_beside_bets", feed_rate_beside, "events/s");
 
     // Phase 2: latency at half that rate, open loop. Every 10th bet's settlement is
     // followed while the phase runs: a poller asks for it until its batch is confirmed.

@@ -150,15 +150,15 @@ bool EventStream::fill(std::chrono::milliseconds idle) {
   }
 }
 
-std::optional<std::string> EventStream::line(std::chrono::milliseconds idle) {
+std::optional<std::string_view> EventStream::line(std::chrono::milliseconds idle) {
   std::size_t end;
   while ((end = buffer_.find('\n', pos_)) == std::string::npos) {
     if (buffer_.size() - pos_ > kMaxLineBytes) throw HttpError(Kind::protocol, "a feed line is too long");
     if (!fill(idle)) return std::nullopt;
   }
-  std::string l = buffer_.substr(pos_, end - pos_);
+  std::string_view l(buffer_.data() + pos_, end - pos_);
   pos_ = end + 1;
-  if (!l.empty() && l.back() == '\r') l.pop_back();
+  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
   return l;
 }
 
@@ -177,13 +177,13 @@ std::optional<StreamEvent> EventStream::next(std::chrono::milliseconds idle) {
       continue;
     }
     const std::size_t colon = l->find(':');
-    const std::string field = l->substr(0, colon);
-    std::string value = colon == std::string::npos ? "" : l->substr(colon + 1);
-    if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+    const std::string_view field = l->substr(0, colon);
+    std::string_view value = colon == std::string_view::npos ? std::string_view{} : l->substr(colon + 1);
+    if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
     any = true;
     if (field == "id") {
       if (std::from_chars(value.data(), value.data() + value.size(), e.id).ec != std::errc{})
-        throw HttpError(Kind::protocol, "a feed event's id is not a number: " + value.substr(0, 40));
+        throw HttpError(Kind::protocol, "a feed event's id is not a number: " + std::string(value.substr(0, 40)));
     } else if (field == "event") {
       e.type = value;
     } else if (field == "data") {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "tools/http_client.hpp"
 
@@ -63,7 +64,8 @@ class EventStream {
 
  private:
   bool fill(std::chrono::milliseconds idle);  // Reads more; false at the end of the stream.
-  std::optional<std::string> line(std::chrono::milliseconds idle);
+  // The next line, without its end; valid until the next call.
+  std::optional<std::string_view> line(std::chrono::milliseconds idle);
 
   int fd_ = -1;
   std::string buffer_;

@@ -21,6 +21,8 @@ std::vector<std::string> keys(const api::Json& j) {
   return out;
 }
 
+api::Json render(const LoggedEvent& e) { return api::Json::parse(api::event_json(e)); }
+
 Id128 id_of(std::uint8_t b) {
   Id128 id{};
   id.fill(b);
@@ -87,7 +89,7 @@ TEST_CASE("EveryEventTypeRendersTheEnvelopeThenItsDocumentedFields") {
   std::size_t types_seen = 0;
   std::uint16_t last_type = 0;
   for (const auto& c : cases) {
-    const api::Json j = api::render_event(LoggedEvent{11, 5000, c.event});
+    const api::Json j = render(LoggedEvent{11, 5000, c.event});
     CAPTURE(j.dump());
     std::vector<std::string> want{"seq", "type", "log_time_ms"};
     want.insert(want.end(), c.fields.begin(), c.fields.end());
@@ -95,26 +97,30 @@ TEST_CASE("EveryEventTypeRendersTheEnvelopeThenItsDocumentedFields") {
     CHECK(j["seq"] == 11);
     CHECK(j["log_time_ms"] == 5000);
     CHECK(j["type"] == std::string(event_type_name(event_type(c.event))));
+    // Croupier-Numbers: string is the same object with every integer a string.
+    api::Json as_strings = j;
+    api::integers_to_strings(as_strings);
+    CHECK(api::Json::parse(api::event_json(LoggedEvent{11, 5000, c.event}, true)) == as_strings);
     const auto type = static_cast<std::uint16_t>(event_type(c.event));
     types_seen += type != last_type;
     last_type = type;
   }
   CHECK(types_seen == kEventTypeCount);  // A new event type needs its row here (and in the README).
 
-  const api::Json b = api::render_event(LoggedEvent{1, 0, TxAdmitted{bet}});
+  const api::Json b = render(LoggedEvent{1, 0, TxAdmitted{bet}});
   CHECK(b["kind"] == "bet");
   CHECK(b["game"] == "dice");
   CHECK(b["tx_id"] == to_hex(tx_id(Tx{bet})));
-  const api::Json f = api::render_event(LoggedEvent{1, 0, finalized(hash_of(5), bet, false, 0)});
+  const api::Json f = render(LoggedEvent{1, 0, finalized(hash_of(5), bet, false, 0)});
   CHECK(f["accepted"] == false);
   CHECK(f["block_height"].is_null());  // A rejected tx is in no block.
   CHECK(f["id"] == to_hex(bet.bet_id));
-  const api::Json r = api::render_event(LoggedEvent{1, 0, resolved});
+  const api::Json r = render(LoggedEvent{1, 0, resolved});
   CHECK(r["roll"] == 42);
   CHECK(r["win"] == true);
   CHECK(r["payout"] == 49);
   CHECK(r["vrf_proof"].get<std::string>().size() == 160);
-  const api::Json items = api::render_event(LoggedEvent{1, 0, BatchCreated{id_of(3), {item}, 5}})["items"];
+  const api::Json items = render(LoggedEvent{1, 0, BatchCreated{id_of(3), {item}, 5}})["items"];
   CHECK(keys(items[0]) == std::vector<std::string>{"kind", "id", "tx_id", "account", "amount", "payout"});
 }
 
@@ -129,6 +135,10 @@ TEST_CASE("AnSseEventIsIdEventAndOneDataLineAndNumbersCanBeStrings") {
   CHECK(as_strings.find(R"("seq":"42")") != std::string::npos);
   CHECK(as_strings.find(R"("height":"4")") != std::string::npos);
   CHECK(as_strings.rfind("id: 42\n", 0) == 0);
+  // Strings that need escaping are escaped (and bytes that are not UTF-8 replaced): valid JSON.
+  const std::string nasty = "say \"no\"\\ \t\x01 caf\xc3\xa9 \xff";
+  const api::Json parsed = api::Json::parse(api::event_json(LoggedEvent{1, 0, BatchFailed{id_of(3), nasty}}));
+  CHECK(parsed["reason"].get<std::string>().substr(0, 18) == nasty.substr(0, 18));
   // A reason with a newline stays on the one data line (JSON escapes it).
   std::string failed;
   api::append_sse_event(failed, LoggedEvent{1, 0, BatchFailed{id_of(3), "line one\nline two"}}, false);
