@@ -53,6 +53,7 @@ constexpr std::chrono::milliseconds kAcceptRetry{100};      // After a failed ac
 constexpr std::chrono::milliseconds kFeedPoll{25};         // A caught-up feed looks for new events.
 constexpr std::size_t kFeedPageEvents = 256;                // Events per read of the log ...
 constexpr std::size_t kFeedPageRecords = 4096;              // ... and records (a filtered feed).
+constexpr std::size_t kFeedPagesPerFill = 8;                // Then the feed thread serves the next feed.
 // A feed socket's kernel send buffer: fixed, so that what a slow consumer holds in the kernel is
 // bounded too (autotuning would let it grow to tcp_wmem's maximum, 4 MiB here).
 constexpr int kFeedSendBuffer = 256 * 1024;
@@ -584,6 +585,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void get_events(const Request& req, std::string_view query) {
     const auto last_id = req["Last-Event-ID"];
     feed_ = api::parse_feed_request(query, std::string_view(last_id.data(), last_id.size()));
+    // A position this log never reached: the consumer followed another log (a replaced or
+    // restored data directory), and resuming here would skip events silently.
+    if (const auto head = gw_.node.health().log_head; feed_.after > head)
+      throw api::ApiError(409, "beyond_head", "after " + std::to_string(feed_.after) + " is beyond this log's head, seq " +
+                                                  std::to_string(head) + ": the consumer followed another log");
+    feed_delivered_ = feed_.after;
     phase_ = Phase::streaming;
     keep_alive_ = false;
     ErrorCode ignored;  // Without it the kernel's own (larger) limit applies: no reason to refuse.
@@ -596,16 +603,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void feed_write() {
     feed_last_write_ = std::chrono::steady_clock::now();
+    feed_chunk_end_ = feed_.after;
     stream_.expires_after(gw_.options.feed_stall_timeout);
     net::async_write(stream_, net::buffer(feed_out_), beast::bind_front_handler(&Session::on_feed_written, shared_from_this()));
   }
 
   void on_feed_written(ErrorCode ec, std::size_t) {
     if (ec == beast::error::timeout)
-      gw_.log("gateway: event feed consumer disconnected after seq " + std::to_string(feed_.after) + ": it took no " +
+      gw_.log("gateway: event feed consumer disconnected after seq " + std::to_string(feed_delivered_) + ": it took no " +
               std::to_string(feed_out_.size()) + "-byte chunk within " +
               std::to_string(gw_.options.feed_stall_timeout.count()) + " ms (croupier.feed-stall-timeout)");
     if (ec || gw_.stopping) return close_socket();
+    feed_delivered_ = feed_chunk_end_;
     feed_out_.clear();
     feed_pump();
   }
@@ -615,13 +624,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void feed_pump() { net::post(gw_.feed_thread, [self = shared_from_this()] { self->feed_fill(); }); }
 
   // On the feed thread, while the session's strand waits for it (so feed_ and feed_out_ are
-  // this thread's until it posts back).
+  // this thread's until it posts back). At most kFeedPagesPerFill pages a time, so that a
+  // filtered feed far behind shares the thread with the others and keeps its heartbeats.
   void feed_fill() {
-    bool readable = true;
+    bool readable = true, caught_up = false;
     try {
-      while (feed_out_.size() < gw_.options.feed_chunk_bytes && !gw_.stopping) {
+      for (std::size_t pages = 0; pages < kFeedPagesPerFill && feed_out_.size() < gw_.options.feed_chunk_bytes &&
+                                  !gw_.stopping;
+           ++pages) {
         EventPage page = gw_.node.events_after(feed_.after, feed_.types, kFeedPageEvents, kFeedPageRecords);
-        if (page.read_to == feed_.after) break;
+        caught_up = page.read_to == feed_.after;
+        if (caught_up) break;
         feed_.after = page.read_to;
         for (const auto& e : page.events) api::append_sse_event(feed_out_, e, numbers_as_strings_);
       }
@@ -629,16 +642,18 @@ class Session : public std::enable_shared_from_this<Session> {
       gw_.log("gateway: event feed stopped after seq " + std::to_string(feed_.after) + ": " + e.what());
       readable = false;
     }
-    net::post(stream_.get_executor(), [self = shared_from_this(), readable] { self->feed_filled(readable); });
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), readable, caught_up] { self->feed_filled(readable, caught_up); });
   }
 
-  void feed_filled(bool readable) {
+  void feed_filled(bool readable, bool caught_up) {
     if (!readable || gw_.stopping) return close_socket();
     if (!feed_out_.empty()) return feed_write();
     if (std::chrono::steady_clock::now() - feed_last_write_ >= gw_.options.feed_heartbeat) {
       feed_out_ = ": heartbeat\n\n";
       return feed_write();
     }
+    if (!caught_up) return feed_pump();  // Skipped records of other types: read on.
     feed_timer_.expires_after(kFeedPoll);
     feed_timer_.async_wait([self = shared_from_this()](ErrorCode ec) {
       if (!ec && !self->gw_.stopping) self->feed_pump();
@@ -754,6 +769,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string feed_out_;   // The chunk being written.
   net::steady_timer feed_timer_;
   std::chrono::steady_clock::time_point feed_last_write_{};
+  std::uint64_t feed_chunk_end_ = 0;  // The last seq read into the chunk being written.
+  std::uint64_t feed_delivered_ = 0;  // ... into the last chunk written whole.
 };
 
 GatewayImpl::GatewayImpl(NodeApi& n, GatewayOptions o)

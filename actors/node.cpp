@@ -362,13 +362,18 @@ EventPage Node::events_after(std::uint64_t after, EventTypeMask types, std::size
   EventPage page;
   page.read_to = after;
   if (max_events == 0 || max_records == 0 || after >= log_->head_seq()) return page;
+  // Copied out in the read transaction, decoded after it: the scan holds the log's map lock
+  // shared, and a journal append that must grow the map waits for it.
+  std::vector<eventlog::EventLog::OwnedRecord> wanted;
   std::size_t read = 0;
   log_->scan(after + 1, [&](const eventlog::RecordView& r) {
     page.read_to = r.seq;
     if (r.type >= 1 && r.type <= 32 && (types >> (r.type - 1) & 1u))
-      page.events.push_back(LoggedEvent{r.seq, r.time_ms, decode_event(r.type, r.payload)});
-    return ++read < max_records && page.events.size() < max_events;
+      wanted.push_back({r.seq, r.time_ms, r.type, Bytes(r.payload.begin(), r.payload.end()), {}, {}});
+    return ++read < max_records && wanted.size() < max_events;
   });
+  page.events.reserve(wanted.size());
+  for (const auto& r : wanted) page.events.push_back(LoggedEvent{r.seq, r.time_ms, decode_event(r.type, r.payload)});
   return page;
 }
 

@@ -114,7 +114,9 @@ void validate_node_config(const NodeConfig& c) {
   require(c.http_max_connections >= 1 && c.http_max_connections <= 1'000'000, "http-max-connections",
           "must be 1..1000000");
   const auto hour = std::chrono::hours(1);
-  require(c.feed_heartbeat.count() >= 1 && c.feed_heartbeat <= hour, "feed-heartbeat", "must be 1ms..1h");
+  // At most 30 s: consumers (croupier client follow: 60 s) take a minute of silence for a dead link.
+  require(c.feed_heartbeat.count() >= 1 && c.feed_heartbeat <= std::chrono::seconds(30), "feed-heartbeat",
+          "must be 1ms..30s");
   require(c.feed_stall.count() >= 1 && c.feed_stall <= hour, "feed-stall-timeout", "must be 1ms..1h");
   require(c.http_idle_timeout.count() >= 1 && c.http_idle_timeout <= hour, "http-idle-timeout", "must be 1ms..1h");
   require(c.http_header_timeout.count() >= 1 && c.http_header_timeout <= hour, "http-header-timeout",

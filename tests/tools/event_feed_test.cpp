@@ -142,7 +142,11 @@ TEST_CASE("TheFeedServesEveryDurableEventInLogOrderResumesFiltersAndBeatsTheHear
   {
     tools::EventStream s(node.endpoint(), {0, "BetResolved,NodeStarted", false});
     std::vector<tools::StreamEvent> got;
-    while (got.size() < bets.size() + 1) got.push_back(*s.next(10s));
+    while (got.size() < bets.size() + 1) {
+      auto e = s.next(10s);
+      REQUIRE(e);
+      got.push_back(std::move(*e));
+    }
     CHECK(got.front().type == "NodeStarted");
     for (std::size_t i = 1; i < got.size(); ++i) {
       CHECK(got[i].type == "BetResolved");
@@ -166,7 +170,9 @@ TEST_CASE("TheFeedServesEveryDurableEventInLogOrderResumesFiltersAndBeatsTheHear
   // Croupier-Numbers: string reaches the feed too.
   {
     tools::EventStream s(node.endpoint(), {0, "", true});
-    const json first = json::parse(s.next(10s)->data);
+    auto e = s.next(10s);
+    REQUIRE(e);
+    const json first = json::parse(e->data);
     CHECK(first.at("seq") == "1");
   }
 
@@ -223,7 +229,11 @@ TEST_CASE("EventsServedBeforeAKillAreInTheLogAfterItAndFollowRidesThroughTheRest
     std::thread betting([&] { place_bets(node, 4, 1, rng, 3, &players); });
     betting.join();
     const std::uint64_t head = node.log_head();
-    while (served.empty() || served.back().id < head) served.push_back(*s.next(10s));
+    while (served.empty() || served.back().id < head) {
+      auto e = s.next(10s);
+      REQUIRE(e);
+      served.push_back(std::move(*e));
+    }
     node.process->send(SIGKILL);
     node.process->wait(10s);
   }
@@ -283,6 +293,32 @@ TEST_CASE("AConsumerThatStopsReadingIsDisconnectedWithAReasonAndBetsStayFinal") 
   CHECK(node.process->read_err_until("event feed consumer disconnected after seq", 20s));
   CHECK(node.process->err().find("(croupier.feed-stall-timeout)") != std::string::npos);
   ::close(fd);
+
+  // A consumer that reads crosses pages and chunks (this log is about 1 MB of feed) without a
+  // gap; a filtered one gets exactly the matching subset; a position beyond the head is a 409.
+  const std::uint64_t head = node.log_head();
+  const auto all = read_feed(node.endpoint(), {}, head);
+  REQUIRE(all.size() == head);
+  std::vector<std::string> blocks;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].id == i + 1);
+    if (all[i].type == "BlockCommitted") blocks.push_back(all[i].data);
+  }
+  {
+    tools::EventStream s(node.endpoint(), {0, "BlockCommitted", false});
+    for (const auto& want : blocks) {
+      auto e = s.next(10s);
+      REQUIRE(e);
+      CHECK(e->data == want);
+    }
+  }
+  try {
+    tools::EventStream s(node.endpoint(), {head + 1000, "", false});
+    FAIL("a position beyond the head was accepted");
+  } catch (const tools::FeedRefused& e) {
+    CHECK(e.status() == 409);
+    CHECK(json::parse(e.body()).at("error") == "beyond_head");
+  }
   node.process->send(SIGTERM);
   CHECK(node.process->wait(30s).exit_code == 0);
 }
