@@ -107,6 +107,7 @@ struct GatewayImpl {
   const std::string too_many_connections;
   const std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>();
   std::atomic<bool> stopping{false};  // stop_accepting() ran: no new request is served.
+  std::atomic<std::size_t> feeds{0};   // Sessions serving GET /v1/events.
   // The live sessions, for the connection limit and stop(). Declared before the io_context:
   // sessions that the io_context destroys with its queued handlers unregister themselves here.
   std::mutex sessions_mutex;
@@ -145,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : gw_(gw), stream_(std::move(socket)), deadline_(stream_.get_executor()), feed_timer_(stream_.get_executor()) {}
 
   ~Session() {
+    if (feed_counted_) --gw_.feeds;
     std::lock_guard lock(gw_.sessions_mutex);
     gw_.sessions.erase(this);
     if (gw_.sessions.empty()) gw_.sessions_gone.notify_all();
@@ -591,6 +593,14 @@ class Session : public std::enable_shared_from_this<Session> {
       throw api::ApiError(409, "beyond_head", "after " + std::to_string(feed_.after) + " is beyond this log's head, seq " +
                                                   std::to_string(head) + ": the consumer followed another log");
     feed_delivered_ = feed_.after;
+    if (gw_.feeds.fetch_add(1) >= std::max<std::size_t>(1, gw_.options.feed_max_consumers)) {
+      --gw_.feeds;
+      return send_reply(api::Reply{503,
+                                   api::error_json("busy", "the node serves " + std::to_string(gw_.options.feed_max_consumers) +
+                                                               " event feeds at most (croupier.feed-max-consumers); retry later"),
+                                   1});
+    }
+    feed_counted_ = true;
     phase_ = Phase::streaming;
     keep_alive_ = false;
     ErrorCode ignored;  // Without it the kernel's own (larger) limit applies: no reason to refuse.
@@ -771,6 +781,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point feed_last_write_{};
   std::uint64_t feed_chunk_end_ = 0;  // The last seq read into the chunk being written.
   std::uint64_t feed_delivered_ = 0;  // ... into the last chunk written whole.
+  bool feed_counted_ = false;         // Counted in gw_.feeds until the session ends.
 };
 
 GatewayImpl::GatewayImpl(NodeApi& n, GatewayOptions o)

@@ -78,6 +78,9 @@ struct GatewayOptions {
   std::chrono::milliseconds feed_heartbeat{15000};    // croupier.feed-heartbeat
   std::chrono::milliseconds feed_stall_timeout{10000};  // croupier.feed-stall-timeout
   std::size_t feed_chunk_bytes = 256 * 1024;
+  // Feeds open at once; beyond, GET /v1/events is 503 busy (Retry-After: 1). Each holds up to a
+  // chunk and a 256 KiB kernel send buffer.
+  std::size_t feed_max_consumers = 100;  // croupier.feed-max-consumers
   // Problems worth a line in the node's log (accept failures, internal errors). May be
   // empty; called from gateway threads, so it must be thread-safe.
   std::function<void(const std::string&)> log;

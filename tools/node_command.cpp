@@ -192,6 +192,7 @@ int run_node(const std::vector<std::string>& argv) {
     g.body_timeout = config.http_body_timeout;
     g.feed_heartbeat = config.feed_heartbeat;
     g.feed_stall_timeout = config.feed_stall;
+    g.feed_max_consumers = static_cast<std::size_t>(config.feed_max_consumers);
     g.log = say;
     std::unique_ptr<actors::Gateway> gateway;
     try {

@@ -62,6 +62,7 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.http-max-connections", number(&NodeConfig::http_max_connections)},
       {"croupier.feed-heartbeat", duration(&NodeConfig::feed_heartbeat)},
       {"croupier.feed-stall-timeout", duration(&NodeConfig::feed_stall)},
+      {"croupier.feed-max-consumers", number(&NodeConfig::feed_max_consumers)},
       {"croupier.http-idle-timeout", duration(&NodeConfig::http_idle_timeout)},
       {"croupier.http-header-timeout", duration(&NodeConfig::http_header_timeout)},
       {"croupier.http-body-timeout", duration(&NodeConfig::http_body_timeout)},
@@ -118,6 +119,7 @@ void validate_node_config(const NodeConfig& c) {
   require(c.feed_heartbeat.count() >= 1 && c.feed_heartbeat <= std::chrono::seconds(30), "feed-heartbeat",
           "must be 1ms..30s");
   require(c.feed_stall.count() >= 1 && c.feed_stall <= hour, "feed-stall-timeout", "must be 1ms..1h");
+  require(c.feed_max_consumers >= 1 && c.feed_max_consumers <= 100'000, "feed-max-consumers", "must be 1..100000");
   require(c.http_idle_timeout.count() >= 1 && c.http_idle_timeout <= hour, "http-idle-timeout", "must be 1ms..1h");
   require(c.http_header_timeout.count() >= 1 && c.http_header_timeout <= hour, "http-header-timeout",
           "must be 1ms..1h");
@@ -157,6 +159,7 @@ std::string node_config_json(const NodeConfig& c) {
                            {"http-max-connections", c.http_max_connections},
                            {"feed-heartbeat", ms(c.feed_heartbeat)},
                            {"feed-stall-timeout", ms(c.feed_stall)},
+                           {"feed-max-consumers", c.feed_max_consumers},
                            {"http-idle-timeout", ms(c.http_idle_timeout)},
                            {"http-header-timeout", ms(c.http_header_timeout)},
                            {"http-body-timeout", ms(c.http_body_timeout)},

@@ -19,6 +19,7 @@ struct NodeConfig {
   std::uint64_t batch_max_bets = 1000;           // croupier.batch-max-bets
   std::chrono::milliseconds feed_heartbeat{15000};   // croupier.feed-heartbeat
   std::chrono::milliseconds feed_stall{10000};       // croupier.feed-stall-timeout
+  std::uint64_t feed_max_consumers = 100;            // croupier.feed-max-consumers
   std::uint64_t http_max_connections = 10000;    // croupier.http-max-connections
   std::chrono::milliseconds http_idle_timeout{60000};    // croupier.http-idle-timeout
   std::chrono::milliseconds http_header_timeout{10000};  // croupier.http-header-timeout

@@ -420,3 +420,35 @@ TEST_CASE("TheReadmeSqliteRecipeLoadsEveryBetExactlyOnceThroughKillsAndRestarts"
   node.process->send(SIGTERM);
   CHECK(node.process->wait(30s).exit_code == 0);
 }
+
+TEST_CASE("FeedsBeyondFeedMaxConsumersAre503BusyUntilOneEnds") {
+  test::TempDir dir("croupier-feed-max");
+  FeedNode node(dir.path(), "feed-max-consumers = 2\nfeed-heartbeat = 100ms\n");
+  auto first = std::make_unique<tools::EventStream>(node.endpoint(), tools::FeedQuery{});
+  tools::EventStream second(node.endpoint(), tools::FeedQuery{});
+  try {
+    tools::EventStream third(node.endpoint(), tools::FeedQuery{});
+    FAIL("a third feed was served");
+  } catch (const tools::FeedRefused& e) {
+    CHECK(e.status() == 503);
+    CHECK(json::parse(e.body()).at("error") == "busy");
+    CHECK(e.body().find("croupier.feed-max-consumers") != std::string::npos);
+  }
+  // Other requests are served as usual meanwhile.
+  CHECK(tools::HttpClient("127.0.0.1", node.port).request("GET", "/v1/health").status == 200);
+  // One consumer goes: its session ends at its next heartbeat's write, and a new feed is served.
+  first.reset();
+  bool served = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; !served && std::chrono::steady_clock::now() < deadline;) {
+    try {
+      tools::EventStream again(node.endpoint(), tools::FeedQuery{});
+      served = true;
+    } catch (const tools::FeedRefused& e) {
+      CHECK(e.status() == 503);
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  CHECK(served);
+  node.process->send(SIGTERM);
+  CHECK(node.process->wait(30s).exit_code == 0);
+}
