@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -222,23 +223,35 @@ TEST_CASE("EventsServedBeforeAKillAreInTheLogAfterItAndFollowRidesThroughTheRest
   place_bets(node, 4, 2, rng, 1, &players);
   test::Process follower({kBinary, "client", "follow", "--node", "127.0.0.1:" + std::to_string(node.port)});
 
-  // Read the feed while bets are being placed, then kill the node in the middle of it all.
+  // Read the feed while bets are being placed (each event as it becomes durable), then kill
+  // the node with the feed still open.
   std::vector<tools::StreamEvent> served;
   {
+    const std::uint64_t head_at_open = node.log_head();
     tools::EventStream s(node.endpoint(), {});
-    std::thread betting([&] { place_bets(node, 4, 1, rng, 3, &players); });
-    betting.join();
-    const std::uint64_t head = node.log_head();
-    while (served.empty() || served.back().id < head) {
+    std::atomic<bool> placed{false};
+    std::thread betting([&] {
+      place_bets(node, 4, 3, rng, 3, &players);
+      placed = true;
+    });
+    std::uint64_t read_while_betting = 0;
+    for (;;) {
       auto e = s.next(10s);
       REQUIRE(e);
       served.push_back(std::move(*e));
+      if (!placed) {
+        read_while_betting += served.back().id > head_at_open;
+      } else if (served.back().id >= node.log_head()) {
+        break;
+      }
     }
+    betting.join();
+    CHECK(read_while_betting > 0);  // Events that became durable while the feed was open.
     node.process->send(SIGKILL);
     node.process->wait(10s);
   }
   node.start();
-  place_bets(node, 4, 1, rng, 4, &players);  // After the restart: the follower must see these too.
+  place_bets(node, 4, 1, rng, 6, &players);  // After the restart: the follower must see these too.
   const std::uint64_t head = node.log_head();
   const auto after = read_feed(node.endpoint(), {}, head);
   REQUIRE(after.size() >= served.size());
