@@ -431,6 +431,7 @@ class Session : public std::enable_shared_from_this<Session> {
   struct BatchAnswers {
     std::mutex mutex;
     std::vector<std::optional<SubmitOutcome>> outcomes;  // By element; nullopt: not submitted.
+    std::unordered_map<std::size_t, std::string> internal_error_ids;  // Elements whose submission threw a bug.
     std::size_t left = 0;                                // Submissions not answered yet.
   };
 
@@ -456,13 +457,24 @@ class Session : public std::enable_shared_from_this<Session> {
     for (std::size_t i = 0; i < batch_.bets.size(); ++i) {
       const auto* bet = std::get_if<Bet>(&batch_.bets[i]);
       if (!bet) continue;
+      // A bet whose submission throws will not be called back: answered here, as a single POST
+      // would be (503 unavailable from a stopping node; anything else is a bug: 500 internal).
       try {
         gw_.node.submit(*bet, batch_.wait, [answer, i](SubmitOutcome o) { answer(i, std::move(o)); });
-      } catch (const std::exception& e) {  // This one will not be called back: answered here.
+      } catch (const NodeUnavailable& e) {
         SubmitOutcome o;
         o.kind = SubmitOutcome::Kind::unavailable;
         o.code = "unavailable";
         o.message = e.what();
+        answer(i, std::move(o));
+      } catch (const std::exception& e) {
+        const std::string id = new_error_id();
+        gw_.log("gateway: internal error " + id + " submitting bet " + std::to_string(i) + " of a batch: " + e.what());
+        {
+          std::lock_guard lock(answers->mutex);
+          answers->internal_error_ids[i] = id;
+        }
+        SubmitOutcome o;  // Counts the answer; the element shows the internal error.
         answer(i, std::move(o));
       }
     }
@@ -472,14 +484,18 @@ class Session : public std::enable_shared_from_this<Session> {
     waiting_self_.reset();
     api::Json results = api::Json::array();
     std::vector<std::optional<SubmitOutcome>> outcomes;
+    std::unordered_map<std::size_t, std::string> internal_error_ids;
     {
       std::lock_guard lock(batch_answers_->mutex);
       outcomes = std::move(batch_answers_->outcomes);
+      internal_error_ids = std::move(batch_answers_->internal_error_ids);
     }
     for (std::size_t i = 0; i < batch_.bets.size(); ++i) {
       api::Reply r;
       if (const auto* refused = std::get_if<api::ApiError>(&batch_.bets[i])) {
         r = api::error_reply(*refused);
+      } else if (auto bug = internal_error_ids.find(i); bug != internal_error_ids.end()) {
+        r = api::internal_error_reply(bug->second);
       } else {
         try {
           r = submitted_reply(*outcomes[i], tx_key(Tx{std::get<Bet>(batch_.bets[i])}));

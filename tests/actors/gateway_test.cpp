@@ -75,6 +75,13 @@ class FakeNode : public NodeApi {
     std::lock_guard lock(mutex_);
     script_.push_back(std::move(o));
   }
+  // The next `n` submissions throw `error` instead of being taken (a node that is stopping
+  // throws NodeUnavailable; anything else is a bug).
+  void throw_next(std::size_t n, std::function<void()> error) {
+    std::lock_guard lock(mutex_);
+    throws_left_ = n;
+    thrower_ = std::move(error);
+  }
   // Answers come this long after their submission.
   void set_delay(std::chrono::milliseconds d) {
     std::lock_guard lock(mutex_);
@@ -127,6 +134,10 @@ class FakeNode : public NodeApi {
 
   void submit(Tx tx, std::chrono::milliseconds wait, std::function<void(SubmitOutcome)> done) override {
     std::lock_guard lock(mutex_);
+    if (throws_left_ > 0) {
+      --throws_left_;
+      thrower_();
+    }
     SubmitOutcome o;
     if (!script_.empty()) {
       o = std::move(script_.front());
@@ -241,6 +252,8 @@ class FakeNode : public NodeApi {
   std::size_t hold_until_ = 0;
   Clock::time_point hold_limit_{};
   std::chrono::milliseconds delay_{0};
+  std::size_t throws_left_ = 0;
+  std::function<void()> thrower_;
   std::size_t in_flight_ = 0, max_in_flight_ = 0;
   std::vector<Tx> submitted_;
   std::vector<std::chrono::milliseconds> waits_;
@@ -588,6 +601,35 @@ TEST_CASE("POST /v1/bets/batch answers each bet as POST /v1/bets would, in order
   REQUIRE(sent.size() == before + 4);
   for (std::size_t i = before; i < sent.size(); ++i) CHECK(f.node.waits().at(i) == 1500ms);
   CHECK(std::get<Bet>(sent[before + 2]) == f.world.bet_final);
+}
+
+TEST_CASE("POST /v1/bets/batch answers a bet whose submission throws as POST /v1/bets would") {
+  GatewayFixture f;
+  // A single POST: a node that is stopping is 503 unavailable; a bug is 500 internal.
+  f.node.throw_next(1, [] { throw NodeUnavailable("the node is stopping"); });
+  const Response unavailable = f.post("/v1/bets", test::bet_json(f.world.bet_final));
+  CHECK(unavailable.status == 503);
+  f.node.throw_next(1, [] { throw std::logic_error("a bug"); });
+  const Response internal = f.post("/v1/bets", test::bet_json(f.world.bet_final));
+  CHECK(internal.status == 500);
+  // The same inside a batch, element by element; the third bet is taken as usual.
+  f.node.throw_next(1, [] { throw NodeUnavailable("the node is stopping"); });
+  const json batch{{"bets", {test::bet_json(f.world.bet_final), test::bet_json(f.world.bet_final)}}, {"wait_ms", 500}};
+  Response r = f.post("/v1/bets/batch", batch);
+  REQUIRE(r.status == 200);
+  json results = r.body_json().at("results");
+  CHECK(results[0]["status"] == unavailable.status);
+  CHECK(results[0]["body"]["error"] == unavailable.body_json()["error"]);
+  CHECK(results[1]["status"] == 200);
+  f.node.throw_next(1, [] { throw std::logic_error("a bug"); });
+  r = f.post("/v1/bets/batch", batch);
+  REQUIRE(r.status == 200);
+  results = r.body_json().at("results");
+  CHECK(results[0]["status"] == 500);
+  CHECK(results[0]["body"]["error"] == "internal");
+  CHECK(results[0]["body"]["error_id"].get<std::string>().size() == 16);
+  CHECK(results[0]["body"]["message"].get<std::string>().find("a bug") == std::string::npos);  // No detail.
+  CHECK(results[1]["status"] == 200);
 }
 
 TEST_CASE("POST /v1/bets/batch refuses a body that is not a batch, and its size is its own") {
