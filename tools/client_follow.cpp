@@ -26,13 +26,14 @@ constexpr std::chrono::seconds kIdle{60};
 const cli::CommandSpec kFollowSpec{
     "croupier client follow [--after SEQ] [--types LIST] [--numbers string] [--limit N] [--node HOST:PORT]",
     "Prints every durable event of the node's log after SEQ (default 0: from the start), in log\n"
-    "order, one JSON object per line (README \"Event feed\" lists each type's fields), and keeps\n"
-    "following as new events become durable. When the connection drops (the node restarts, or\n"
-    "disconnects a consumer that is too slow) it reconnects with a growing pause (0.25 s .. 5 s)\n"
-    "and resumes after the last event printed, saying so on stderr. A consumer that stores the\n"
-    "last seq it handled can restart with --after SEQ.\n\n"
+    "order, one JSON object per line (the README's \"GET /v1/events\" lists each type's fields),\n"
+    "and keeps following as new events become durable. When the connection drops (the node\n"
+    "restarts, or disconnects a consumer that is too slow) it reconnects with a growing pause\n"
+    "(0.25 s .. 5 s) and resumes after the last event printed, saying so on stderr. A consumer\n"
+    "that stores the last seq it handled can restart with --after SEQ.\n\n"
     "Exit codes: 0 after --limit events, 2 bad usage or a request the node refuses (an unknown\n"
-    "event type).",
+    "event type; 409 beyond_head: --after is past the end of this node's log, which is not the\n"
+    "log the consumer followed).",
     {{"after", "SEQ", "print the events after this seq (default 0)"},
      {"types", "LIST", "only these event types, comma-separated (e.g. TxFinalized,BetResolved)"},
      {"numbers", "string", "every integer as a decimal string (Croupier-Numbers: string)"},
