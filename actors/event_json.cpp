@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "domain/games.hpp"
+#include "domain/hex.hpp"
 
 namespace croupier::actors::api {
 
@@ -47,13 +48,9 @@ class Writer {
   }
   template <std::size_t N>
   void hex(const FixedBytes<N>& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
     element();
     out_ += '"';
-    for (auto b : bytes) {
-      out_ += kDigits[b >> 4];
-      out_ += kDigits[b & 15];
-    }
+    append_hex(out_, ByteView{bytes.data(), N});
     out_ += '"';
   }
   // A string: plain ASCII as is; anything that needs escaping (or is not UTF-8) through
@@ -252,21 +249,14 @@ std::uint64_t parse_seq(std::string_view text, std::string_view what) {
   return v;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // A query value with %XX and '+' decoded (a comma is often sent as %2C).
 std::string url_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '+') {
       out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
     } else if (text[i] == '%') {
       throw bad_request("the query has a malformed %-escape");

@@ -1,25 +1,30 @@
 #include "domain/bytes.hpp"
+#include "domain/hex.hpp"
 
 namespace croupier {
 
-std::string to_hex(ByteView bytes) {
+void append_hex(std::string& out, ByteView bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(bytes.size() * 2, '0');
+  const std::size_t at = out.size();
+  out.resize(at + bytes.size() * 2);
   for (std::size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0xf];
+    out[at + 2 * i] = kDigits[bytes[i] >> 4];
+    out[at + 2 * i + 1] = kDigits[bytes[i] & 0xf];
   }
+}
+
+std::string to_hex(ByteView bytes) {
+  std::string out;
+  append_hex(out, bytes);
   return out;
 }
 
-namespace {
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-}  // namespace
 
 Bytes bytes_from_hex(std::string_view hex, std::string_view what) {
   if (hex.size() % 2 != 0)

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "decision_support.hpp"
+#include "request_json.hpp"
 #include "domain/games.hpp"
 #include "domain/projections.hpp"
 #include "domain/vrf.hpp"
@@ -53,27 +54,6 @@ inline Deposit make_deposit(const KeyPair& op, const PublicKey& account, std::ui
   d.operator_key = op.public_key;
   sign_tx(d, op);
   return d;
-}
-
-// The body of POST /v1/bets for `b`.
-inline nlohmann::json bet_json(const Bet& b) {
-  return {{"bet_id", to_hex(b.bet_id)},
-          {"account", to_hex(b.account)},
-          {"nonce", b.nonce},
-          {"game", std::string(game_name(static_cast<Game>(b.game)))},
-          {"wager", b.wager},
-          {"choice", b.choice},
-          {"client_seed", to_hex(b.client_seed)},
-          {"signature", to_hex(b.signature)}};
-}
-
-// The body of POST /v1/deposits for `d`.
-inline nlohmann::json deposit_json(const Deposit& d) {
-  return {{"deposit_id", to_hex(d.deposit_id)},
-          {"account", to_hex(d.account)},
-          {"amount", d.amount},
-          {"operator_key", to_hex(d.operator_key)},
-          {"signature", to_hex(d.signature)}};
 }
 
 struct ApiWorld {

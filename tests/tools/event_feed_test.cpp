@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "player_support.hpp"
+#include "readme_blocks.hpp"
 #include "test_support.hpp"
 #include "tools/event_stream.hpp"
 #include "tools/http_client.hpp"
@@ -338,22 +339,6 @@ TEST_CASE("AConsumerThatStopsReadingIsDisconnectedWithAReasonAndBetsStayFinal") 
 
 namespace {
 
-// The README's recipe, as printed: the fenced block after its marker.
-std::string readme_recipe() {
-  std::ifstream in(std::string(CROUPIER_SOURCE_DIR) + "/README.md");
-  std::stringstream all;
-  all << in.rdbuf();
-  const std::string text = all.str();
-  const auto marker = text.find("<!-- recipe: feed_to_sqlite.py -->");
-  REQUIRE(marker != std::string::npos);
-  const auto start = text.find("```python\n", marker);
-  REQUIRE(start != std::string::npos);
-  const auto body = start + std::string("```python\n").size();
-  const auto end = text.find("\n```", body);
-  REQUIRE(end != std::string::npos);
-  return text.substr(body, end - body + 1);
-}
-
 // One value of a query on the consumer's SQLite file (through Python's sqlite3, as the recipe).
 std::string sqlite_value(const fs::path& db, const std::string& sql) {
   auto r = test::run_process({"/usr/bin/python3", "-c",
@@ -380,7 +365,7 @@ TEST_CASE("TheReadmeSqliteRecipeLoadsEveryBetExactlyOnceThroughKillsAndRestarts"
   REQUIRE_MESSAGE(fs::exists("/usr/bin/python3"), "python3 is missing: tools/setup.sh installs it");
   test::TempDir dir("croupier-feed-sqlite");
   const fs::path script = dir / "feed_to_sqlite.py";
-  std::ofstream(script) << readme_recipe();
+  std::ofstream(script) << test::readme_code_block("<!-- recipe: feed_to_sqlite.py -->", "```python");
   const fs::path db = dir / "bets.sqlite";
   FeedNode node(dir.path(), "feed-heartbeat = 1s\n");
   const std::string where = "127.0.0.1:" + std::to_string(node.port);

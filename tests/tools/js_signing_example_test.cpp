@@ -6,33 +6,18 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "actors/api_json.hpp"
 #include "domain/crypto.hpp"
 #include "domain/transactions.hpp"
+#include "readme_blocks.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using namespace croupier;
 namespace fs = std::filesystem;
-
-std::string readme_block(const std::string& marker, const std::string& fence) {
-  std::ifstream in(std::string(CROUPIER_SOURCE_DIR) + "/README.md");
-  std::stringstream all;
-  all << in.rdbuf();
-  const std::string text = all.str();
-  const auto at = text.find(marker);
-  REQUIRE(at != std::string::npos);
-  const auto start = text.find(fence + "\n", at);
-  REQUIRE(start != std::string::npos);
-  const auto body = start + fence.size() + 1;
-  const auto end = text.find("\n```", body);
-  REQUIRE(end != std::string::npos);
-  return text.substr(body, end - body + 1);
-}
 
 std::string find_node() {
   for (const char* p : {"/usr/bin/node", "/usr/bin/nodejs", "/usr/local/bin/node"})
@@ -50,7 +35,7 @@ TEST_CASE("TheReadmesNodeJsExampleSignsExactlyTheBytesTheNodeChecks") {
   }
   test::TempDir dir("croupier-js-example");
   const fs::path script = dir / "sign_bet.js";
-  std::ofstream(script) << readme_block("<!-- example: sign_bet.js -->", "```js");
+  std::ofstream(script) << test::readme_code_block("<!-- example: sign_bet.js -->", "```js");
   Seed seed{};
   for (std::size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<std::uint8_t>(7 * i + 3);
   const KeyPair player = keypair_from_seed(seed);

@@ -1,7 +1,7 @@
 #pragma once
 // Players for tests that drive a real `croupier node` over HTTP: seeded keys and ids, signed
-// bets in the POST /v1/bets JSON, and deposits that fund them, signed with the node's operator
-// key.
+// bets (their JSON: request_json.hpp), and deposits that fund them, signed with the node's
+// operator key.
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -12,6 +12,7 @@
 #include "domain/crypto.hpp"
 #include "domain/games.hpp"
 #include "domain/transactions.hpp"
+#include "request_json.hpp"
 #include "tools/http_client.hpp"
 
 namespace croupier::test {
@@ -26,13 +27,6 @@ inline Id128 random_id(std::mt19937_64& rng) {
   Id128 id{};
   for (auto& b : id) b = static_cast<std::uint8_t>(rng());
   return id;
-}
-
-inline nlohmann::json bet_json(const Bet& b) {
-  return nlohmann::json{{"bet_id", to_hex(b.bet_id)},   {"account", to_hex(b.account)},
-                        {"nonce", b.nonce},             {"game", "dice"},
-                        {"wager", b.wager},             {"choice", b.choice},
-                        {"client_seed", to_hex(b.client_seed)}, {"signature", to_hex(b.signature)}};
 }
 
 // A dice bet of 10 on a roll below 50.
@@ -58,9 +52,8 @@ inline unsigned fund(tools::HttpClient& http, const KeyPair& op, const PublicKey
   d.amount = amount;
   d.operator_key = op.public_key;
   sign_tx(d, op);
-  const nlohmann::json body{{"deposit_id", to_hex(d.deposit_id)}, {"account", to_hex(d.account)},
-                            {"amount", d.amount},                 {"operator_key", to_hex(d.operator_key)},
-                            {"signature", to_hex(d.signature)},   {"wait_ms", 10000}};
+  nlohmann::json body = deposit_json(d);
+  body["wait_ms"] = 10000;
   return http.request("POST", "/v1/deposits", body.dump(), std::chrono::seconds(15)).status;
 }
 
