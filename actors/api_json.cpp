@@ -423,6 +423,7 @@ Json render_health(const NodeHealth& h) {
   j["log_head"] = h.log_head;
   j["block_height"] = h.block_height;
   j["mempool_size"] = h.mempool_size;
+  j["node_key"] = to_hex(h.node_key);
   return j;
 }
 

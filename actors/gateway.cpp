@@ -32,6 +32,7 @@
 
 #include "actors/api_json.hpp"
 #include "actors/event_json.hpp"
+#include "actors/receipt_json.hpp"
 
 namespace croupier::actors {
 
@@ -549,7 +550,14 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<BetProof> proof;
     if (api::needs_bet_proof(view))  // Outside the read lock.
       proof = gw_.node.bet_proof(view.tx_id, std::get<Bet>(view.record.tx).bet_id);
-    return api::tx_reply(view, proof, answering_post);
+    api::Reply reply = api::tx_reply(view, proof, answering_post);
+    if (api::needs_bet_proof(view)) {  // A final bet: its finality receipt (README "Finality receipts").
+      auto block = gw_.node.signed_block(view.record.block_height);
+      reply.body["receipt"] = block && block->index_of(view.tx_id)
+                                  ? api::render_receipt(std::get<Bet>(view.record.tx), view.tx_id, *block)
+                                  : api::Json(nullptr);
+    }
+    return reply;
   }
 
   void get_account(const PublicKey& account) {

@@ -42,7 +42,8 @@ std::string describe_problems(const eventlog::ReplayResult& result) {
 
 Node::Node(caf::actor_system& system, NodeOptions options)
     : system_(system), options_(std::move(options)), state_(std::make_shared<NodeState>()),
-      metrics_(std::make_unique<Metrics>()), failure_(std::make_shared<std::string>()) {
+      metrics_(std::make_unique<Metrics>()), failure_(std::make_shared<std::string>()),
+      signed_blocks_(options_.keys.node_key) {
   if (!options_.clock_ms) throw std::invalid_argument("NodeOptions::clock_ms is required");
   if (options_.local_validators < 1) throw std::invalid_argument("the node needs at least one validator");
   recover();
@@ -312,6 +313,7 @@ NodeHealth Node::health() const {
   h.status = !failure_->empty() ? *failure_ : accepting_ ? "ok" : "stopping";
   h.log_head = state_->log_head.load();
   h.mempool_size = metrics_->mempool_size.load();
+  h.node_key = node_key();
   std::shared_lock durable(state_->durable);  // A height the log holds (health answers even
   std::shared_lock lock(state_->mutex);       // after a journal failure: it says so).
   h.block_height = state_->projections.block_height;
@@ -324,6 +326,10 @@ std::optional<BlockCommitted> Node::block(std::uint64_t height) const {
   auto seq = log_->find_block(height);
   if (!seq) return std::nullopt;
   return eventlog::read_event_as<BlockCommitted>(*log_, *seq);
+}
+
+std::shared_ptr<const receipt::SignedBlock> Node::signed_block(std::uint64_t height) const {
+  return signed_blocks_.get(height, [this](std::uint64_t h) { return block(h); });
 }
 
 std::optional<BetProof> Node::bet_proof(const Hash32& tx_id, const Id128& bet_id) const {

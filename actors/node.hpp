@@ -27,6 +27,7 @@
 #include "actors/journal.hpp"
 #include "actors/node_api.hpp"
 #include "actors/node_state.hpp"
+#include "actors/signed_blocks.hpp"
 #include "actors/waiters.hpp"
 #include "domain/retry.hpp"
 #include "domain/snowball.hpp"
@@ -105,6 +106,8 @@ class Node final : public NodeApi {
   void metrics(std::function<void(std::string)> done) override;
   NodeHealth health() const override;
   std::optional<BlockCommitted> block(std::uint64_t height) const override;
+  std::shared_ptr<const receipt::SignedBlock> signed_block(std::uint64_t height) const override;
+  PublicKey node_key() const override { return options_.keys.node_key.public_key; }
   std::optional<BetProof> bet_proof(const Hash32& tx_id, const Id128& bet_id) const override;
   std::optional<ColdTx> cold_tx(TxKind kind, const Id128& id) const override;
   std::optional<BatchRecord> cold_batch(const Id128& batch_id) const override;
@@ -141,6 +144,7 @@ class Node final : public NodeApi {
   std::atomic<bool> stopped_{false};
   std::shared_ptr<std::string> failure_;  // Set once when the journal stopped.
   std::uint64_t recovered_undecided_ = 0;
+  mutable SignedBlocks signed_blocks_;  // Thread-safe; a cache, so const readers fill it.
 };
 
 }  // namespace croupier::actors

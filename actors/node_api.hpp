@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "domain/events.hpp"
 #include "domain/projections.hpp"
+#include "domain/receipt.hpp"
 #include "domain/vrf.hpp"
 
 namespace croupier::actors {
@@ -83,6 +85,7 @@ struct NodeHealth {
   std::uint64_t log_head = 0;
   std::uint64_t block_height = 0;
   std::uint64_t mempool_size = 0;
+  PublicKey node_key{};      // Signs receipts' block headers (signed_block).
 };
 
 class NodeApi {
@@ -112,6 +115,14 @@ class NodeApi {
 
   // The committed block at `height` (1..head), read from the log; nullopt beyond the head.
   virtual std::optional<BlockCommitted> block(std::uint64_t height) const = 0;
+
+  // The committed block at `height`, its header signed by the node's key, with its tx tree:
+  // what a finality receipt shows (domain/receipt.hpp). nullptr beyond the head. Shared and
+  // immutable; the node keeps the most recent ones asked about.
+  virtual std::shared_ptr<const receipt::SignedBlock> signed_block(std::uint64_t height) const = 0;
+
+  // The public key that signs receipts' block headers.
+  virtual PublicKey node_key() const = 0;
 
   // The VRF proof of a resolved bet and its output (from the committer's recent outcomes, else
   // from its BetResolved event in the log, found through the bet's index entry: the

@@ -133,9 +133,10 @@ struct DurableFinal {
 };
 std::optional<DurableFinal> durable_final(const NodeState& state, const Hash32& tx_id);
 
-// The node's three keys (secrets included): only the actors that sign get them.
+// The node's keys (secrets included): only the actors that sign get them.
 struct NodeSecrets {
   KeyPair operator_key, house_key, sequencer_key;
+  KeyPair node_key;  // The node's identity: signs the block headers of finality receipts.
 };
 
 }  // namespace croupier::actors

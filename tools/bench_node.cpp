@@ -187,7 +187,7 @@ int run_bench_node(const std::vector<std::string>& argv) {
     caf::actor_system system{cc};
     actors::NodeOptions o;
     o.data = dir;
-    o.keys = {random_keypair(), random_keypair(), random_keypair()};
+    o.keys = {random_keypair(), random_keypair(), random_keypair(), random_keypair()};
     o.node_id_if_new = fresh_id(0);
     o.clock_ms = wall_ms;
     o.log_line = progress;

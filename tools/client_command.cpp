@@ -58,12 +58,13 @@ const std::string kExitCodes =
     "\nExit codes: 0 success (a final or a pending answer), 1 the node refused, could not be reached\n"
     "or its answer failed verification, 2 bad usage or input.";
 
-const cli::CommandSpec kClientSpec{"croupier client <deposit|bet|get|follow|health|metrics> [options]",
+const cli::CommandSpec kClientSpec{"croupier client <deposit|bet|get|follow|verify-receipt|health|metrics> [options]",
                                    "Talks to a node's HTTP API.\n\n"
                                    "  deposit   credit an account (signed with the operator's key)\n"
                                    "  bet       place a bet (signed with the player's key) and verify its outcome\n"
                                    "  get       look up a bet, deposit, account, batch or block\n"
                                    "  follow    print the node's event feed as JSON lines, reconnecting by itself\n"
+                                   "  verify-receipt  check a saved final bet's answer offline (receipt and VRF proof)\n"
                                    "  health    the node's readiness\n"
                                    "  metrics   the node's Prometheus metrics\n\n"
                                    "`croupier client <subcommand> --help` explains each.\n" +
@@ -659,6 +660,7 @@ int run_client(const std::vector<std::string>& argv) {
   if (sub == "health") return run_sub(sub, kHealthSpec, rest, health_command);
   if (sub == "metrics") return run_sub(sub, kMetricsSpec, rest, metrics_command);
   if (sub == "follow") return run_client_follow(rest);
+  if (sub == "verify-receipt") return run_client_verify_receipt(rest);
   if (sub == "get") {
     // `get KIND ID [options]`: the two words first, the options after them.
     std::vector<std::string> words;

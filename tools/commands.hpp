@@ -17,6 +17,7 @@ int run_bench_soak(const std::vector<std::string>& args);
 int run_keygen(const std::vector<std::string>& args);
 int run_client(const std::vector<std::string>& args);
 int run_client_follow(const std::vector<std::string>& args);  // `croupier client follow`
+int run_client_verify_receipt(const std::vector<std::string>& args);  // `croupier client verify-receipt`
 int run_shell(const std::vector<std::string>& args);
 int run_sim(const std::vector<std::string>& args);
 

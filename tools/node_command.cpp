@@ -140,6 +140,9 @@ int run_node(const std::vector<std::string>& argv) {
 
     bool new_log = !std::filesystem::exists(dir / "data.mdb");
     auto keys = load_or_create_node_keys(dir, new_log);
+    if (keys.created_node_key && !new_log)
+      say("croupier node: created the node key " + (dir / "keys" / "node.seed").string() +
+          " (this data directory had none): it signs the block headers of finality receipts from now on");
 
     caf::actor_system_config caf_config;
     caf_config.set("scheduler.max-threads", static_cast<std::size_t>(config.workers));
@@ -149,7 +152,7 @@ int run_node(const std::vector<std::string>& argv) {
 
     actors::NodeOptions o;
     o.data = dir;
-    o.keys = {keys.operator_key, keys.house_key, keys.sequencer_key};
+    o.keys = {keys.operator_key, keys.house_key, keys.sequencer_key, *keys.node_key};
     o.version = CROUPIER_VERSION;
     o.node_id_if_new = random_node_id();
     o.local_validators = config.local_validators;
@@ -240,6 +243,7 @@ int run_node(const std::vector<std::string>& argv) {
               << "  operator:  " << to_hex(keys.operator_key.public_key) << "\n"
               << "  house:     " << to_hex(keys.house_key.public_key) << "\n"
               << "  sequencer: " << to_hex(keys.sequencer_key.public_key) << "\n"
+              << "  node key:  " << to_hex(keys.node_key->public_key) << " (signs receipts)\n"
               << "  validators: " << config.local_validators << ", undecided txs resumed: "
               << node.recovered_undecided() << "\n"
               << "ready; SIGINT/SIGTERM stops" << std::endl;

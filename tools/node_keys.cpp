@@ -71,8 +71,11 @@ NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool ma
   auto dir = data_dir / "keys";
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
-  return NodeKeys{load_or_create(dir / "operator.seed", may_create), load_or_create(dir / "house.seed", may_create),
-                  load_or_create(dir / "sequencer.seed", may_create)};
+  NodeKeys keys{load_or_create(dir / "operator.seed", may_create), load_or_create(dir / "house.seed", may_create),
+                load_or_create(dir / "sequencer.seed", may_create), {}};
+  keys.created_node_key = !std::filesystem::exists(dir / "node.seed");
+  keys.node_key = load_or_create(dir / "node.seed", true);
+  return keys;
 }
 
 std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir) {
@@ -80,7 +83,9 @@ std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir) {
   const char* files[] = {"operator.seed", "house.seed", "sequencer.seed"};
   for (const char* f : files)
     if (!std::filesystem::is_regular_file(dir / f)) return std::nullopt;
-  return NodeKeys{read_seed_file(dir / files[0]), read_seed_file(dir / files[1]), read_seed_file(dir / files[2])};
+  NodeKeys keys{read_seed_file(dir / files[0]), read_seed_file(dir / files[1]), read_seed_file(dir / files[2]), {}};
+  if (std::filesystem::is_regular_file(dir / "node.seed")) keys.node_key = read_seed_file(dir / "node.seed");
+  return keys;
 }
 
 Id128 random_node_id() {

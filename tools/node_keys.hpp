@@ -1,7 +1,8 @@
 #pragma once
-// The node's three keys, kept as hex seeds in files under DATA/keys/ (mode 0600):
+// The node's keys, kept as hex seeds in files under DATA/keys/ (mode 0600):
 // operator.seed (signs deposits), house.seed (VRF outcomes), sequencer.seed (settlement
-// proofs). Missing files are generated on first start from the OS CSPRNG.
+// proofs), node.seed (the node's own identity: signs the block headers of finality receipts).
+// Missing files are generated on first start from the OS CSPRNG.
 
 #include <filesystem>
 #include <optional>
@@ -14,15 +15,19 @@ namespace croupier::tools {
 
 struct NodeKeys {
   KeyPair operator_key, house_key, sequencer_key;
+  std::optional<KeyPair> node_key;  // Always set by load_or_create_node_keys.
+  bool created_node_key = false;    // node.seed was missing and has just been made.
 };
 
 // Loads the keys under `data_dir`/keys. Missing ones are created only when `may_create`
 // (a new log); for a log with history a missing key file is an error, because a new key
-// would silently change who may sign deposits, outcomes and settlements. Throws
+// would silently change who may sign deposits, outcomes and settlements. The node key is
+// the exception: a data directory of a version before receipts has none, so it is made when
+// missing (created_node_key says so; the caller tells the operator). Throws
 // std::runtime_error naming the file when a key file is missing, unreadable or malformed.
 NodeKeys load_or_create_node_keys(const std::filesystem::path& data_dir, bool may_create);
 
-// The keys under `data_dir`/keys when all three files exist (nullopt when any is missing);
+// The keys under `data_dir`/keys when the first three files exist (node_key when node.seed does) (nullopt when any is missing);
 // creates nothing. Throws std::runtime_error as above for an unreadable or malformed file.
 std::optional<NodeKeys> read_node_keys(const std::filesystem::path& data_dir);
 

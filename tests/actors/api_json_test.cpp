@@ -513,9 +513,14 @@ TEST_CASE("accounts, batches, blocks and health render with the spec's fields") 
                            {"time_ms", b2.time_ms},
                            {"tx_ids", {to_hex(tx_id(w.bet_final))}}});
 
-  NodeHealth h{true, "ok", 12, 2, 3};
-  CHECK(api::render_health(h) ==
-        api::Json{{"status", "ok"}, {"ready", true}, {"log_head", 12}, {"block_height", 2}, {"mempool_size", 3}});
+  NodeHealth h{true, "ok", 12, 2, 3, {}};
+  h.node_key.fill(0xab);
+  CHECK(api::render_health(h) == api::Json{{"status", "ok"},
+                                           {"ready", true},
+                                           {"log_head", 12},
+                                           {"block_height", 2},
+                                           {"mempool_size", 3},
+                                           {"node_key", to_hex(h.node_key)}});
 }
 
 TEST_CASE("submit outcomes map to the spec's statuses and codes") {

@@ -37,6 +37,7 @@
 #include <boost/beast/http.hpp>
 
 #include "actors/gateway.hpp"
+#include "actors/signed_blocks.hpp"
 #include "api_world.hpp"
 
 using namespace croupier;
@@ -58,7 +59,7 @@ namespace {
 class FakeNode : public NodeApi {
  public:
   explicit FakeNode(const ApiWorld& w) : world_(w) {
-    health_ = NodeHealth{true, "ok", world_.seq, world_.p.block_height, 0};
+    health_ = NodeHealth{true, "ok", world_.seq, world_.p.block_height, 0, node_key()};
     deliverer_ = std::thread([this] { deliver(); });
   }
   ~FakeNode() override {
@@ -191,6 +192,11 @@ class FakeNode : public NodeApi {
     return world_.blocks[height - 1];
   }
 
+  std::shared_ptr<const receipt::SignedBlock> signed_block(std::uint64_t height) const override {
+    return signed_blocks_.get(height, [this](std::uint64_t h) { return block(h); });
+  }
+  PublicKey node_key() const override { return signed_blocks_.node_key(); }
+
   std::optional<BetProof> bet_proof(const Hash32& id, const Id128&) const override {
     auto it = world_.proofs.find(id);
     if (it == world_.proofs.end()) return std::nullopt;
@@ -243,6 +249,7 @@ class FakeNode : public NodeApi {
   }
 
   const ApiWorld& world_;
+  mutable SignedBlocks signed_blocks_{keypair_from_seed(Seed{0x4e, 0x0d})};  // Signs the receipts.
   mutable std::shared_mutex projections_mutex_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -834,8 +841,9 @@ TEST_CASE("routes, methods and the read-only resources") {
   SUBCASE("health") {
     Response h = f.get("/v1/health");
     CHECK(h.status == 200);
-    CHECK(h.body_json() == json{{"status", "ok"}, {"ready", true}, {"log_head", w.seq}, {"block_height", 2},
-                                {"mempool_size", 0}});
+    CHECK(h.body_json() == json{{"status", "ok"},         {"ready", true},        {"log_head", w.seq},
+                                {"block_height", 2},      {"mempool_size", 0},
+                                {"node_key", to_hex(f.node.node_key())}});
     f.node.set_health(NodeHealth{false, "starting", 0, 0, 0});
     h = f.get("/v1/health");
     CHECK(h.status == 503);

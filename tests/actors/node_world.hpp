@@ -15,7 +15,8 @@ namespace croupier::test {
 
 struct NodeWorld : CafFixture {
   TempDir dir{"croupier-node"};
-  actors::NodeSecrets keys{keypair_from_seed(seed_of(1)), keypair_from_seed(seed_of(2)), keypair_from_seed(seed_of(3))};
+  actors::NodeSecrets keys{keypair_from_seed(seed_of(1)), keypair_from_seed(seed_of(2)), keypair_from_seed(seed_of(3)),
+                            keypair_from_seed(seed_of(4))};
   std::uint64_t start_ms = 1'700'000'000'000;
   std::unique_ptr<actors::Node> node;
   std::uint64_t next_id = 1;

@@ -542,6 +542,7 @@ TEST_CASE("NodeStartsServesHttpRecordsNodeStartedAndStopsOnSigterm") {
         "  operator:  [0-9a-f]{64}",
         "  house:     [0-9a-f]{64}",
         "  sequencer: [0-9a-f]{64}",
+        "  node key:  [0-9a-f]{64} \\(signs receipts\\)",
         "  validators: [0-9]+, undecided txs resumed: [0-9]+",
         "ready; SIGINT/SIGTERM stops"};
     for (const auto& format : formats) {

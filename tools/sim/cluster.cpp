@@ -22,7 +22,7 @@ Cluster::Cluster(caf::actor_system& system, caf::scheduler::test_coordinator& sc
                  std::shared_ptr<SimNetwork> network, ClusterOptions options)
     : system_(system), scheduler_(scheduler), network_(std::move(network)), options_(std::move(options)),
       keys_{keypair_from_seed(seed_from(options_.seed, 1)), keypair_from_seed(seed_from(options_.seed, 2)),
-            keypair_from_seed(seed_from(options_.seed, 3))},
+            keypair_from_seed(seed_from(options_.seed, 3)), keypair_from_seed(seed_from(options_.seed, 4))},
       nodes_(options_.nodes) {
   static constexpr Lie kLies[] = {Lie::conflicting, Lie::equivocating, Lie::random};
   for (std::size_t i = 0; i < options_.byzantine && i + 1 < nodes_.size(); ++i)
