@@ -32,6 +32,7 @@
 
 #include "actors/api_json.hpp"
 #include "actors/event_json.hpp"
+#include "actors/openapi_document.hpp"
 #include "actors/receipt_json.hpp"
 
 namespace croupier::actors {
@@ -374,6 +375,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method_is(req, http::verb::get)) get_events(req, target.size() > path.size() ? target.substr(path.size() + 1) : "");
     } else if (path == "/v1/health") {
       if (method_is(req, http::verb::get)) get_health();
+    } else if (path == "/v1/openapi.json") {
+      if (method_is(req, http::verb::get)) send(200, "application/json", std::string(openapi_document()), 0);
     } else if (path == "/metrics") {
       if (method_is(req, http::verb::get)) get_metrics();
     } else {
@@ -416,6 +419,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The answer to a submission of the tx with `key`, as POST /v1/bets or /v1/deposits gives it.
   api::Reply submitted_reply(const SubmitOutcome& o, const TxKey& key) {
+    if (o.kind == SubmitOutcome::Kind::refused && o.code == "internal") {  // The mempool's bug report.
+      const std::string id = new_error_id();
+      gw_.log("gateway: internal error " + id + " admitting tx " + to_hex(o.tx_id) + ": " + o.message);
+      return api::internal_error_reply(id);
+    }
     if (o.kind != SubmitOutcome::Kind::admitted && o.kind != SubmitOutcome::Kind::duplicate)
       return api::submit_error_reply(o);
     std::optional<api::TxView> view;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "player_support.hpp"
+#include "readme_blocks.hpp"
 #include "test_support.hpp"
 #include "tools/http_client.hpp"
 #include "tools/node_keys.hpp"
@@ -189,6 +190,29 @@ TEST_CASE("FinalBetsCarryReceiptsThatVerifyOfflineAndNoChangedFieldDoes") {
     CHECK(verify(dir / "missing.json", node_key).exit_code == 2);
     CHECK(test::run_process({kBinary, "client", "verify-receipt", good.string()}).exit_code == 2);
     CHECK(verify(good, "beef").exit_code == 2);
+  }
+  SUBCASE("the README's Python checker, as printed: the header bytes it rebuilds carry the node's signature") {
+    REQUIRE_MESSAGE(fs::exists("/usr/bin/python3"), "python3 is missing: tools/setup.sh installs it");
+    const fs::path script = dir / "check_receipt.py";
+    std::ofstream(script) << test::readme_code_block("<!-- recipe: check_receipt.py -->", "```python");
+    json as_strings = answer;
+    integers_to_strings(as_strings);
+    for (const json& a : {answer, as_strings}) {
+      auto r = test::run_process({"/usr/bin/python3", script.string(), save(dir / "py.json", a).string()}, 30s);
+      CAPTURE(test::describe(r));
+      REQUIRE(r.exit_code == 0);
+      std::string hex = r.out.substr(0, r.out.find('\n'));
+      const Bytes header = bytes_from_hex(hex);
+      CHECK(header.size() == 138);
+      const Signature sig = fixed_from_hex<64>(answer["receipt"]["signatures"][0]["signature"].get<std::string>());
+      CHECK(croupier::verify(keys->node_key->public_key, header, sig));
+    }
+    json bad = answer;
+    bad["receipt"]["tx_index"] = 1;
+    CHECK(test::run_process({"/usr/bin/python3", script.string(), save(dir / "py.json", bad).string()}).exit_code != 0);
+    bad = answer;
+    bad["receipt"]["client_seed"] = std::string(64, '0');
+    CHECK(test::run_process({"/usr/bin/python3", script.string(), save(dir / "py.json", bad).string()}).exit_code != 0);
   }
   SUBCASE("after a kill -9 and a restart: the same receipt, read from the log") {
     node.process->send(SIGKILL);
