@@ -31,6 +31,7 @@
 #include <boost/beast/http.hpp>
 
 #include "actors/api_json.hpp"
+#include "actors/batch_submission.hpp"
 #include "actors/event_json.hpp"
 #include "actors/openapi_document.hpp"
 #include "actors/receipt_json.hpp"
@@ -436,78 +437,33 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- POST /v1/bets/batch: many bets, one wait --------------------------------------------
 
-  // What the node answered for each bet of a batch, gathered from its threads.
-  struct BatchAnswers {
-    std::mutex mutex;
-    std::vector<std::optional<SubmitOutcome>> outcomes;  // By element; nullopt: not submitted.
-    std::unordered_map<std::size_t, std::string> internal_error_ids;  // Elements whose submission threw a bug.
-    std::size_t left = 0;                                // Submissions not answered yet.
-  };
-
   void post_bet_batch(const std::string& body) {
     batch_ = api::parse_bet_batch_request(body, gw_.options.batch_max_bets, gw_.limits);
-    auto answers = std::make_shared<BatchAnswers>();
-    answers->outcomes.resize(batch_.bets.size());
-    for (const auto& b : batch_.bets) answers->left += std::holds_alternative<Bet>(b);
-    batch_answers_ = answers;
-    if (answers->left == 0) return on_batch_answered(0);
-    // Every bet is submitted at once with the batch's wait, so the batch waits about as long
-    // as its slowest bet; the last answer brings the session back.
-    auto all_answered = resume<int>(&Session::on_batch_answered);
-    auto answer = [answers, all_answered](std::size_t i, SubmitOutcome o) {
-      bool last = false;
-      {
-        std::lock_guard lock(answers->mutex);
-        answers->outcomes[i] = std::move(o);
-        last = --answers->left == 0;
-      }
-      if (last) all_answered(0);
-    };
-    for (std::size_t i = 0; i < batch_.bets.size(); ++i) {
-      const auto* bet = std::get_if<Bet>(&batch_.bets[i]);
-      if (!bet) continue;
-      // A bet whose submission throws will not be called back: answered here, as a single POST
-      // would be (503 unavailable from a stopping node; anything else is a bug: 500 internal).
-      try {
-        gw_.node.submit(*bet, batch_.wait, [answer, i](SubmitOutcome o) { answer(i, std::move(o)); });
-      } catch (const NodeUnavailable& e) {
-        SubmitOutcome o;
-        o.kind = SubmitOutcome::Kind::unavailable;
-        o.code = "unavailable";
-        o.message = e.what();
-        answer(i, std::move(o));
-      } catch (const std::exception& e) {
-        const std::string id = new_error_id();
-        gw_.log("gateway: internal error " + id + " submitting bet " + std::to_string(i) + " of a batch: " + e.what());
-        {
-          std::lock_guard lock(answers->mutex);
-          answers->internal_error_ids[i] = id;
-        }
-        SubmitOutcome o;  // Counts the answer; the element shows the internal error.
-        answer(i, std::move(o));
-      }
-    }
+    std::vector<std::optional<Bet>> bets;
+    for (const auto& b : batch_.bets) bets.push_back(std::holds_alternative<Bet>(b) ? std::optional(std::get<Bet>(b)) : std::nullopt);
+    // The last answer brings the session back (actors/batch_submission.hpp: one wait for all,
+    // one account's bets admitted in nonce order).
+    GatewayImpl& gw = gw_;
+    BatchSubmission how{gw_.node, [&gw](const std::string& detail) {
+                          const std::string id = new_error_id();
+                          gw.log("gateway: internal error " + id + " " + detail);
+                          return id;
+                        }};
+    submit_bet_batch(how, std::move(bets), batch_.wait, resume<std::vector<BatchElementOutcome>>(&Session::on_batch_answered));
   }
 
-  void on_batch_answered(int) {
+  void on_batch_answered(std::vector<BatchElementOutcome> outcomes) {
     waiting_self_.reset();
     api::Json results = api::Json::array();
-    std::vector<std::optional<SubmitOutcome>> outcomes;
-    std::unordered_map<std::size_t, std::string> internal_error_ids;
-    {
-      std::lock_guard lock(batch_answers_->mutex);
-      outcomes = std::move(batch_answers_->outcomes);
-      internal_error_ids = std::move(batch_answers_->internal_error_ids);
-    }
     for (std::size_t i = 0; i < batch_.bets.size(); ++i) {
       api::Reply r;
       if (const auto* refused = std::get_if<api::ApiError>(&batch_.bets[i])) {
         r = api::error_reply(*refused);
-      } else if (auto bug = internal_error_ids.find(i); bug != internal_error_ids.end()) {
-        r = api::internal_error_reply(bug->second);
+      } else if (!outcomes.at(i).outcome) {
+        r = api::internal_error_reply(outcomes[i].internal_error_id);
       } else {
         try {
-          r = submitted_reply(*outcomes[i], tx_key(Tx{std::get<Bet>(batch_.bets[i])}));
+          r = submitted_reply(*outcomes[i].outcome, tx_key(Tx{std::get<Bet>(batch_.bets[i])}));
         } catch (const NodeUnavailable& e) {
           r = api::error_reply(api::ApiError(503, "unavailable", e.what()));
         } catch (const std::exception& e) {
@@ -521,7 +477,6 @@ class Session : public std::enable_shared_from_this<Session> {
       results.push_back(std::move(element));
     }
     batch_ = {};
-    batch_answers_.reset();
     send_reply(api::Reply{200, api::Json{{"results", std::move(results)}}, 0});
   }
 
@@ -804,7 +759,6 @@ class Session : public std::enable_shared_from_this<Session> {
   TxKey submitted_key_;                     // Of the tx being submitted (a cold answer's key).
   bool batch_body_ = false;                 // The request is POST /v1/bets/batch: its body limit.
   api::BetBatchRequest batch_;              // The batch being submitted, and its answers.
-  std::shared_ptr<BatchAnswers> batch_answers_;
   std::size_t drain_left_ = 0;
   std::array<char, 4096> drain_buffer_{};
   api::FeedRequest feed_;  // Streaming: the feed's types, and the last seq read (sent or skipped).

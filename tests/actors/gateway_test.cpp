@@ -571,14 +571,19 @@ TEST_CASE("POST /v1/bets/batch answers each bet as POST /v1/bets would, in order
   conflict.tx_id = tx_id(f.world.bet_pending);
   SubmitOutcome busy = outcome(SubmitOutcome::Kind::busy);
   busy.retry_after_ms = 2000;
-  // Scripted answers go to the bets in the order they are submitted: element 0, 1, 4, 6.
+  // All four well-formed bets are one account's, so they are admitted one after another in
+  // nonce order, without waiting: elements 0, 4 (nonce 1), 1, 6 (nonce 2); then the one
+  // admitted and not final (element 1) waits, resubmitted. Scripted answers go in that order.
   SubmitOutcome final_again = outcome(SubmitOutcome::Kind::duplicate);
   final_again.tx_id = tx_id(f.world.bet_final);
   final_again.final = true;
   f.node.script(final_again);
-  f.node.script(pending);
   f.node.script(conflict);
+  f.node.script(pending);
   f.node.script(busy);
+  SubmitOutcome still_pending = pending;
+  still_pending.kind = SubmitOutcome::Kind::duplicate;
+  f.node.script(still_pending);
   f.node.set_delay(100ms);  // The answers come later and in any order; the reply keeps the batch's.
   const json batch{{"bets",
                     {test::bet_json(f.world.bet_final), test::bet_json(f.world.bet_pending), missing, "not a bet",
@@ -603,11 +608,15 @@ TEST_CASE("POST /v1/bets/batch answers each bet as POST /v1/bets would, in order
   CHECK(results[6]["status"] == 503);
   CHECK(results[6]["body"]["error"] == "busy");
   CHECK(results[6]["retry_after_s"] == 2);
-  // Only the four well-formed bets reached the node, each with the batch's wait.
+  // Only the four well-formed bets reached the node, each admitted without a wait, and the
+  // pending one again with what was left of the batch's wait.
   const auto sent = f.node.submitted();
-  REQUIRE(sent.size() == before + 4);
-  for (std::size_t i = before; i < sent.size(); ++i) CHECK(f.node.waits().at(i) == 1500ms);
-  CHECK(std::get<Bet>(sent[before + 2]) == f.world.bet_final);
+  REQUIRE(sent.size() == before + 5);
+  for (std::size_t i = before; i < before + 4; ++i) CHECK(f.node.waits().at(i) == 0ms);
+  CHECK(std::get<Bet>(sent[before + 1]) == f.world.bet_final);
+  CHECK(std::get<Bet>(sent[before + 4]) == f.world.bet_pending);
+  CHECK(f.node.waits().at(before + 4) > 0ms);
+  CHECK(f.node.waits().at(before + 4) <= 1500ms);
 }
 
 TEST_CASE("POST /v1/bets/batch answers a bet whose submission throws as POST /v1/bets would") {

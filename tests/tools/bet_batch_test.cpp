@@ -110,3 +110,50 @@ TEST_CASE("ABatchOfFortyBetsBecomesFinalTogetherAndEachAnswerIsASinglePostsAnswe
   node.send(SIGTERM);
   CHECK(node.wait(std::chrono::seconds(30)).exit_code == 0);
 }
+
+TEST_CASE("OneAccountsBetsInOneBatchAreAdmittedInNonceOrderInAnyOrderGivenAndAllBecomeFinal") {
+  test::TempDir dir("croupier-bet-batch-chain");
+  const fs::path data = dir / "data";
+  const std::uint16_t port = test::free_port();
+  test::Process node({kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:" + std::to_string(port), "--admin",
+                      "off"});
+  REQUIRE(node.read_until("ready; SIGINT/SIGTERM stops", std::chrono::seconds(60)));
+  const KeyPair op = tools::read_node_keys(data)->operator_key;
+  tools::HttpClient http("127.0.0.1", port);
+  std::mt19937_64 rng(20261204);
+
+  // Three players, five bets each (nonces 1..5), interleaved and each player's out of order;
+  // then one more of player 0 with a gap (nonce 7): refused as a POST of it would be.
+  std::vector<KeyPair> players;
+  for (int i = 0; i < 3; ++i) {
+    players.push_back(random_key(rng));
+    REQUIRE(test::fund(http, op, players.back().public_key, 1000, rng) == 200);
+  }
+  std::vector<Bet> placed;
+  for (std::uint64_t nonce : {3, 1, 5, 2, 4})
+    for (const auto& p : players) placed.push_back(signed_bet(p, nonce, rng));
+  json bets = json::array();
+  for (const auto& b : placed) bets.push_back(bet_json(b));
+  bets.push_back(bet_json(signed_bet(players[0], 7, rng)));
+
+  auto r = http.request("POST", "/v1/bets/batch", json{{"bets", bets}, {"wait_ms", 20000}}.dump(), std::chrono::seconds(40));
+  CAPTURE(r.body.substr(0, 800));
+  REQUIRE(r.status == 200);
+  const json results = json::parse(r.body).at("results");
+  REQUIRE(results.size() == placed.size() + 1);
+  for (std::size_t i = 0; i < placed.size(); ++i) {
+    CAPTURE(i);
+    CHECK(results[i]["status"] == 200);
+    CHECK(results[i]["body"]["status"] == "final");
+    CHECK(results[i]["body"]["bet_id"] == to_hex(placed[i].bet_id));
+    CHECK(results[i]["body"]["nonce"] == placed[i].nonce);
+  }
+  CHECK(results.back()["status"] == 400);
+  CHECK(results.back()["body"]["error"] == "wrong_nonce");
+  for (const auto& p : players) {
+    auto a = http.request("GET", "/v1/accounts/" + to_hex(p.public_key));
+    CHECK(json::parse(a.body).at("nonce") == 5);
+  }
+  node.send(SIGTERM);
+  CHECK(node.wait(std::chrono::seconds(30)).exit_code == 0);
+}

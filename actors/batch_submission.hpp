@@ -1,0 +1,41 @@
+#pragma once
+// Submitting the bets of one POST /v1/bets/batch to the node (NodeApi), so that each element
+// gets what POST /v1/bets would have answered for it, in one wait.
+//
+// Bets of different accounts are submitted side by side, at once, each with the batch's wait.
+// Bets of one account are admitted one after another in nonce order (the mempool checks a
+// nonce against the txs already admitted, so a bet submitted beside its predecessor would be
+// refused wrong_nonce): each is submitted without waiting once the one before it has its
+// admission answer, and when the last has its answer, every one admitted waits (resubmitted,
+// a duplicate) for what is left of the batch's wait. A refused bet does not stop its chain:
+// the next is submitted all the same and gets the refusal that a POST would get.
+//
+// No Boost, no CAF; the gateway calls it and renders the outcomes.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/node_api.hpp"
+
+namespace croupier::actors {
+
+struct BatchElementOutcome {
+  std::optional<SubmitOutcome> outcome;  // nullopt: a bug (see internal_error_id).
+  std::string internal_error_id;         // The submission threw a bug: its id in the node's log.
+};
+
+struct BatchSubmission {
+  NodeApi& node;
+  // Logs a bug's detail under a new id and returns the id (the element answers 500 with it).
+  std::function<std::string(const std::string& detail)> report_bug;
+};
+
+// Submits every bet of `bets` (nullopt: an element refused before submission, skipped) and
+// calls `done` exactly once with an outcome per element (those of skipped elements empty),
+// on a node thread, or inside this call when nothing waits.
+void submit_bet_batch(const BatchSubmission& how, std::vector<std::optional<Bet>> bets, std::chrono::milliseconds wait,
+                      std::function<void(std::vector<BatchElementOutcome>)> done);
+
+}  // namespace croupier::actors
