@@ -1,6 +1,7 @@
 #include "actors/batch_submission.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,9 +15,9 @@ using std::chrono::milliseconds;
 
 // Shared by every callback of one batch.
 struct BatchState {
-  BatchState(const BatchSubmission& h, milliseconds w, std::function<void(std::vector<BatchElementOutcome>)> d)
-      : how(h), wait(w), deadline(Clock::now() + w), done(std::move(d)) {}
-  BatchSubmission how;
+  BatchState(NodeApi& n, milliseconds w, std::function<void(std::vector<BatchElementOutcome>)> d)
+      : node(n), wait(w), deadline(Clock::now() + w), done(std::move(d)) {}
+  NodeApi& node;
   const milliseconds wait;
   const Clock::time_point deadline;
   std::function<void(std::vector<BatchElementOutcome>)> done;
@@ -44,20 +45,36 @@ void finish(const State& s, std::size_t element, BatchElementOutcome r) {
   s->done(std::move(all));
 }
 
-// Submits `bet`; `then` gets its outcome, also when the submission throws (as a POST would
-// answer: 503 unavailable from a stopping node; anything else is a bug).
+// Submits `bet`; `then` gets its outcome exactly once, also when the submission throws (as a
+// POST would answer: 503 unavailable from a stopping node; anything else is a bug). What
+// `then` itself throws, when the node calls back inside submit(), is not taken for the
+// submission's.
 void submit_one(const State& s, const Bet& bet, milliseconds wait, std::function<void(BatchElementOutcome)> then) {
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  BatchElementOutcome failed;
   try {
-    s->how.node.submit(bet, wait, [then](SubmitOutcome o) { then({std::move(o), {}}); });
+    s->node.submit(bet, wait, [then, called](SubmitOutcome o) {
+      called->store(true);
+      then({std::move(o), {}});
+    });
+    return;
   } catch (const NodeUnavailable& e) {
+    if (called->load()) throw;
     SubmitOutcome o;
     o.kind = SubmitOutcome::Kind::unavailable;
     o.code = "unavailable";
     o.message = e.what();
-    then({std::move(o), {}});
+    failed.outcome = std::move(o);
   } catch (const std::exception& e) {
-    then({std::nullopt, s->how.report_bug(std::string("submitting a bet of a batch: ") + e.what())});
+    if (called->load()) throw;
+    failed.bug = std::string("submitting a bet of a batch: ") + e.what();
   }
+  then(std::move(failed));
+}
+
+bool admitted(const BatchElementOutcome& r) {
+  return r.outcome &&
+         (r.outcome->kind == SubmitOutcome::Kind::admitted || r.outcome->kind == SubmitOutcome::Kind::duplicate);
 }
 
 milliseconds wait_left(const BatchState& s) {
@@ -69,13 +86,13 @@ void wait_for_chain(const State& s, const ChainPtr& c) {
   for (std::size_t k = 0; k < c->bets.size(); ++k) {
     const std::size_t element = c->bets[k].first;
     BatchElementOutcome& r = c->admitted[k];
-    const bool admitted = r.outcome && (r.outcome->kind == SubmitOutcome::Kind::admitted ||
-                                        r.outcome->kind == SubmitOutcome::Kind::duplicate);
-    if (!admitted || r.outcome->final || s->wait == milliseconds(0)) {
+    if (!admitted(r) || r.outcome->final || s->wait == milliseconds(0)) {
       finish(s, element, std::move(r));
       continue;
     }
-    submit_one(s, c->bets[k].second, wait_left(*s), [s, element](BatchElementOutcome o) { finish(s, element, std::move(o)); });
+    submit_one(s, c->bets[k].second, wait_left(*s), [s, element, first = r](BatchElementOutcome o) {
+      finish(s, element, admitted(o) ? std::move(o) : first);  // Stopping meanwhile: still pending.
+    });
   }
 }
 
@@ -90,9 +107,9 @@ void admit_next(const State& s, const ChainPtr& c) {
 
 }  // namespace
 
-void submit_bet_batch(const BatchSubmission& how, std::vector<std::optional<Bet>> bets, milliseconds wait,
+void submit_bet_batch(NodeApi& node, std::vector<std::optional<Bet>> bets, milliseconds wait,
                       std::function<void(std::vector<BatchElementOutcome>)> done) {
-  auto s = std::make_shared<BatchState>(how, wait, std::move(done));
+  auto s = std::make_shared<BatchState>(node, wait, std::move(done));
   s->results.resize(bets.size());
   std::map<PublicKey, ChainPtr> by_account;
   std::vector<ChainPtr> chains;  // In the order of their accounts' first elements.
@@ -104,7 +121,7 @@ void submit_bet_batch(const BatchSubmission& how, std::vector<std::optional<Bet>
   }
   s->left = 0;
   for (const auto& c : chains) s->left += c->bets.size();  // All counted before any answer comes.
-  if (s->left == 0) return s->done({});
+  if (s->left == 0) return s->done(std::move(s->results));
   for (const auto& c : chains) {
     if (c->bets.size() == 1) {
       const std::size_t element = c->bets[0].first;

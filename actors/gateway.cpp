@@ -443,13 +443,8 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& b : batch_.bets) bets.push_back(std::holds_alternative<Bet>(b) ? std::optional(std::get<Bet>(b)) : std::nullopt);
     // The last answer brings the session back (actors/batch_submission.hpp: one wait for all,
     // one account's bets admitted in nonce order).
-    GatewayImpl& gw = gw_;
-    BatchSubmission how{gw_.node, [&gw](const std::string& detail) {
-                          const std::string id = new_error_id();
-                          gw.log("gateway: internal error " + id + " " + detail);
-                          return id;
-                        }};
-    submit_bet_batch(how, std::move(bets), batch_.wait, resume<std::vector<BatchElementOutcome>>(&Session::on_batch_answered));
+    submit_bet_batch(gw_.node, std::move(bets), batch_.wait,
+                     resume<std::vector<BatchElementOutcome>>(&Session::on_batch_answered));
   }
 
   void on_batch_answered(std::vector<BatchElementOutcome> outcomes) {
@@ -460,7 +455,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (const auto* refused = std::get_if<api::ApiError>(&batch_.bets[i])) {
         r = api::error_reply(*refused);
       } else if (!outcomes.at(i).outcome) {
-        r = api::internal_error_reply(outcomes[i].internal_error_id);
+        const std::string id = new_error_id();
+        gw_.log("gateway: internal error " + id + " " + outcomes[i].bug + " (bet " + std::to_string(i) + ")");
+        r = api::internal_error_reply(id);
       } else {
         try {
           r = submitted_reply(*outcomes[i].outcome, tx_key(Tx{std::get<Bet>(batch_.bets[i])}));

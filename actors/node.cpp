@@ -43,7 +43,7 @@ std::string describe_problems(const eventlog::ReplayResult& result) {
 Node::Node(caf::actor_system& system, NodeOptions options)
     : system_(system), options_(std::move(options)), state_(std::make_shared<NodeState>()),
       metrics_(std::make_unique<Metrics>()), failure_(std::make_shared<std::string>()),
-      signed_blocks_(options_.keys.node_key) {
+      signed_blocks_(options_.keys.node_key, options_.keys.house_key.public_key) {
   if (!options_.clock_ms) throw std::invalid_argument("NodeOptions::clock_ms is required");
   if (options_.local_validators < 1) throw std::invalid_argument("the node needs at least one validator");
   recover();

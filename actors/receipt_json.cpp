@@ -18,6 +18,7 @@ Json header_json(const receipt::BlockHeader& h) {
   j["tx_count"] = h.tx_count;
   j["tx_root"] = to_hex(h.tx_root);
   j["block_hash"] = to_hex(h.block_hash);
+  j["house_key"] = to_hex(h.house_key);
   return j;
 }
 
@@ -95,6 +96,7 @@ receipt::BlockHeader header_of(const Json& r) {
   out.tx_count = static_cast<std::uint32_t>(u64_of(h, at, "tx_count", std::numeric_limits<std::uint32_t>::max()));
   out.tx_root = hex_of<32>(h, at, "tx_root");
   out.block_hash = hex_of<32>(h, at, "block_hash");
+  out.house_key = hex_of<32>(h, at, "house_key");
   return out;
 }
 

@@ -5,7 +5,8 @@
 //
 //   "receipt": {
 //     "client_seed": hex32, "signature": hex64,      the bet's, so that tx_id can be recomputed
-//     "header": {"version", "height", "prev_hash", "time_ms", "tx_count", "tx_root", "block_hash"},
+//     "header": {"version", "height", "prev_hash", "time_ms", "tx_count", "tx_root", "block_hash",
+//                "house_key"},
 //     "tx_index": n, "tx_path": [hex32, ...],         leaf upwards
 //     "signatures": [{"signer": "node", "key": hex32, "signature": hex64}, ...]
 //   }

@@ -4,7 +4,8 @@
 
 namespace croupier::actors {
 
-SignedBlocks::SignedBlocks(KeyPair node_key, std::size_t capacity) : node_key_(node_key), capacity_(capacity) {
+SignedBlocks::SignedBlocks(KeyPair node_key, PublicKey house_key, std::size_t capacity)
+    : node_key_(node_key), house_key_(house_key), capacity_(capacity) {
   assert(capacity_ > 0);
 }
 
@@ -18,7 +19,7 @@ std::shared_ptr<const receipt::SignedBlock> SignedBlocks::get(
   // Two threads missing the same block both sign it; they get the same bytes.
   auto block = load(height);
   if (!block || block->tx_ids.empty()) return nullptr;
-  auto signed_block = std::make_shared<const receipt::SignedBlock>(receipt::sign_block(*block, node_key_));
+  auto signed_block = std::make_shared<const receipt::SignedBlock>(receipt::sign_block(*block, house_key_, node_key_));
   std::lock_guard lock(mutex_);
   if (kept_.emplace(height, signed_block).second) {
     order_.push_back(height);

@@ -1,7 +1,7 @@
 #pragma once
 // The node's signed block headers for finality receipts (domain/receipt.hpp), made on demand
-// and kept for the most recent blocks asked about: a block is signed and its tx tree built
-// once, then shared by every receipt of its txs. No CAF; thread-safe.
+// and kept for the last `capacity` blocks signed (first in, first out): a block is signed and
+// its tx tree built once, then shared by every receipt of its txs. No CAF; thread-safe.
 //
 // Nothing is stored in the log: Ed25519 signatures are deterministic, so signing a block
 // again (after a restart, or once it left the cache) gives the same bytes.
@@ -19,10 +19,11 @@ namespace croupier::actors {
 
 class SignedBlocks {
  public:
-  // Memory: about 96 bytes per tx of the blocks kept (ids and tree), plus their headers.
+  // Memory: about 150 bytes per tx of the blocks kept (tree and position map), plus headers.
   static constexpr std::size_t kDefaultCapacity = 64;
 
-  explicit SignedBlocks(KeyPair node_key, std::size_t capacity = kDefaultCapacity);
+  // `house_key`: the key the node's outcomes are proved under (every header names it).
+  SignedBlocks(KeyPair node_key, PublicKey house_key, std::size_t capacity = kDefaultCapacity);
 
   // The block at `height`, signed; `load` reads it (from the log) when it is not kept.
   // nullptr when `load` finds none.
@@ -33,6 +34,7 @@ class SignedBlocks {
 
  private:
   const KeyPair node_key_;
+  const PublicKey house_key_;
   const std::size_t capacity_;
   std::mutex mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<const receipt::SignedBlock>> kept_;

@@ -34,11 +34,16 @@ void check_signatures(const BetReceipt& r, const PublicKey& node_key, ReceiptChe
 }
 
 void check_outcome(const BetReceipt& r, const std::optional<PublicKey>& house_key, ReceiptCheck& c) {
-  if (house_key && *house_key != r.house_key)
-    c.failures.push_back("the answer's house_key " + to_hex(r.house_key) + " is not the expected " + to_hex(*house_key));
-  auto beta = vrf::verify(r.house_key, r.tx_id, r.vrf_proof);
+  const PublicKey& signed_house = r.header.house_key;  // The signatures cover it.
+  if (house_key && *house_key != signed_house)
+    c.failures.push_back("the header's house_key " + to_hex(signed_house) + " is not the expected " + to_hex(*house_key));
+  if (r.house_key != signed_house)
+    c.failures.push_back("the answer's house_key " + to_hex(r.house_key) + " is not the signed header's " +
+                         to_hex(signed_house));
+  auto beta = vrf::verify(signed_house, r.tx_id, r.vrf_proof);
   if (!beta) {
-    c.failures.push_back("the vrf_proof does not verify under house key " + to_hex(r.house_key) + " for alpha = tx_id");
+    c.failures.push_back("the vrf_proof does not verify under the signed house key " + to_hex(signed_house) +
+                         " for alpha = tx_id");
     return;
   }
   if (*beta != r.vrf_output) c.failures.push_back("vrf_output is not the proof's output (ECVRF_proof_to_hash)");
@@ -118,23 +123,28 @@ Bytes header_bytes(const BlockHeader& h) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(h.tx_count >> (8 * i)));
   put(out, h.tx_root);
   put(out, h.block_hash);
+  put(out, h.house_key);
   assert(out.size() == kHeaderBytes);
   return out;
 }
 
 std::optional<std::size_t> SignedBlock::index_of(const Hash32& tx_id) const {
-  for (std::size_t i = 0; i < tx_ids.size(); ++i)
-    if (tx_ids[i] == tx_id) return i;
-  return std::nullopt;
+  auto it = positions.find(tx_id);
+  if (it == positions.end()) return std::nullopt;
+  return it->second;
 }
 
-SignedBlock sign_block(const BlockCommitted& block, const KeyPair& node_key) {
+SignedBlock sign_block(const BlockCommitted& block, const PublicKey& house_key, const KeyPair& node_key) {
   assert(!block.tx_ids.empty() && block.tx_ids.size() <= std::numeric_limits<std::uint32_t>::max());
   TxTree tree(block.tx_ids);
-  BlockHeader h{kHeaderVersion, block.height,      block.prev_hash, block.time_ms,
-                static_cast<std::uint32_t>(block.tx_ids.size()), tree.root(), block.hash};
+  BlockHeader h{kHeaderVersion, block.height, block.prev_hash, block.time_ms,
+                static_cast<std::uint32_t>(block.tx_ids.size()), tree.root(), block.hash, house_key};
   HeaderSignature s{"node", node_key.public_key, sign(node_key, header_bytes(h))};
-  return SignedBlock{h, {s}, block.tx_ids, std::move(tree)};
+  SignedBlock out{h, {s}, std::move(tree), {}};
+  out.positions.reserve(block.tx_ids.size());
+  for (std::size_t i = 0; i < block.tx_ids.size(); ++i)
+    out.positions.emplace(block.tx_ids[i], static_cast<std::uint32_t>(i));  // The first, if one repeats.
+  return out;
 }
 
 ReceiptCheck check_bet_receipt(const BetReceipt& r, const PublicKey& node_key,

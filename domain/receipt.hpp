@@ -11,15 +11,18 @@
 // The header a receipt shows is the block's, with that tree's root:
 //   header_bytes = "croupier/block-header" (21 ASCII bytes) || version u8 (1)
 //                  || height u64 LE || prev_hash[32] || time_ms u64 LE
-//                  || tx_count u32 LE || tx_root[32] || block_hash[32]
-// (138 bytes). block_hash is the hash the log chains blocks by (events.hpp block_hash, over
-// every tx id); the next block's prev_hash names it. Every signature of a receipt is
+//                  || tx_count u32 LE || tx_root[32] || block_hash[32] || house_key[32]
+// (170 bytes). block_hash is the hash the log chains blocks by (events.hpp block_hash, over
+// every tx id); the next block's prev_hash names it. house_key is the key the block's bets'
+// outcomes are proved under: signed, so that nobody can swap in a key (and a proof, and an
+// outcome) of their own. Every signature of a receipt is
 // Ed25519 over header_bytes: the node's today; a cluster's validators sign the same bytes
 // and are listed beside it, so adding them changes no format.
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/crypto.hpp"
@@ -32,7 +35,7 @@ namespace croupier::receipt {
 
 inline constexpr std::uint8_t kHeaderVersion = 1;
 inline constexpr std::string_view kHeaderTag = "croupier/block-header";
-inline constexpr std::size_t kHeaderBytes = 21 + 1 + 8 + 32 + 8 + 4 + 32 + 32;
+inline constexpr std::size_t kHeaderBytes = 21 + 1 + 8 + 32 + 8 + 4 + 32 + 32 + 32;
 
 Hash32 tx_leaf_hash(const Hash32& tx_id);
 Hash32 tx_interior_hash(const Hash32& left, const Hash32& right);
@@ -66,6 +69,7 @@ struct BlockHeader {
   std::uint32_t tx_count = 0;
   Hash32 tx_root{};
   Hash32 block_hash{};
+  PublicKey house_key{};
   friend bool operator==(const BlockHeader&, const BlockHeader&) = default;
 };
 
@@ -85,14 +89,15 @@ struct HeaderSignature {
 struct SignedBlock {
   BlockHeader header;
   std::vector<HeaderSignature> signatures;
-  std::vector<Hash32> tx_ids;  // In block order.
   TxTree tree;
+  std::unordered_map<Hash32, std::uint32_t, BytesHash> positions;  // tx id -> its index.
   // tx_id's position in the block, or nullopt.
   std::optional<std::size_t> index_of(const Hash32& tx_id) const;
 };
 
-// Precondition: the block holds at least one tx and fewer than 2^32.
-SignedBlock sign_block(const BlockCommitted& block, const KeyPair& node_key);
+// Precondition: the block holds at least one tx and fewer than 2^32. `house_key`: the key
+// its bets' outcomes are proved under.
+SignedBlock sign_block(const BlockCommitted& block, const PublicKey& house_key, const KeyPair& node_key);
 
 // One bet's receipt, as the answer carries it and a checker reads it back.
 struct BetReceipt {
@@ -102,7 +107,7 @@ struct BetReceipt {
   Outcome outcome;              // The answer's outcome and payout.
   vrf::Proof vrf_proof{};
   vrf::Output vrf_output{};
-  PublicKey house_key{};        // As the answer names it.
+  PublicKey house_key{};        // As the answer names it (it must be the header's).
   BlockHeader header;
   std::uint64_t tx_index = 0;
   std::vector<Hash32> tx_path;
@@ -116,7 +121,8 @@ struct ReceiptCheck {
 };
 
 // Checks `r` against the node key (its signature must be among r.signatures, and every
-// signature listed must verify) and the house key (when given, r.house_key must be it):
+// signature listed must verify) and the house key (the header's, which the signatures cover;
+// when given, it must be that too; the answer's house_key must be the header's):
 // the player's signature over the bet, tx_id = BLAKE2b(signing bytes || signature), the
 // path from tx_id to the header's tx_root, the answer's height against the header's, the
 // ECVRF proof under the house key with alpha = tx_id, its output, and the outcome and payout

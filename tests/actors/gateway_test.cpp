@@ -249,7 +249,7 @@ class FakeNode : public NodeApi {
   }
 
   const ApiWorld& world_;
-  mutable SignedBlocks signed_blocks_{keypair_from_seed(Seed{0x4e, 0x0d})};  // Signs the receipts.
+  mutable SignedBlocks signed_blocks_{keypair_from_seed(Seed{0x4e, 0x0d}), world_.p.keys.house_key};  // Signs the receipts.
   mutable std::shared_mutex projections_mutex_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

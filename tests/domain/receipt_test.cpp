@@ -59,7 +59,7 @@ struct World {
     block_ids[3] = id;
     BlockCommitted block{12, filled(0xaa), {}, block_ids, 1'700'000'000'000};
     block.hash = block_hash(block.height, block.prev_hash, block.time_ms, block.tx_ids);
-    SignedBlock signed_block = sign_block(block, node);
+    SignedBlock signed_block = sign_block(block, house.public_key, node);
     vrf::Output beta{};
     BetResolved resolved = resolve_bet(id, bet, house, &beta);
     r.bet = bet;
@@ -128,10 +128,11 @@ TEST_CASE("every path verifies, and no altered path, index, tx or root does") {
   }
 }
 
-TEST_CASE("header bytes: tag, version, then every field little-endian, 138 bytes") {
-  BlockHeader h{1, 0x0102030405060708ull, filled(0xaa), 0x1112131415161718ull, 0x21222324u, filled(0xbb), filled(0xcc)};
+TEST_CASE("header bytes: tag, version, then every field little-endian, 170 bytes") {
+  BlockHeader h{1,           0x0102030405060708ull, filled(0xaa), 0x1112131415161718ull, 0x21222324u,
+                filled(0xbb), filled(0xcc),         filled(0xdd)};
   Bytes b = header_bytes(h);
-  REQUIRE(b.size() == 138);
+  REQUIRE(b.size() == 170);
   CHECK(std::string(b.begin(), b.begin() + 21) == "croupier/block-header");
   CHECK(b[21] == 1);
   CHECK(b[22] == 0x08);
@@ -144,6 +145,8 @@ TEST_CASE("header bytes: tag, version, then every field little-endian, 138 bytes
   CHECK(b[74] == 0xbb);
   CHECK(b[106] == 0xcc);
   CHECK(b[137] == 0xcc);
+  CHECK(b[138] == 0xdd);
+  CHECK(b[169] == 0xdd);
 }
 
 TEST_CASE("a block's signed header: its tree's root, its hash, the node's signature over header_bytes") {
@@ -158,6 +161,7 @@ TEST_CASE("a block's signed header: its tree's root, its hash, the node's signat
   block_ids[3] = w.r.tx_id;
   CHECK(w.r.header.tx_root == TxTree(block_ids).root());
   CHECK(w.r.header.block_hash == block_hash(12, filled(0xaa), 1'700'000'000'000, block_ids));
+  CHECK(w.r.header.house_key == w.house.public_key);
 }
 
 TEST_CASE("a real bet's receipt passes and every single-field change fails, naming the check") {
@@ -198,6 +202,7 @@ TEST_CASE("a real bet's receipt passes and every single-field change fails, nami
       {"header.tx_count", [](BetReceipt& r) { r.header.tx_count += 1; }, "signature"},
       {"header.tx_root", [](BetReceipt& r) { r.header.tx_root[2] ^= 1; }, "tx path"},
       {"header.block_hash", [](BetReceipt& r) { r.header.block_hash[3] ^= 1; }, "signature"},
+      {"header.house_key", [&](BetReceipt& r) { r.header.house_key = other.public_key; }, "signature"},
       {"tx_index", [](BetReceipt& r) { r.tx_index = 2; }, "tx path"},
       {"tx_path", [](BetReceipt& r) { r.tx_path[1][0] ^= 1; }, "tx path"},
       {"tx_path shortened", [](BetReceipt& r) { r.tx_path.pop_back(); }, "tx path"},
@@ -216,6 +221,20 @@ TEST_CASE("a real bet's receipt passes and every single-field change fails, nami
     for (const auto& f : c.failures) all += f + "\n";
     CAPTURE(all);
     CHECK(all.find(t.expect) != std::string::npos);
+  }
+  // A forger's own house key with a proof and an outcome made under it, all consistent: the
+  // signed header names the real house key, so it fails, pinned or not.
+  {
+    BetReceipt forged = w.r;
+    vrf::Output beta{};
+    BetResolved fake = resolve_bet(w.r.tx_id, w.r.bet, other, &beta);
+    forged.house_key = other.public_key;
+    forged.vrf_proof = fake.vrf_proof;
+    forged.vrf_output = beta;
+    forged.outcome = Outcome{fake.roll, fake.win, fake.payout};
+    auto c = check_bet_receipt(forged, w.node.public_key, std::nullopt);
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.failures.front().find("not the signed header's") != std::string::npos);
   }
   // Pinned keys: another node key or house key refuses a receipt that is otherwise whole.
   CHECK_FALSE(check_bet_receipt(w.r, other.public_key, std::nullopt).ok());

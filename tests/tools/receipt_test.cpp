@@ -203,7 +203,7 @@ TEST_CASE("FinalBetsCarryReceiptsThatVerifyOfflineAndNoChangedFieldDoes") {
       REQUIRE(r.exit_code == 0);
       std::string hex = r.out.substr(0, r.out.find('\n'));
       const Bytes header = bytes_from_hex(hex);
-      CHECK(header.size() == 138);
+      CHECK(header.size() == 170);
       const Signature sig = fixed_from_hex<64>(answer["receipt"]["signatures"][0]["signature"].get<std::string>());
       CHECK(croupier::verify(keys->node_key->public_key, header, sig));
     }

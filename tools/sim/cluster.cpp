@@ -22,7 +22,7 @@ Cluster::Cluster(caf::actor_system& system, caf::scheduler::test_coordinator& sc
                  std::shared_ptr<SimNetwork> network, ClusterOptions options)
     : system_(system), scheduler_(scheduler), network_(std::move(network)), options_(std::move(options)),
       keys_{keypair_from_seed(seed_from(options_.seed, 1)), keypair_from_seed(seed_from(options_.seed, 2)),
-            keypair_from_seed(seed_from(options_.seed, 3)), keypair_from_seed(seed_from(options_.seed, 4))},
+            keypair_from_seed(seed_from(options_.seed, 3)), KeyPair{}},
       nodes_(options_.nodes) {
   static constexpr Lie kLies[] = {Lie::conflicting, Lie::equivocating, Lie::random};
   for (std::size_t i = 0; i < options_.byzantine && i + 1 < nodes_.size(); ++i)
@@ -78,6 +78,7 @@ actors::NodeOptions Cluster::options_for(std::size_t i) {
   actors::NodeOptions o;
   o.data = options_.dir / ("node-" + std::to_string(i));
   o.keys = keys_;
+  o.keys.node_key = keypair_from_seed(seed_from(options_.seed, 100 + i));  // Each node signs its own receipts.
   o.version = "sim";
   std::array<std::uint8_t, 10> r{};
   put_u64_le(r.data(), options_.seed * 131 + i);

@@ -109,7 +109,7 @@ class Cluster {
   caf::scheduler::test_coordinator& scheduler_;
   std::shared_ptr<SimNetwork> network_;
   ClusterOptions options_;
-  actors::NodeSecrets keys_;
+  actors::NodeSecrets keys_;  // Shared by every node, but for node_key: each its own (options_for).
   std::vector<SimNode> nodes_;
   std::uint64_t cold_lookups_ = 0;
   std::vector<std::string> alarms_;
