@@ -24,13 +24,15 @@ const cli::CommandSpec kVerifySpec{
     "tx_id is the bet's, the Merkle path from tx_id to the block header's tx_root, the node's\n"
     "Ed25519 signature over the header (and every other signature the receipt lists), the\n"
     "answer's block_height against the header's, and the outcome: the ECVRF proof under the\n"
-    "house key with alpha = tx_id, its output, and the roll, win and payout the game's rule\n"
-    "gives for it (README \"Finality receipts\" gives the exact bytes). batch_id and\n"
-    "batch_status are not covered: they are settlement state, which changes after finality.\n\n"
+    "house key the signed header names (the answer's must be the same) with alpha = tx_id,\n"
+    "its output, and the roll, win and payout the game's rule gives for it (README\n"
+    "\"Finality receipts\" gives the exact bytes). batch_id and batch_status are not\n"
+    "covered: they are settlement state, which changes after finality.\n\n"
     "Exit codes: 0 every check passed, 1 a check failed or FILE is not a final bet's answer\n"
     "with a receipt (each failure is printed), 2 bad usage or an unreadable FILE.",
     {{"node-key", "HEX", "the node's public key (its start-up line \"node key:\", or GET /v1/health's node_key)"},
-     {"house-key", "HEX", "the house public key the outcome must be proved under (default: the answer's house_key)"}}};
+     {"house-key", "HEX",
+      "the house public key the operator published (start-up line \"house:\"): the signed header's must be it"}}};
 
 std::string read_input(const std::string& file) {
   if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
@@ -76,7 +78,8 @@ int verify(const std::string& file, const cli::Args& args) {
   if (r.signatures.size() > 1) std::cout << " and " << r.signatures.size() - 1 << " other signature(s), all valid";
   std::cout << "\n  outcome: roll " << static_cast<unsigned>(r.outcome.roll) << ", " << (r.outcome.win ? "win" : "loss")
             << ", payout " << r.outcome.payout << ", proved by ECVRF under house key " << to_hex(r.house_key)
-            << (house_key ? " (as --house-key)" : " (the answer's; pass --house-key to pin it)") << "\n"
+            << (house_key ? " (the signed header's, as --house-key)" : " (the signed header's; --house-key also pins it)")
+            << "\n"
             << "  not covered: batch_id, batch_status (settlement state, which changes after finality)\n";
   return 0;
 }
