@@ -2,19 +2,13 @@
 
 #include <cassert>
 #include <limits>
+#include <tuple>
+
+#include "domain/codec.hpp"
 
 namespace croupier::receipt {
 
 namespace {
-
-void put_u64_le(Bytes& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-template <std::size_t N>
-void put(Bytes& out, const FixedBytes<N>& b) {
-  out.insert(out.end(), b.begin(), b.end());
-}
 
 std::string describe_outcome(const Outcome& o) {
   return "roll " + std::to_string(o.roll) + ", " + (o.win ? "win" : "loss") + ", payout " + std::to_string(o.payout);
@@ -114,16 +108,13 @@ bool verify_tx_path(const Hash32& root, const Hash32& tx_id, std::uint64_t index
 }
 
 Bytes header_bytes(const BlockHeader& h) {
-  Bytes out(kHeaderTag.begin(), kHeaderTag.end());
+  // The fields in the domain codec's fixed-width little-endian form (as signing_bytes), after the tag.
+  const Bytes fields = encode(std::make_tuple(h.version, h.height, h.prev_hash, h.time_ms, h.tx_count, h.tx_root,
+                                              h.block_hash, h.house_key));
+  Bytes out;
   out.reserve(kHeaderBytes);
-  out.push_back(h.version);
-  put_u64_le(out, h.height);
-  put(out, h.prev_hash);
-  put_u64_le(out, h.time_ms);
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(h.tx_count >> (8 * i)));
-  put(out, h.tx_root);
-  put(out, h.block_hash);
-  put(out, h.house_key);
+  out.insert(out.end(), kHeaderTag.begin(), kHeaderTag.end());
+  out.insert(out.end(), fields.begin(), fields.end());
   assert(out.size() == kHeaderBytes);
   return out;
 }

@@ -18,6 +18,7 @@
 #include "domain/crypto.hpp"
 #include "domain/games.hpp"
 #include "domain/transactions.hpp"
+#include "node_process.hpp"
 #include "player_support.hpp"
 #include "test_support.hpp"
 #include "tools/http_client.hpp"
@@ -29,7 +30,6 @@ using namespace croupier;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kBinary = CROUPIER_BINARY;
 
 using test::bet_json;
 using test::random_key;
@@ -46,11 +46,9 @@ json without_batch(json body) {
 
 TEST_CASE("ABatchOfFortyBetsBecomesFinalTogetherAndEachAnswerIsASinglePostsAnswer") {
   test::TempDir dir("croupier-bet-batch");
-  const fs::path data = dir / "data";
-  const std::uint16_t port = test::free_port();
-  test::Process node({kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:" + std::to_string(port), "--admin",
-                      "off"});
-  REQUIRE(node.read_until("ready; SIGINT/SIGTERM stops", std::chrono::seconds(60)));
+  test::NodeProcess node(dir.path(), "");
+  const fs::path data = node.data;
+  const std::uint16_t port = node.port;
   const KeyPair op = tools::read_node_keys(data)->operator_key;
   tools::HttpClient http("127.0.0.1", port);
   std::mt19937_64 rng(20261202);
@@ -107,17 +105,15 @@ TEST_CASE("ABatchOfFortyBetsBecomesFinalTogetherAndEachAnswerIsASinglePostsAnswe
     CHECK(without_batch(again_results[i]["body"]) == without_batch(results[i]["body"]));
   }
 
-  node.send(SIGTERM);
-  CHECK(node.wait(std::chrono::seconds(30)).exit_code == 0);
+  node.process->send(SIGTERM);
+  CHECK(node.process->wait(std::chrono::seconds(30)).exit_code == 0);
 }
 
 TEST_CASE("OneAccountsBetsInOneBatchAreAdmittedInNonceOrderInAnyOrderGivenAndAllBecomeFinal") {
   test::TempDir dir("croupier-bet-batch-chain");
-  const fs::path data = dir / "data";
-  const std::uint16_t port = test::free_port();
-  test::Process node({kBinary, "node", "--data", data.string(), "--http", "127.0.0.1:" + std::to_string(port), "--admin",
-                      "off"});
-  REQUIRE(node.read_until("ready; SIGINT/SIGTERM stops", std::chrono::seconds(60)));
+  test::NodeProcess node(dir.path(), "");
+  const fs::path data = node.data;
+  const std::uint16_t port = node.port;
   const KeyPair op = tools::read_node_keys(data)->operator_key;
   tools::HttpClient http("127.0.0.1", port);
   std::mt19937_64 rng(20261204);
@@ -154,6 +150,6 @@ TEST_CASE("OneAccountsBetsInOneBatchAreAdmittedInNonceOrderInAnyOrderGivenAndAll
     auto a = http.request("GET", "/v1/accounts/" + to_hex(p.public_key));
     CHECK(json::parse(a.body).at("nonce") == 5);
   }
-  node.send(SIGTERM);
-  CHECK(node.wait(std::chrono::seconds(30)).exit_code == 0);
+  node.process->send(SIGTERM);
+  CHECK(node.process->wait(std::chrono::seconds(30)).exit_code == 0);
 }

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node_process.hpp"
 #include "player_support.hpp"
 #include "readme_blocks.hpp"
 #include "test_support.hpp"
@@ -40,27 +41,12 @@ using namespace std::chrono_literals;
 const std::string kBinary = CROUPIER_BINARY;
 
 // A node on a fresh data directory with `config` (a [croupier] section's lines).
-struct FeedNode {
-  FeedNode(const fs::path& dir, const std::string& config)
-      : data(dir / "data"), config_file(dir / "node.ini"), port(test::free_port()) {
-    std::ofstream(config_file) << "[croupier]\n" << config;
-    start();
-  }
-  void start() {
-    process = std::make_unique<test::Process>(std::vector<std::string>{
-        kBinary, "node", "--config", config_file.string(), "--data", data.string(), "--http",
-        "127.0.0.1:" + std::to_string(port), "--admin", "off"});
-    REQUIRE(process->read_until("ready; SIGINT/SIGTERM stops", 60s));
-  }
-  tools::Endpoint endpoint() const { return {"127.0.0.1", port}; }
+struct FeedNode : test::NodeProcess {
+  using NodeProcess::NodeProcess;
   std::uint64_t log_head() {
     tools::HttpClient http("127.0.0.1", port);
     return json::parse(http.request("GET", "/v1/health").body).at("log_head").get<std::uint64_t>();
   }
-
-  fs::path data, config_file;
-  std::uint16_t port;
-  std::unique_ptr<test::Process> process;
 };
 
 // `players` funded players, each with `bets` final bets (nonces 1..bets); the bets placed.

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_schema.hpp"
+#include "node_process.hpp"
 #include "player_support.hpp"
 #include "test_support.hpp"
 #include "tools/event_stream.hpp"
@@ -42,7 +43,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const std::string kBinary = CROUPIER_BINARY;
 
 // --- a raw HTTP/1.1 exchange, so that any header can be sent and every header read --------
 
@@ -182,22 +182,14 @@ struct Conformance {
   }
 };
 
-struct Node {
-  explicit Node(const fs::path& dir) : data(dir / "data"), config(dir / "node.ini"), port(test::free_port()) {
-    std::ofstream(config) << "[croupier]\n"
-                             "batch-max-bets = 3\n"
-                             "feed-max-consumers = 1\n"
-                             "http-max-connections = 16\n"
-                             "http-header-timeout = 1s\n"
-                             "feed-heartbeat = 100ms\n";  // A closed consumer's slot frees soon.
-    process = std::make_unique<test::Process>(std::vector<std::string>{kBinary, "node", "--config", config.string(),
-                                                                       "--data", data.string(), "--http",
-                                                                       "127.0.0.1:" + std::to_string(port), "--admin", "off"});
-    REQUIRE(process->read_until("ready; SIGINT/SIGTERM stops", 60s));
-  }
-  fs::path data, config;
-  std::uint16_t port;
-  std::unique_ptr<test::Process> process;
+struct Node : test::NodeProcess {
+  explicit Node(const fs::path& dir)
+      : NodeProcess(dir,
+                    "batch-max-bets = 3\n"
+                    "feed-max-consumers = 1\n"
+                    "http-max-connections = 16\n"
+                    "http-header-timeout = 1s\n"
+                    "feed-heartbeat = 100ms\n") {}  // A closed consumer's slot frees soon.
 };
 
 const std::string kNumbersAsStrings = "Croupier-Numbers: string";

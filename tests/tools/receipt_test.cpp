@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node_process.hpp"
 #include "player_support.hpp"
 #include "readme_blocks.hpp"
 #include "test_support.hpp"
@@ -32,21 +33,9 @@ using namespace std::chrono_literals;
 
 const std::string kBinary = CROUPIER_BINARY;
 
-struct ReceiptNode {
-  explicit ReceiptNode(const fs::path& dir) : data(dir / "data"), config(dir / "node.ini"), port(test::free_port()) {
-    // recent-txs = 1: a bet placed before the last one is read back from the log.
-    std::ofstream(config) << "[croupier]\nrecent-txs = 1\n";
-    start();
-  }
-  void start() {
-    process = std::make_unique<test::Process>(std::vector<std::string>{kBinary, "node", "--config", config.string(),
-                                                                       "--data", data.string(), "--http",
-                                                                       "127.0.0.1:" + std::to_string(port), "--admin", "off"});
-    REQUIRE(process->read_until("ready; SIGINT/SIGTERM stops", 60s));
-  }
-  fs::path data, config;
-  std::uint16_t port;
-  std::unique_ptr<test::Process> process;
+// recent-txs = 1: a bet placed before the last one is read back from the log.
+struct ReceiptNode : test::NodeProcess {
+  explicit ReceiptNode(const fs::path& dir) : NodeProcess(dir, "recent-txs = 1\n") {}
 };
 
 test::ProcessResult verify(const fs::path& file, const std::string& node_key, std::vector<std::string> more = {}) {
