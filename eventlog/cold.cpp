@@ -39,16 +39,34 @@ std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key) {
   return entry->tx_id;
 }
 
-void refuse_key_held_in_log(const EventLog& log, const Projections& p, const Event& e, Seq seq) {
+namespace {
+
+// The key of a bet's or deposit's admission that apply() cannot judge (the projections do not
+// hold it); nullopt for any other event.
+std::optional<TxKey> key_forgotten_by(const Projections& p, const Event& e) {
   const auto* a = std::get_if<TxAdmitted>(&e);
-  if (!a || std::holds_alternative<Settlement>(a->tx)) return;
+  if (!a || std::holds_alternative<Settlement>(a->tx)) return std::nullopt;
   const TxKey key = tx_key(a->tx);
-  const bool bet = key.kind == TxKind::bet;
-  if ((bet ? p.bets : p.deposits).contains(key.id)) return;  // apply() judges it.
-  auto entry = bet ? log.find_bet(key.id) : log.find_deposit(key.id);
+  if ((key.kind == TxKind::bet ? p.bets : p.deposits).contains(key.id)) return std::nullopt;  // apply() judges it.
+  return key;
+}
+
+void refuse_if_admitted_before(const std::optional<TxEntry>& entry, const TxKey& key, Seq seq) {
   if (entry && entry->admitted != seq)
     throw ApplyError("TxAdmitted: " + std::string(tx_kind_name(key.kind)) + " id " + to_hex(key.id) +
                      " admitted twice (the log holds it, admitted at seq " + std::to_string(entry->admitted) + ")");
+}
+
+}  // namespace
+
+void refuse_key_held_in_log(const EventLog& log, const Projections& p, const Event& e, Seq seq) {
+  auto key = key_forgotten_by(p, e);
+  if (!key) return;
+  refuse_if_admitted_before(key->kind == TxKind::bet ? log.find_bet(key->id) : log.find_deposit(key->id), *key, seq);
+}
+
+void refuse_key_held_in(const std::optional<TxEntry>& stored, const Projections& p, const Event& e, Seq seq) {
+  if (auto key = key_forgotten_by(p, e)) refuse_if_admitted_before(stored, *key, seq);
 }
 
 std::optional<ColdTx> read_cold_tx(const EventLog& log, TxKind kind, const Id128& id) {

@@ -29,6 +29,9 @@ std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key);
 // cannot see that key, so this throws ApplyError as apply() does for a key it holds. The
 // journal calls it before each apply, and the audit's replay too (the ids are unique).
 void refuse_key_held_in_log(const EventLog& log, const Projections& p, const Event& e, Seq seq);
+// The same judgement with the key's index entry already read (`stored`: what the log's
+// index holds for the key of `e`, a TxAdmitted of a bet or deposit), as the audit's scan reads it.
+void refuse_key_held_in(const std::optional<TxEntry>& stored, const Projections& p, const Event& e, Seq seq);
 
 // nullopt when the log indexes no such bet or deposit (kind bet or deposit only).
 std::optional<ColdTx> read_cold_tx(const EventLog& log, TxKind kind, const Id128& id);

@@ -537,14 +537,19 @@ std::vector<Seq> EventLog::append_snapshot_then(Seq covered_seq, ByteView blob, 
   return append_records(all, time_ms, std::pair{covered_seq, blob});
 }
 
-std::optional<Bytes> EventLog::find(unsigned dbi_index, ByteView key) const {
-  ReadTxn rt(*h_);
+std::optional<ByteView> EventLog::find_in(void* txn, unsigned dbi_index, ByteView key) const {
   MDB_val k = val(key), v;
-  int rc = mdb_get(rt.txn, h_->dbi[dbi_index], &k, &v);
+  int rc = mdb_get(static_cast<MDB_txn*>(txn), h_->dbi[dbi_index], &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
   check(rc, std::string("look up ") + kDbiNames[dbi_index]);
-  auto b = view(v);
-  return Bytes(b.begin(), b.end());
+  return view(v);
+}
+
+std::optional<Bytes> EventLog::find(unsigned dbi_index, ByteView key) const {
+  ReadTxn rt(*h_);
+  auto b = find_in(rt.txn, dbi_index, key);
+  if (!b) return std::nullopt;
+  return Bytes(b->begin(), b->end());
 }
 
 namespace {
@@ -559,6 +564,12 @@ std::optional<TxEntry> EventLog::find_bet(const Id128& id) const {
   auto v = find(kBetIndex, id);
   if (!v) return std::nullopt;
   return decoded_or_throw(decode_tx_entry(*v), "bet_index", id);
+}
+std::optional<TxEntry> EventLog::ScanIndexes::find_tx(TxKind kind, const Id128& id) const {
+  const bool bet = kind == TxKind::bet;
+  auto v = log_.find_in(txn_, bet ? kBetIndex : kDepositIndex, id);
+  if (!v) return std::nullopt;
+  return decoded_or_throw(decode_tx_entry(*v), bet ? "bet_index" : "deposit_index", id);
 }
 std::optional<TxEntry> EventLog::find_deposit(const Id128& id) const {
   auto v = find(kDepositIndex, id);
@@ -590,25 +601,26 @@ std::optional<EventLog::OwnedRecord> EventLog::read(Seq seq) const {
 }
 
 void EventLog::scan(Seq from, const std::function<bool(const RecordView&)>& visit) const {
-  scan_records(from, visit, [](Seq seq, ErrorKind kind, const std::string& message) {
+  scan_records(from, [&](const RecordView& r, const ScanIndexes&) { return visit(r); }, [](Seq seq, ErrorKind kind, const std::string& message) {
     throw LogError(kind, message, seq);  // Strict readers stop at the first damage.
   });
 }
 
-void EventLog::audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
+void EventLog::audit_scan(Seq from, const std::function<void(const RecordView&, const ScanIndexes&)>& visit,
                           const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const {
   scan_records(
       from,
-      [&](const RecordView& r) {
-        visit(r);
+      [&](const RecordView& r, const ScanIndexes& indexes) {
+        visit(r, indexes);
         return true;
       },
       damaged);
 }
 
-void EventLog::scan_records(Seq from, const std::function<bool(const RecordView&)>& visit,
+void EventLog::scan_records(Seq from, const std::function<bool(const RecordView&, const ScanIndexes&)>& visit,
                             const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const {
   ReadTxn rt(*h_);
+  const ScanIndexes indexes(*this, rt.txn);
   Cursor c(rt.txn, h_->dbi[kEvents]);
   auto key = seq_key(from);
   MDB_val k = val(key), v;
@@ -632,7 +644,7 @@ void EventLog::scan_records(Seq from, const std::function<bool(const RecordView&
       damaged(seq, e.kind(), e.what());
       continue;
     }
-    if (!visit(*r)) return;
+    if (!visit(*r, indexes)) return;
   }
   if (rc != MDB_NOTFOUND) damaged(expected, ErrorKind::io, std::string("scan stopped: ") + mdb_strerror(rc));
 }

@@ -138,7 +138,9 @@ class EventLog {
   // For audits: like scan from `from`, but a record that cannot be parsed or a gap in the
   // sequence numbers is passed to `damaged(seq, kind, message)` and the scan goes on with
   // the next record, so one bad record never hides the rest of the log.
-  void audit_scan(Seq from, const std::function<void(const RecordView&)>& visit,
+  // `visit` also gets the scan's own view of the bet and deposit indexes (ScanIndexes).
+  class ScanIndexes;
+  void audit_scan(Seq from, const std::function<void(const RecordView&, const ScanIndexes&)>& visit,
                   const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
 
   // Every entry of one index in key order: (key, value as stored). For audits.
@@ -162,8 +164,10 @@ class EventLog {
  private:
   explicit EventLog(const Options& options);
   std::optional<Bytes> find(unsigned dbi_index, ByteView key) const;
+  // In the read transaction `txn` (an MDB_txn*), the value is valid while it is open.
+  std::optional<ByteView> find_in(void* txn, unsigned dbi_index, ByteView key) const;
   // The one cursor loop behind scan and audit_scan: damage goes to `damaged`, which may throw.
-  void scan_records(Seq from, const std::function<bool(const RecordView&)>& visit,
+  void scan_records(Seq from, const std::function<bool(const RecordView&, const ScanIndexes&)>& visit,
                     const std::function<void(Seq, ErrorKind, const std::string&)>& damaged) const;
   template <class F>
   void write_txn(F&& body);
@@ -185,6 +189,22 @@ class EventLog {
   bool audit_ = false;
   Bytes scratch_;                  // Reused record buffer (writer only).
   std::atomic<std::uint64_t> commits_{0};
+};
+
+// Point reads of the bet and deposit indexes inside an audit scan's own read transaction:
+// what they return is as of the records that scan reads (one snapshot), and a read costs no
+// transaction of its own. Valid only inside the audit_scan visit it is handed to.
+class EventLog::ScanIndexes {
+ public:
+  // kind bet or deposit: the stored entry, nullopt when there is none; LogError(corrupt_record)
+  // when it is malformed (as find_bet).
+  std::optional<TxEntry> find_tx(TxKind kind, const Id128& id) const;
+
+ private:
+  friend class EventLog;
+  ScanIndexes(const EventLog& log, void* txn) : log_(log), txn_(txn) {}
+  const EventLog& log_;
+  void* txn_;
 };
 
 // Checks a stream of records for hash and chain integrity, in order.

@@ -64,8 +64,13 @@ bool created_by_event(const EventLog& log, EventLog::Index index, ByteView key, 
 
 }  // namespace
 
-void IndexAudit::event(const Event& e, Seq seq, const std::optional<Hash32>& tx_id) {
+void IndexAudit::event(const Event& e, Seq seq, const std::optional<Hash32>& tx_id, const std::optional<StoredTx>& stored) {
   update_indexes(*this, e, seq, tx_id);
+  if (const auto* a = std::get_if<TxAdmitted>(&e); a && stored && !std::holds_alternative<Settlement>(a->tx)) {
+    const TxKey key = tx_key(a->tx);
+    auto& open = key.kind == TxKind::bet ? bets_ : deposits_;
+    if (auto it = open.find(key.id); it != open.end() && it->second.entry.admitted == seq) it->second.stored = stored;
+  }
   // The projections' finishing rules (domain/projections.hpp): no later event changes these.
   if (const auto* f = std::get_if<TxFinalized>(&e)) {
     if (!f->accepted && f->key.kind != TxKind::settlement) settle_tx(f->key.kind, f->key.id);
@@ -82,20 +87,20 @@ void IndexAudit::event(const Event& e, Seq seq, const std::optional<Hash32>& tx_
 std::optional<TxEntry> IndexAudit::tx(TxKind kind, const Id128& id) {
   auto& open = kind == TxKind::bet ? bets_ : deposits_;
   auto it = open.find(id);
-  return it == open.end() ? std::nullopt : std::optional<TxEntry>(it->second);
+  return it == open.end() ? std::nullopt : std::optional<TxEntry>(it->second.entry);
 }
 
 void IndexAudit::put_tx(TxKind kind, const Id128& id, const TxEntry& entry, bool fresh, Seq) {
   auto& open = kind == TxKind::bet ? bets_ : deposits_;
   if (!fresh) {
-    open[id] = entry;
+    open[id].entry = entry;
     return;
   }
   // A second admission: the first entry stands. (The replay leaves out an admission of an id
   // already admitted, which apply() or refuse_key_held_in_log reports; this is a guard.)
   if (open.contains(id)) return;
   ++(kind == TxKind::bet ? bets_created_ : deposits_created_);
-  open.emplace(id, entry);
+  open.emplace(id, OpenTx{entry, std::nullopt});
 }
 
 std::optional<BatchEntry> IndexAudit::batch(const Id128& id) {
@@ -137,12 +142,14 @@ void IndexAudit::settle_tx(TxKind kind, const Id128& id) {
   auto& open = kind == TxKind::bet ? bets_ : deposits_;
   auto it = open.find(id);
   if (it == open.end()) return;
-  const TxEntry expected = it->second;
+  const TxEntry expected = it->second.entry;
+  const std::optional<StoredTx> read_before = std::move(it->second.stored);
   open.erase(it);
   const char* name = kind == TxKind::bet ? "bet_index" : "deposit_index";
-  bool malformed = false;
-  auto stored = stored_or_malformed([&] { return kind == TxKind::bet ? log_.find_bet(id) : log_.find_deposit(id); },
-                                    malformed);
+  bool malformed = read_before && read_before->malformed;
+  auto stored = read_before ? read_before->entry
+                            : stored_or_malformed([&] { return kind == TxKind::bet ? log_.find_bet(id) : log_.find_deposit(id); },
+                                                  malformed);
   if (names_unknown(expected) || (stored && names_unknown(*stored))) return;  // Cannot be judged.
   if (!stored && !malformed)
     problem(expected.admitted, std::string(name) + " has no entry for " + to_hex(id) + " (" + describe(expected) + ")");

@@ -29,8 +29,17 @@ class IndexAudit final : public IndexStore {
   using Report = std::function<void(Seq, std::string)>;
   explicit IndexAudit(const EventLog& log) : log_(log) {}
 
-  // Event `e` at `seq` (before apply(), which may move its parts away).
-  void event(const Event& e, Seq seq, const std::optional<Hash32>& tx_id);
+  // A bet's or deposit's index entry as read when its admission was scanned (the audit's
+  // scan reads it in its own transaction, on its own thread): settling the entry then needs no
+  // read of its own. The log's indexes do not change under one scan's transaction.
+  struct StoredTx {
+    std::optional<TxEntry> entry;
+    bool malformed = false;
+  };
+
+  // Event `e` at `seq` (before apply(), which may move its parts away); `stored`, for a bet's
+  // or deposit's TxAdmitted, is its key's stored entry when already read.
+  void event(const Event& e, Seq seq, const std::optional<Hash32>& tx_id, const std::optional<StoredTx>& stored = std::nullopt);
   // A record that could not be read or decoded: entries naming it cannot be judged.
   void unknown(Seq seq) { unknown_.insert(seq); }
   // Compares what is still open and the counts; hands every problem found to `report`.
@@ -52,8 +61,13 @@ class IndexAudit final : public IndexStore {
   void name_extra_entries(EventLog::Index index, const char* name);
   void problem(Seq seq, std::string message) { problems_.emplace_back(seq, std::move(message)); }
 
+  struct OpenTx {
+    TxEntry entry;                  // As the events built it so far.
+    std::optional<StoredTx> stored;  // As stored, when read at its admission.
+  };
+
   const EventLog& log_;
-  std::unordered_map<Id128, TxEntry, BytesHash> bets_, deposits_;
+  std::unordered_map<Id128, OpenTx, BytesHash> bets_, deposits_;
   std::unordered_map<Id128, BatchEntry, BytesHash> batches_;
   std::unordered_set<Seq> unknown_;
   std::uint64_t bets_created_ = 0, deposits_created_ = 0, batches_created_ = 0, blocks_created_ = 0;

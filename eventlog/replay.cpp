@@ -90,8 +90,22 @@ struct DecodedRecord {
   bool intact = false;
   std::optional<Event> event;       // Set when intact and decoded (after the snapshot only).
   std::optional<Hash32> tx_id;      // For TxAdmitted: tx_id(tx), hashed off the apply thread.
+  // For a bet's or deposit's TxAdmitted: its key's index entry, read off the apply thread too.
+  std::optional<IndexAudit::StoredTx> stored_tx;
   std::string decode_error;
 };
+
+// The index entry the scan's transaction holds for the key `e` admits (bets and deposits).
+std::optional<IndexAudit::StoredTx> stored_entry_of(const Event& e, const EventLog::ScanIndexes& indexes) {
+  const auto* a = std::get_if<TxAdmitted>(&e);
+  if (!a || std::holds_alternative<Settlement>(a->tx)) return std::nullopt;
+  const TxKey key = tx_key(a->tx);
+  try {
+    return IndexAudit::StoredTx{indexes.find_tx(key.kind, key.id), false};
+  } catch (const LogError&) {
+    return IndexAudit::StoredTx{std::nullopt, true};  // Malformed: the index audit reports it.
+  }
+}
 
 // Scans the log on its own thread, checks each record's hash and decodes it, handing
 // chunks to the applying thread in order through a bounded queue. Hashing and decoding
@@ -150,7 +164,7 @@ class DecodeStage {
     try {
       log_.audit_scan(
           scan_from_,
-          [&](const RecordView& r) {
+          [&](const RecordView& r, const EventLog::ScanIndexes& indexes) {
             DecodedRecord d;
             d.seq = r.seq;
             d.prev_hash = r.prev_hash;
@@ -159,7 +173,10 @@ class DecodeStage {
             if (d.intact && r.seq > decode_after_) {
               try {
                 d.event = decode_event(r.type, r.payload);
-                if (auto* a = std::get_if<TxAdmitted>(&*d.event)) d.tx_id = tx_id(a->tx);
+                if (auto* a = std::get_if<TxAdmitted>(&*d.event)) {
+                  d.tx_id = tx_id(a->tx);
+                  d.stored_tx = stored_entry_of(*d.event, indexes);
+                }
               } catch (const DecodeError& e) {
                 d.decode_error = e.what();
               }
@@ -352,13 +369,12 @@ ReplayResult replay(const EventLog& log, const ReplayOptions& options) {
         // either (the first entry stands).
         std::optional<std::string> admitted_before;
         try {
-          refuse_key_held_in_log(log, p, e, r.seq);
+          // A malformed index entry is not judged here: the index audit reports it.
+          if (r.stored_tx && !r.stored_tx->malformed) refuse_key_held_in(r.stored_tx->entry, p, e, r.seq);
         } catch (const ApplyError& err) {
           admitted_before = err.what();
-        } catch (const LogError&) {
-          // A malformed index entry: the index audit reports it.
         }
-        if (index_audit && !admitted_before && !key_held_in_memory(p, e)) index_audit->event(e, r.seq, r.tx_id);
+        if (index_audit && !admitted_before && !key_held_in_memory(p, e)) index_audit->event(e, r.seq, r.tx_id, r.stored_tx);
         // The job is taken before apply, which moves the event's transaction away.
         std::optional<audit::Job> job;
         if (pool) job = audit::job_for(p, r.seq, e);
