@@ -25,6 +25,7 @@
 
 #include "actors/journal.hpp"
 #include "actors/node_state.hpp"
+#include "actors/peer_table.hpp"
 #include "actors/waiters.hpp"
 #include "eventlog/event_log.hpp"
 
@@ -57,6 +58,7 @@ struct InspectorOptions {
   std::string version;
   std::vector<std::string> validators;            // Names of the local validators.
   std::string config_json = "{}";                 // The node's effective configuration.
+  std::shared_ptr<PeerTable> peers;               // A cluster node's links; null for a single node.
 };
 
 caf::actor spawn_inspector(caf::actor_system& system, InspectorOptions options);

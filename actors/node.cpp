@@ -203,6 +203,7 @@ void Node::spawn_actors() {
   io.node_id = to_hex(log_->node_id());
   io.version = options_.version;
   io.config_json = options_.config_json;
+  io.peers = options_.peers;
   a.inspector = spawn_inspector(system_, std::move(io));
 }
 
@@ -306,6 +307,8 @@ void Node::metrics(std::function<void(std::string)> done) {
               [=](caf::error& err) { done("# metrics unavailable: " + self->system().render(err) + "\n"); self->quit(); });
   });
 }
+
+std::uint64_t Node::durable_height() const { return state_->durable_height.load(); }
 
 NodeHealth Node::health() const {
   NodeHealth h;

@@ -27,6 +27,7 @@
 #include "actors/journal.hpp"
 #include "actors/node_api.hpp"
 #include "actors/node_state.hpp"
+#include "actors/peer_table.hpp"
 #include "actors/signed_blocks.hpp"
 #include "actors/waiters.hpp"
 #include "domain/retry.hpp"
@@ -59,6 +60,7 @@ struct NodeOptions {
   std::size_t recent_txs = kRecentTxs;          // Finished txs kept in memory (projections.hpp).
   std::function<std::uint64_t()> clock_ms;      // Unix ms for records, blocks and batch ids.
   std::string config_json = "{}";               // The effective configuration, for the shell.
+  std::shared_ptr<PeerTable> peers;              // A cluster node's links (status, peers); null alone.
   bool detached_journal = true;                 // false under the deterministic scheduler.
   std::function<void(const std::string&)> log_line;      // Lines for people (alarms, failures).
   std::function<void(const std::string&)> on_failure;    // The journal stopped: stop the node.
@@ -127,6 +129,8 @@ class Node final : public NodeApi {
   std::weak_ptr<const eventlog::EventLog> log_handle() const { return log_; }
   Metrics& node_metrics() { return *metrics_; }
   std::uint64_t recovered_undecided() const { return recovered_undecided_; }
+  // The block height the log holds durably (an atomic read: no lock, for the peer door).
+  std::uint64_t durable_height() const;
 
  private:
   void recover();

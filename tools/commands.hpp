@@ -18,6 +18,7 @@ int run_keygen(const std::vector<std::string>& args);
 int run_client(const std::vector<std::string>& args);
 int run_client_follow(const std::vector<std::string>& args);  // `croupier client follow`
 int run_client_verify_receipt(const std::vector<std::string>& args);  // `croupier client verify-receipt`
+int run_cluster(const std::vector<std::string>& args);  // `croupier cluster init`
 int run_shell(const std::vector<std::string>& args);
 int run_sim(const std::vector<std::string>& args);
 

@@ -27,6 +27,8 @@ constexpr Subcommand kSubcommands[] = {
      croupier::tools::run_keygen},
     {"client", "talk to a node's HTTP API: deposit, bet (outcome verified), get, health, metrics",
      croupier::tools::run_client},
+    {"cluster", "`croupier cluster init`: the data directories and configs of a new cluster of nodes",
+     croupier::tools::run_cluster},
     {"shell", "a debug shell into a live node's actors (status, actors, tx, events follow, operator actions)",
      croupier::tools::run_shell},
     {"sim", "deterministic simulation of a cluster with crashes, a lossy network and Byzantine validators",

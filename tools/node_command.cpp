@@ -20,6 +20,7 @@
 #include "actors/gateway.hpp"
 #include "actors/node.hpp"
 #include "tools/admin_token.hpp"
+#include "tools/cluster_node.hpp"
 #include "tools/command_runner.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -144,10 +145,23 @@ int run_node(const std::vector<std::string>& argv) {
       say("croupier node: created the node key " + (dir / "keys" / "node.seed").string() +
           " (this data directory had none): it signs the block headers of finality receipts from now on");
 
+    auto cluster = parse_cluster_config(config.cluster_id, config.cluster_listen, config.cluster_peers);
+    std::shared_ptr<actors::PeerTable> peer_table;
+    if (cluster) {
+      cluster->heartbeat = config.cluster_heartbeat;
+      check_not_own_peer(*cluster, keys.node_key->public_key);
+      peer_table = make_peer_table(*cluster);
+    }
+
     caf::actor_system_config caf_config;
     caf_config.set("scheduler.max-threads", static_cast<std::size_t>(config.workers));
     caf_config.set("logger.verbosity", caf::atom("quiet"));
-    caf_config.load<caf::io::middleman>();  // The debug shell's door.
+    caf_config.load<caf::io::middleman>();  // The debug shell's door, and a cluster's peer door.
+    if (cluster) {
+      // Off by default in CAF 0.17: without them a frozen peer is never noticed by the middleman.
+      caf_config.set("middleman.heartbeat-interval", caf::timespan{cluster->heartbeat});
+      caf_config.set("middleman.connection-timeout", caf::timespan{4 * cluster->heartbeat});
+    }
     caf::actor_system system{caf_config};
 
     actors::NodeOptions o;
@@ -171,6 +185,7 @@ int run_node(const std::vector<std::string>& argv) {
     o.recent_txs = config.recent_txs;
     o.round_interval = config.round_interval;
     o.config_json = node_config_json(config);
+    o.peers = peer_table;
     o.clock_ms = wall_clock_ms;
     o.log_line = say;
     o.on_failure = [](const std::string&) { kill(getpid(), SIGUSR1); };
@@ -223,6 +238,18 @@ int run_node(const std::vector<std::string>& argv) {
       }
       admin_port = *published;
     }
+    std::unique_ptr<ClusterNode> cluster_node;
+    if (cluster) {
+      try {
+        cluster_node = std::make_unique<ClusterNode>(system, *cluster, *keys.node_key, peer_table,
+                                                     [&node] { return node.durable_height(); }, say);
+      } catch (...) {
+        if (admin_on) caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+        node.stop();
+        gateway->stop();
+        throw;
+      }
+    }
     // IPv6 hosts in brackets, as --connect takes them.
     const std::string admin_address =
         (admin.host.find(':') != std::string::npos ? "[" + admin.host + "]" : admin.host) + ":" +
@@ -245,14 +272,20 @@ int run_node(const std::vector<std::string>& argv) {
               << "  sequencer: " << to_hex(keys.sequencer_key.public_key) << "\n"
               << "  node key:  " << to_hex(keys.node_key->public_key) << " (signs receipts)\n"
               << "  validators: " << config.local_validators << ", undecided txs resumed: "
-              << node.recovered_undecided() << "\n"
-              << "ready; SIGINT/SIGTERM stops" << std::endl;
+              << node.recovered_undecided() << "\n";
+    if (cluster)
+      std::cout << "  cluster:   " << to_hex(cluster->id) << ", peer door " << cluster->listen.host << ":"
+                << cluster_node->door_port() << ", " << cluster->peers.size()
+                << " peers (links authenticate and watch peers; votes, catch-up and house-only resolution do not "
+                   "cross processes yet: this node finalizes with its own validators)\n";
+    std::cout << "ready; SIGINT/SIGTERM stops" << std::endl;
     const int sig = wait_for_stop(stop, node.log());
     // In two phases, so that every client waiting on the node gets its answer: the gateway
     // stops taking requests; the node stops, answering each waiting client pending, with the
     // gateway's threads still running; the gateway writes those answers (up to its drain
     // deadline), then stops its threads.
     gateway->stop_accepting();
+    if (cluster_node) cluster_node->stop();  // No peer talks to a stopping node.
     if (admin_on) {
       system.middleman().unpublish(door, admin_port);  // No new shell sessions while stopping.
       caf::anon_send_exit(door, caf::exit_reason::user_shutdown);

@@ -13,6 +13,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/settings.hpp>
 
+#include "tools/cluster_config.hpp"
+
 namespace croupier::tools {
 
 namespace {
@@ -41,6 +43,20 @@ Setter duration(std::chrono::milliseconds NodeConfig::*field) {
     auto* t = caf::get_if<caf::timespan>(&v);
     if (!t || t->count() < 0) throw std::runtime_error(where + " must be a duration such as 250ms or 5s");
     c.*field = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
+  };
+}
+
+Setter texts(std::vector<std::string> NodeConfig::*field) {
+  return [field](NodeConfig& c, const caf::config_value& v, const std::string& where) {
+    auto* list = caf::get_if<caf::config_value::list>(&v);
+    if (!list) throw std::runtime_error(where + " must be a list of quoted strings, such as [\"a\", \"b\"]");
+    std::vector<std::string> out;
+    for (const auto& x : *list) {
+      auto* s = caf::get_if<std::string>(&x);
+      if (!s || s->empty()) throw std::runtime_error(where + " must be a list of non-empty quoted strings");
+      out.push_back(*s);
+    }
+    c.*field = std::move(out);
   };
 }
 
@@ -84,6 +100,10 @@ const std::map<std::string, Setter>& known_keys() {
       {"croupier.admin", text(&NodeConfig::admin)},
       {"croupier.admin-token", text(&NodeConfig::admin_token)},
       {"croupier.round-interval", duration(&NodeConfig::round_interval)},
+      {"cluster.id", text(&NodeConfig::cluster_id)},
+      {"cluster.listen", text(&NodeConfig::cluster_listen)},
+      {"cluster.peers", texts(&NodeConfig::cluster_peers)},
+      {"cluster.heartbeat", duration(&NodeConfig::cluster_heartbeat)},
   };
   return keys;
 }
@@ -139,6 +159,9 @@ void validate_node_config(const NodeConfig& c) {
   require(c.max_waiters >= 1, "max-waiters", "must be at least 1");
   require(c.round_interval <= std::chrono::seconds(60), "round-interval", "must be 0ms..60s");
   require(c.admin_token.empty() || c.admin_token.size() >= 16, "admin-token", "must have at least 16 characters");
+  if (c.cluster_heartbeat < std::chrono::milliseconds(50) || c.cluster_heartbeat > std::chrono::seconds(10))
+    throw std::runtime_error("configuration: cluster.heartbeat must be 50ms..10s");
+  (void)parse_cluster_config(c.cluster_id, c.cluster_listen, c.cluster_peers);  // Throws naming the key.
 }
 
 bool is_loopback_host(const std::string& host) {
@@ -182,6 +205,11 @@ std::string node_config_json(const NodeConfig& c) {
                            {"max-waiters", c.max_waiters},
                            {"snapshot-every", c.snapshot_every},
                            {"recent-txs", c.recent_txs}};
+  if (!c.cluster_id.empty())  // A single node's configuration shows no cluster keys.
+    j["cluster"] = {{"id", c.cluster_id},
+                    {"listen", c.cluster_listen},
+                    {"peers", c.cluster_peers},
+                    {"heartbeat", ms(c.cluster_heartbeat)}};
   return j.dump();
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace croupier::tools {
 
@@ -42,6 +43,11 @@ struct NodeConfig {
   std::uint64_t snapshot_every = 100000;         // croupier.snapshot-every (0 = never)
   std::uint64_t recent_txs = 100000;             // croupier.recent-txs
   std::chrono::milliseconds round_interval{0};   // croupier.round-interval
+  // The [cluster] keys (tools/cluster_config.hpp): all empty for a single node.
+  std::string cluster_id;                        // cluster.id
+  std::string cluster_listen;                    // cluster.listen
+  std::vector<std::string> cluster_peers;        // cluster.peers
+  std::chrono::milliseconds cluster_heartbeat{500};  // cluster.heartbeat
 };
 
 // Reads `file` over the defaults. Throws std::runtime_error naming the file and the key

@@ -48,6 +48,10 @@ TEST_CASE("TheShippedConfigFileGivesTheEmbeddedDefaults") {
   CHECK(config.http_idle_timeout == defaults.http_idle_timeout);
   CHECK(config.http_header_timeout == defaults.http_header_timeout);
   CHECK(config.http_body_timeout == defaults.http_body_timeout);
+  CHECK(config.cluster_heartbeat == defaults.cluster_heartbeat);
+  CHECK(config.cluster_id.empty());
+  CHECK(config.cluster_listen.empty());
+  CHECK(config.cluster_peers.empty());
 }
 
 TEST_CASE("TheHttpLimitsHaveSaneDefaultsAreReadAndRangeChecked") {
