@@ -159,8 +159,12 @@ int run_node(const std::vector<std::string>& argv) {
     caf_config.load<caf::io::middleman>();  // The debug shell's door, and a cluster's peer door.
     if (cluster) {
       // Off by default in CAF 0.17: without them a frozen peer is never noticed by the middleman.
+      // The links notice one themselves (a Pong missing for 2 heartbeats); the middleman's
+      // timeout only reclaims the connection, so it is long enough for a shell's heartbeat
+      // (1 s, tools/shell_command.cpp) and a busy machine's: 4 heartbeats, at least 10 s.
       caf_config.set("middleman.heartbeat-interval", caf::timespan{cluster->heartbeat});
-      caf_config.set("middleman.connection-timeout", caf::timespan{4 * cluster->heartbeat});
+      caf_config.set("middleman.connection-timeout",
+                     caf::timespan{std::max<std::chrono::milliseconds>(4 * cluster->heartbeat, std::chrono::seconds(10))});
     }
     caf::actor_system system{caf_config};
 

@@ -343,6 +343,9 @@ int run_shell(const std::vector<std::string>& raw_args) {
     config.set("logger.verbosity", caf::atom("quiet"));
     config.set("scheduler.max-threads", std::size_t{2});
     config.load<caf::io::middleman>();
+    // A cluster node drops a connection silent for its connection timeout (at least 10 s): an
+    // idle interactive shell keeps its connection with a heartbeat well inside it.
+    config.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
     caf::actor_system system{config};
     pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
     AdminSession session(system, endpoint, token);
