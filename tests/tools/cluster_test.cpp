@@ -143,6 +143,19 @@ TEST_CASE("cluster init: three nodes link with authenticated sessions, watch eac
   const json after = c.shell(0, "peers");
   for (const auto& p : after["peers"]) CHECK(p["benched"] == false);
 
+  // An interactive shell idle for longer than the middleman's connection timeout (10 s) keeps
+  // its connection: it sends heartbeats.
+  {
+    const std::string admin = "127.0.0.1:" + std::to_string(c.base + 1);
+    auto idle = run_process({"/bin/sh", "-c",
+                             "(echo status; sleep 11; echo peers) | " + std::string(CROUPIER_BINARY) + " shell --connect " +
+                                 admin + " --data " + c.plan["nodes"][0]["data"].get<std::string>()},
+                            std::chrono::seconds(40));
+    CHECK_MESSAGE(idle.exit_code == 0, croupier::test::describe(idle));
+    CHECK_MESSAGE(idle.err.find("lost the connection") == std::string::npos, idle.err);
+    CHECK(idle.out.find("refused_at_door") != std::string::npos);
+  }
+
   // SIGSTOP of node 1: no socket closes, so only the heartbeat notices; SIGCONT links it again.
   c.nodes[1]->send(SIGSTOP);
   CHECK_MESSAGE(c.nodes[0]->read_err_until("at 127.0.0.1:" + std::to_string(c.base + 5) + ": heartbeat unanswered",
