@@ -89,6 +89,7 @@ caf::result<caf::ok_atom> on_proof(door_pointer self, const PeerDoorOptions& o, 
     return caf::ok_atom::value;
   } catch (const peer::HandshakeError& e) {
     refuse_logged(self, o, "a proof", e.what());
+    self->demonitor(it->first);
     self->state.callers.erase(it);
     return refused(e.what());
   }
@@ -108,6 +109,7 @@ caf::result<std::string> on_message(door_pointer self, const PeerDoorOptions& o,
     throw DecodeError("a Pong sent to a door (only links receive Pongs)");
   } catch (const std::exception& e) {  // SessionError or DecodeError.
     o.log_line("cluster: dropped the session of peer " + to_hex(session.peer()) + ": " + e.what());
+    self->demonitor(it->first);
     self->state.callers.erase(it);
     return refused(std::string("session dropped: ") + e.what());
   }
@@ -128,8 +130,12 @@ caf::actor spawn_peer_door(caf::actor_system& system, PeerDoorOptions options) {
           if (self->current_sender().get() != self->ctrl()) return;  // Our own timer only (no remote can add timers).
           const auto now = self->clock().now();
           for (auto it = self->state.callers.begin(); it != self->state.callers.end();)
-            it = it->second.acceptor && now - it->second.since > kHandshakeTimeout ? self->state.callers.erase(it)
-                                                                                 : std::next(it);
+            if (it->second.acceptor && now - it->second.since > kHandshakeTimeout) {
+              self->demonitor(it->first);  // Else every expired handshake leaves a monitor behind.
+              it = self->state.callers.erase(it);
+            } else {
+              ++it;
+            }
           self->delayed_send(self, kHandshakeTimeout, tick_atom::value);
         },
     };

@@ -109,7 +109,12 @@ void beat(link_pointer self, const PeerLinkOptions& o) {
 
 void linked(link_pointer self, const PeerLinkOptions& o) {
   auto& st = self->state;
-  st.session = st.dialer->session();
+  if (!st.dialer) return fail(self, o, "a handshake answer without a handshake in progress");
+  try {
+    st.session = st.dialer->session();
+  } catch (const std::exception& e) {  // Never out of a handler: the link would end for good.
+    return fail(self, o, std::string("handshake out of order: ") + e.what());
+  }
   st.dialer.reset();
   st.failures = 0;
   st.last_logged.clear();
@@ -159,6 +164,7 @@ void shake_hands(link_pointer self, const PeerLinkOptions& o) {
 }
 
 void attempt(link_pointer self, const PeerLinkOptions& o) {
+  if (self->state.door || self->state.dialer || self->state.session) return;  // Already connecting or linked.
   if (auto why = tcp_probe(o.host, o.port, kProbeTimeout)) return fail(self, o, "unreachable: " + *why);
   auto& st = self->state;
   const std::uint64_t epoch = st.epoch;

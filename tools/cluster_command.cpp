@@ -97,7 +97,7 @@ int run_cluster(const std::vector<std::string>& argv) {
     const std::filesystem::path dir = std::filesystem::absolute(args.required("dir"));
     const auto hosts = split_hosts(args.value("host").value_or("127.0.0.1"), *nodes);
     const std::uint64_t base = args.unsigned_value("base-port").value_or(7100);
-    if (base < 1 || base + 3 * *nodes - 1 > 65535)
+    if (base < 1 || base > 65536 - 3 * *nodes)  // nodes <= 64: no overflow
       throw cli::UsageError("--base-port: ports " + std::to_string(base) + ".." + std::to_string(base + 3 * *nodes - 1) +
                             " do not fit in 1..65535");
     std::vector<PlannedNode> planned;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/peer_door.hpp"
@@ -68,7 +69,11 @@ void ClusterNode::stop() {
   if (!door_) return;
   system_.middleman().unpublish(door_, port_);
   for (auto& l : links_) caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+  // Waited for: the door reads the node's height for every Pong, and the node is stopped next.
+  caf::scoped_actor self{system_};
+  self->monitor(door_);
   caf::anon_send_exit(door_, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [] {});
   links_.clear();
   door_ = nullptr;
 }

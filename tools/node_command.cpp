@@ -281,7 +281,8 @@ int run_node(const std::vector<std::string>& argv) {
       std::cout << "  cluster:   " << to_hex(cluster->id) << ", peer door " << cluster->listen.host << ":"
                 << cluster_node->door_port() << ", " << cluster->peers.size()
                 << " peers (links authenticate and watch peers; votes, catch-up and house-only resolution do not "
-                   "cross processes yet: this node finalizes with its own validators)\n";
+                   "cross processes yet: this node finalizes with its own validators; keep the peer network private, see "
+                   "README)\n";
     std::cout << "ready; SIGINT/SIGTERM stops" << std::endl;
     const int sig = wait_for_stop(stop, node.log());
     // In two phases, so that every client waiting on the node gets its answer: the gateway
