@@ -22,8 +22,6 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 // cluster ever needs.
 constexpr std::size_t kMaxPending = 64;
 
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
-std::string string_of(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 struct Caller {
   std::unique_ptr<peer::Acceptor> acceptor;  // Until the proof.
@@ -66,10 +64,10 @@ caf::result<std::string> on_hello(door_pointer self, const PeerDoorOptions& o, c
   }
   auto acceptor = std::make_unique<peer::Acceptor>(o.identity, o.random);
   try {
-    Bytes welcome = acceptor->hello(bytes_of(hello));
+    Bytes welcome = acceptor->hello(from_wire(hello));
     if (!callers.contains(sender)) self->monitor(sender);
     callers[sender] = Caller{std::move(acceptor), std::nullopt, self->clock().now()};
-    return string_of(welcome);
+    return to_wire(welcome);
   } catch (const peer::HandshakeError& e) {
     refuse_logged(self, o, "a hello", e.what());
     return refused(e.what());
@@ -81,7 +79,7 @@ caf::result<caf::ok_atom> on_proof(door_pointer self, const PeerDoorOptions& o, 
   auto it = self->state.callers.find(sender);
   if (it == self->state.callers.end() || !it->second.acceptor) return refused("a proof without a hello");
   try {
-    it->second.acceptor->proof(bytes_of(proof));
+    it->second.acceptor->proof(from_wire(proof));
     it->second.session = it->second.acceptor->session();
     it->second.acceptor.reset();
     o.table->inbound(it->second.session->peer());
@@ -103,9 +101,9 @@ caf::result<std::string> on_message(door_pointer self, const PeerDoorOptions& o,
   if (it == self->state.callers.end() || !it->second.session) return refused("no session: shake hands first");
   auto& session = *it->second.session;
   try {
-    auto message = peer::decode_message(session.open(bytes_of(sealed)));
+    auto message = peer::decode_message(session.open(from_wire(sealed)));
     if (const auto* ping = std::get_if<peer::Ping>(&message))
-      return string_of(session.seal(peer::encode_message(peer::Pong{ping->number, o.block_height()})));
+      return to_wire(session.seal(peer::encode_message(peer::Pong{ping->number, o.block_height()})));
     throw DecodeError("a Pong sent to a door (only links receive Pongs)");
   } catch (const std::exception& e) {  // SessionError or DecodeError.
     o.log_line("cluster: dropped the session of peer " + to_hex(session.peer()) + ": " + e.what());

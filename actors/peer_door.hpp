@@ -31,6 +31,11 @@ using peer_hello_atom = caf::atom_constant<caf::atom("phello")>;
 using peer_proof_atom = caf::atom_constant<caf::atom("pproof")>;
 using peer_msg_atom = caf::atom_constant<caf::atom("pmsg")>;
 
+// The bytes of a handshake step or a sealed message as they travel (std::string, a CAF
+// built-in type), and back.
+inline std::string to_wire(const Bytes& b) { return std::string(b.begin(), b.end()); }
+inline Bytes from_wire(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
 struct PeerDoorOptions {
   peer::Identity identity;
   peer::RandomSource random;                   // The OS CSPRNG in a node.

@@ -40,8 +40,6 @@ struct LinkState {
 
 using link_pointer = caf::stateful_actor<LinkState>*;
 
-std::string bytes_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
-Bytes string_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
 std::string peer_name(const PeerLinkOptions& o) { return to_hex(o.peer_key).substr(0, 16) + " at " + o.host + ":" + std::to_string(o.port); }
 
@@ -80,13 +78,13 @@ void beat(link_pointer self, const PeerLinkOptions& o) {
   const std::uint64_t epoch = st.epoch, number = st.next_ping++;
   const Bytes sealed = st.session->seal(peer::encode_message(peer::Ping{number}));
   o.table->update(o.row, [](PeerRow& r) { ++r.pings; });
-  self->request(st.door, 2 * o.heartbeat, peer_msg_atom::value, bytes_string(sealed))
+  self->request(st.door, 2 * o.heartbeat, peer_msg_atom::value, to_wire(sealed))
       .then(
           [=](const std::string& answer) {
             auto& s = self->state;
             if (s.epoch != epoch) return;
             try {
-              auto m = peer::decode_message(s.session->open(string_bytes(answer)));
+              auto m = peer::decode_message(s.session->open(from_wire(answer)));
               const auto* pong = std::get_if<peer::Pong>(&m);
               if (!pong || pong->number != number) throw DecodeError("an answer that is not the Pong of Ping " + std::to_string(number));
               const auto now = self->clock().now();
@@ -134,18 +132,18 @@ void shake_hands(link_pointer self, const PeerLinkOptions& o) {
   auto& st = self->state;
   const std::uint64_t epoch = st.epoch;
   st.dialer = std::make_unique<peer::Dialer>(o.identity, o.peer_key, o.random);
-  self->request(st.door, kHandshakeStepTimeout, peer_hello_atom::value, bytes_string(st.dialer->hello()))
+  self->request(st.door, kHandshakeStepTimeout, peer_hello_atom::value, to_wire(st.dialer->hello()))
       .then(
           [=](const std::string& welcome) {
             if (self->state.epoch != epoch) return;
             Bytes proof;
             try {
-              proof = self->state.dialer->welcome(string_bytes(welcome));
+              proof = self->state.dialer->welcome(from_wire(welcome));
             } catch (const peer::HandshakeError& e) {
               o.table->update(o.row, [](PeerRow& r) { ++r.handshake_failures; });
               return fail(self, o, std::string("refused its welcome: ") + e.what());
             }
-            self->request(self->state.door, kHandshakeStepTimeout, peer_proof_atom::value, bytes_string(proof))
+            self->request(self->state.door, kHandshakeStepTimeout, peer_proof_atom::value, to_wire(proof))
                 .then(
                     [=](caf::ok_atom) {
                       if (self->state.epoch == epoch) linked(self, o);

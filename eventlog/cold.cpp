@@ -33,6 +33,12 @@ std::optional<BatchStatus> status_of_last(const EventLog& log, const BatchEntry&
 
 }  // namespace
 
+std::optional<TxKey> admitted_key(const Event& e) {
+  const auto* a = std::get_if<TxAdmitted>(&e);
+  if (!a || std::holds_alternative<Settlement>(a->tx)) return std::nullopt;
+  return tx_key(a->tx);
+}
+
 std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key) {
   auto entry = key.kind == TxKind::bet ? log.find_bet(key.id) : key.kind == TxKind::deposit ? log.find_deposit(key.id) : std::nullopt;
   if (!entry) return std::nullopt;
@@ -44,10 +50,8 @@ namespace {
 // The key of a bet's or deposit's admission that apply() cannot judge (the projections do not
 // hold it); nullopt for any other event.
 std::optional<TxKey> key_forgotten_by(const Projections& p, const Event& e) {
-  const auto* a = std::get_if<TxAdmitted>(&e);
-  if (!a || std::holds_alternative<Settlement>(a->tx)) return std::nullopt;
-  const TxKey key = tx_key(a->tx);
-  if ((key.kind == TxKind::bet ? p.bets : p.deposits).contains(key.id)) return std::nullopt;  // apply() judges it.
+  auto key = admitted_key(e);
+  if (key && (key->kind == TxKind::bet ? p.bets : p.deposits).contains(key->id)) return std::nullopt;  // apply() judges it.
   return key;
 }
 

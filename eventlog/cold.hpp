@@ -20,6 +20,10 @@ struct ColdTx {
   std::optional<BatchStatus> batch_status;  // Of record.batch_id, when it has one.
 };
 
+// The key a TxAdmitted of a bet or deposit admits (what the bet and deposit indexes are keyed
+// by); nullopt for any other event, a settlement's admission included.
+std::optional<TxKey> admitted_key(const Event& e);
+
 // The tx id the log's index names for a bet's or deposit's key (admission's KeyLookup);
 // nullopt when it names none, and for a settlement's key (not indexed by key).
 std::optional<Hash32> tx_id_held_in_log(const EventLog& log, const TxKey& key);

@@ -1,5 +1,7 @@
 #include "eventlog/index_audit.hpp"
 
+#include "eventlog/cold.hpp"
+
 namespace croupier::eventlog {
 
 namespace {
@@ -66,10 +68,9 @@ bool created_by_event(const EventLog& log, EventLog::Index index, ByteView key, 
 
 void IndexAudit::event(const Event& e, Seq seq, const std::optional<Hash32>& tx_id, const std::optional<StoredTx>& stored) {
   update_indexes(*this, e, seq, tx_id);
-  if (const auto* a = std::get_if<TxAdmitted>(&e); a && stored && !std::holds_alternative<Settlement>(a->tx)) {
-    const TxKey key = tx_key(a->tx);
-    auto& open = key.kind == TxKind::bet ? bets_ : deposits_;
-    if (auto it = open.find(key.id); it != open.end() && it->second.entry.admitted == seq) it->second.stored = stored;
+  if (const auto key = admitted_key(e); key && stored) {
+    auto& open = key->kind == TxKind::bet ? bets_ : deposits_;
+    if (auto it = open.find(key->id); it != open.end() && it->second.entry.admitted == seq) it->second.stored = stored;
   }
   // The projections' finishing rules (domain/projections.hpp): no later event changes these.
   if (const auto* f = std::get_if<TxFinalized>(&e)) {

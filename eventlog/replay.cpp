@@ -97,11 +97,10 @@ struct DecodedRecord {
 
 // The index entry the scan's transaction holds for the key `e` admits (bets and deposits).
 std::optional<IndexAudit::StoredTx> stored_entry_of(const Event& e, const EventLog::ScanIndexes& indexes) {
-  const auto* a = std::get_if<TxAdmitted>(&e);
-  if (!a || std::holds_alternative<Settlement>(a->tx)) return std::nullopt;
-  const TxKey key = tx_key(a->tx);
+  const auto key = admitted_key(e);
+  if (!key) return std::nullopt;
   try {
-    return IndexAudit::StoredTx{indexes.find_tx(key.kind, key.id), false};
+    return IndexAudit::StoredTx{indexes.find_tx(key->kind, key->id), false};
   } catch (const LogError&) {
     return IndexAudit::StoredTx{std::nullopt, true};  // Malformed: the index audit reports it.
   }
@@ -238,10 +237,8 @@ constexpr std::uint64_t kReleasePagesEvery = 262'144;  // Records.
 // Whether `e` admits a bet or deposit id the projections hold: apply() refuses it, and the
 // writer never indexed it.
 bool key_held_in_memory(const Projections& p, const Event& e) {
-  const auto* a = std::get_if<TxAdmitted>(&e);
-  if (!a || std::holds_alternative<Settlement>(a->tx)) return false;
-  const TxKey key = tx_key(a->tx);
-  return (key.kind == TxKind::bet ? p.bets : p.deposits).contains(key.id);
+  const auto key = admitted_key(e);
+  return key && (key->kind == TxKind::bet ? p.bets : p.deposits).contains(key->id);
 }
 
 }  // namespace
